@@ -1,0 +1,18 @@
+#!/usr/bin/env python3
+"""The CDK app: read and validate the settings, then build both sides of the trust."""
+
+import sys
+
+from aws_cdk import App
+
+from cross_account.settings import Settings, SettingsError
+from stacks import add_stacks
+
+app = App()
+try:
+    settings = Settings.from_context(app.node.get_all_context())
+except SettingsError as error:
+    # Nothing has been created yet, so nothing is written.
+    sys.exit(f"cross-account app: {error}")
+add_stacks(app, settings)
+app.synth()
