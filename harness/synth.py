@@ -1,0 +1,63 @@
+"""Synthesize the app in-process for tests: the same code path as app.py, with chosen settings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from harness.node import PROJECT_ROOT
+
+CDK_JSON = PROJECT_ROOT / "cdk.json"
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The context in cdk.json: the defaults a plain `cdk synth` uses, plus CDK's feature flags."""
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
+    return context
+
+
+@dataclass(frozen=True)
+class SynthesizedApp:
+    """Templates by stack ID, and the assembly directory."""
+
+    templates: Mapping[str, dict[str, Any]]
+    outdir: Path
+
+    def template(self, stack_id: str) -> dict[str, Any]:
+        return self.templates[stack_id]
+
+
+def synth(overrides: Mapping[str, Any] | None = None, *, nag: bool = False, validation: bool = False) -> SynthesizedApp:
+    """Synthesize the app with cdk.json's context plus `overrides` (values as `-c` or cdk.json would give them).
+
+    The built-in CloudFormation validator is off by default (about 75% of a synth;
+    cfn-lint covers the same ground in one test); cdk-nag is on where a test asks.
+    """
+    key = json.dumps(overrides or {}, sort_keys=True)
+    return _synth_cached(key, nag, validation)
+
+
+@cache
+def _synth_cached(overrides_json: str, nag: bool, validation: bool) -> SynthesizedApp:
+    import atexit
+    import shutil
+    import tempfile
+
+    from aws_cdk import App
+
+    from cross_account.settings import Settings
+    from stacks import add_stacks
+
+    context = {**cdk_json_context(), **json.loads(overrides_json)}
+    outdir = Path(tempfile.mkdtemp(prefix="cdk-test-"))
+    atexit.register(shutil.rmtree, outdir, ignore_errors=True)
+    app = App(context=context, outdir=str(outdir), builtin_cloud_formation_validation=validation)
+    settings = Settings.from_context(app.node.get_all_context())
+    add_stacks(app, settings, nag=nag)
+    assembly = app.synth()
+    templates = {stack.stack_name: stack.template for stack in assembly.stacks}
+    return SynthesizedApp(templates=templates, outdir=outdir)
