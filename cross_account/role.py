@@ -115,12 +115,12 @@ class CrossAccountRole(Construct):
             raise SettingsError("allowed_actions", [], "the role would grant nothing: give actions or policy ARNs")
         validated_tags = rules.validate_tags("tags", tags or {})
 
-        super().__init__(scope, construct_id)
-        own_account = Stack.of(self).account
+        own_account = Stack.of(scope).account
         if not Token.is_unresolved(own_account) and own_account == trusted_account_id:
             raise SettingsError(
                 "trusted_account_id", trusted_account_id, "must differ from the account the role is deployed in"
             )
+        super().__init__(scope, construct_id)
 
         trusted_account = iam.AccountPrincipal(trusted_account_id)
         conditions = trust_conditions(

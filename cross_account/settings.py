@@ -318,7 +318,7 @@ def role_arn(*, partition: str, account_id: str, role_path: str, role_name: str)
 # --- the cdk.json contract ----------------------------------------------------------
 
 #: CDK's own context keys (feature flags, aws:cdk:*, lookup caches) are not ours to check.
-_CDK_OWNED_KEYS: Final = frozenset({"acknowledged-issue-numbers"})
+_CDK_OWNED_KEYS: Final = frozenset({"acknowledged-issue-numbers", "cli-telemetry"})
 
 
 def is_cdk_owned_key(key: str) -> bool:

@@ -1,0 +1,59 @@
+"""app.py through the real CDK CLI, as `cdk synth` in CI runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.node import NPM_BIN_DIR, PROJECT_ROOT
+
+NOISE = ("end-of-life", "NOTICES", "feature flags", "telemetry", "Traceback")
+
+
+def cdk_synth(outdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CDK_", "JSII_"))}
+    return subprocess.run(
+        [str(NPM_BIN_DIR / "cdk"), "synth", "--quiet", "--output", str(outdir), *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cdk_synth_writes_both_templates_and_prints_nothing_else(tmp_path: Path) -> None:
+    result = cdk_synth(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.template.json")) == [
+        "TargetStack.template.json",
+        "TrustedStack.template.json",
+    ]
+    output = result.stdout + result.stderr
+    assert not [word for word in NOISE if word.lower() in output.lower()], output
+    assert output.strip().splitlines() == [
+        f"Successfully synthesized to {tmp_path}",
+        "Supply a stack id (TargetStack, TrustedStack) to display its template.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            'external_ids=["x"]',
+            'invalid setting external_ids[0]="x": must be 2-1224 characters of letters, digits and +=,.@:/_-',
+        ),
+        ("trusted_acount_id=111111111111", "unknown setting (did you mean trusted_account_id?)"),
+    ],
+)
+def test_a_bad_setting_fails_the_synth_and_writes_no_templates(tmp_path: Path, override: str, message: str) -> None:
+    result = cdk_synth(tmp_path, "-c", override)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.glob("*.template.json")) == []

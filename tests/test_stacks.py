@@ -1,0 +1,131 @@
+"""The stacks: IDs, environments, outputs, cdk-nag and cfn-lint on the synthesized templates."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from harness.synth import synth
+
+
+def outputs(stack_id: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = synth(overrides).template(stack_id)["Outputs"]
+    return result
+
+
+def role_logical_id(overrides: dict[str, Any] | None = None) -> str:
+    resources = synth(overrides).template("TargetStack")["Resources"]
+    (logical_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
+    return logical_id
+
+
+def test_stack_ids_and_environments() -> None:
+    app = synth()
+    manifest = json.loads((app.outdir / "manifest.json").read_text())
+    environments = {k: v["environment"] for k, v in manifest["artifacts"].items() if "environment" in v}
+    assert environments == {
+        "TargetStack": "aws://222222222222/us-east-1",
+        "TrustedStack": "aws://111111111111/us-east-1",
+    }
+
+
+def test_target_outputs() -> None:
+    role_arn = {"Fn::GetAtt": [role_logical_id(), "Arn"]}
+    out = outputs("TargetStack")
+    assert sorted(out) == ["AssumeRoleCommand", "ExternalId", "RoleArn", "SwitchRoleUrl"]
+    assert out["RoleArn"]["Value"] == role_arn
+    assert out["ExternalId"]["Value"] == "12345678TESTID"
+    assert out["AssumeRoleCommand"]["Value"] == {
+        "Fn::Join": [
+            "",
+            [
+                "aws sts assume-role --role-arn ",
+                role_arn,
+                " --role-session-name $USER --external-id 12345678TESTID",
+            ],
+        ]
+    }
+    assert out["SwitchRoleUrl"]["Value"] == (
+        "https://signin.aws.amazon.com/switchrole?roleName=CrossAccountAccessRole"
+        "&account=222222222222&displayName=CrossAccountAccessRole"
+    )
+
+
+def test_target_outputs_follow_the_options() -> None:
+    overrides = {"external_ids": "[]", "require_mfa": "true", "require_source_identity": "true", "role_path": "/ops/"}
+    out = outputs("TargetStack", overrides)
+    assert out["ExternalId"]["Value"] == "none"
+    command = "".join(p if isinstance(p, str) else "<arn>" for p in out["AssumeRoleCommand"]["Value"]["Fn::Join"][1])
+    assert command == (
+        "aws sts assume-role --role-arn <arn> --role-session-name $USER"
+        " --serial-number <your-mfa-device-arn> --token-code <6-digit-code> --source-identity $USER"
+    )
+    assert "roleName=ops%2FCrossAccountAccessRole" in out["SwitchRoleUrl"]["Value"]
+
+
+def test_no_switch_role_url_beyond_the_consoles_limit() -> None:
+    out = outputs("TargetStack", {"role_path": "/" + "p" * 50 + "/"})
+    assert "SwitchRoleUrl" not in out
+    assert "RoleArn" in out
+
+
+def test_trusted_outputs() -> None:
+    out = outputs("TrustedStack")
+    assert sorted(out) == ["GroupName", "ManagedPolicyArn", "TargetRoleArn"]
+    resources = synth().template("TrustedStack")["Resources"]
+    group_id = next(k for k, r in resources.items() if r["Type"] == "AWS::IAM::Group")
+    policy_id = next(k for k, r in resources.items() if r["Type"] == "AWS::IAM::ManagedPolicy")
+    assert out["GroupName"]["Value"] == {"Ref": group_id}
+    assert out["ManagedPolicyArn"]["Value"] == {"Ref": policy_id}
+    assert out["TargetRoleArn"]["Value"] == {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::222222222222:role/CrossAccountAccessRole"]]
+    }
+
+
+def test_assertions_library_agrees() -> None:
+    # The same facts through aws_cdk.assertions, as CDK users write them.
+    target = Template.from_json(synth().template("TargetStack"))
+    target.resource_count_is("AWS::IAM::Role", 1)
+    target.has_resource_properties(
+        "AWS::IAM::Role",
+        {"RoleName": "CrossAccountAccessRole", "MaxSessionDuration": 3600},
+    )
+    trusted = Template.from_json(synth().template("TrustedStack"))
+    trusted.resource_count_is("AWS::IAM::Group", 1)
+    trusted.resource_count_is("AWS::IAM::ManagedPolicy", 1)
+    trusted.resource_count_is("AWS::IAM::Policy", 0)
+    trusted.resource_count_is("AWS::IAM::User", 0)
+
+
+NAG_VARIANTS = [
+    {},
+    {"allowed_actions": '["s3:Get*", "ec2:Describe*"]', "allowed_resources": '["arn:aws:s3:::bucket/*"]'},
+    {"managed_policy_arns": '["arn:aws:iam::aws:policy/ReadOnlyAccess"]', "allowed_actions": "[]"},
+    {"require_mfa": "true", "require_source_identity": "true", "principal_org_id": "o-abcdefghij"},
+]
+
+
+@pytest.mark.parametrize("overrides", NAG_VARIANTS, ids=["default", "wildcards", "aws-managed", "guards"])
+def test_cdk_nag_passes_with_acknowledged_findings_only(overrides: dict[str, Any]) -> None:
+    app = synth(overrides, nag=True, validation=True)
+    report = json.loads((app.outdir / "validation-report.json").read_text())
+    assert report["pluginReports"] == [] or all(r["summary"]["status"] == "success" for r in report["pluginReports"])
+
+
+def test_cfn_lint_passes_on_the_synthesized_templates() -> None:
+    app = synth()
+    templates = sorted(str(p) for p in Path(app.outdir).glob("*.template.json"))
+    assert len(templates) == 2
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", *templates],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
