@@ -1,0 +1,354 @@
+"""Which role to assume, with what, and the STS calls that do it.
+
+Everything here before :func:`call_assume_role` is local: flags, cdk.json and stack
+outputs are read and validated by the app's own rules before any network call.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from cross_account import __version__
+from cross_account.cli.errors import CallContext, CliError, explain_aws_error, from_settings_error
+from cross_account.cli.formats import Credentials
+from cross_account.settings import (
+    ROLE_CHAINING_MAX_SECONDS,
+    Settings,
+    SettingsError,
+    validate_duration,
+    validate_external_id,
+    validate_mfa_serial,
+    validate_mfa_token,
+    validate_region,
+    validate_role_arn,
+    validate_session_name,
+)
+
+_NOT_IN_SESSION_NAME: Final = re.compile(r"[^\w+=,.@-]", re.ASCII)
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class RoleOptions:
+    """The role flags as given on the command line (strings, unvalidated)."""
+
+    role_arn: str | None = None
+    from_stack_outputs: str | None = None
+    cdk_json: str | None = None
+    external_id: str | None = None
+    session_name: str | None = None
+    source_identity: str | None = None
+    mfa_serial: str | None = None
+    mfa_token: str | None = None
+    duration: str | None = None
+    region: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class RoleRequest:
+    """A validated AssumeRole request. ``None`` session name means "the caller's user name"."""
+
+    role_arn: str
+    origin: str
+    external_id: str | None = None
+    session_name: str | None = None
+    source_identity: str | None = None
+    #: The trust requires ``sts:SourceIdentity = ${aws:username}``: send the caller's name.
+    source_identity_from_caller: bool = False
+    mfa_serial: str | None = None
+    duration: int | None = None
+    region: str | None = None
+    profile: str | None = None
+    assumers_group: str | None = None
+
+    def call_context(self) -> CallContext:
+        return CallContext(
+            role_arn=self.role_arn,
+            external_id=self.external_id,
+            mfa_serial=self.mfa_serial,
+            source_identity=self.source_identity or ("(your user name)" if self.source_identity_from_caller else None),
+            duration=self.duration,
+            assumers_group=self.assumers_group,
+            profile=self.profile,
+        )
+
+    def cache_fields(self, environ: Mapping[str, str]) -> dict[str, Any]:
+        """What identifies a session, including which source credentials asked for it."""
+        profile = self.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None
+        # An explicit profile makes botocore skip the AWS_* variables, so they do not identify the caller then.
+        access_key = None if self.profile else environ.get("AWS_ACCESS_KEY_ID") or None
+        return {
+            "role_arn": self.role_arn,
+            "session_name": self.session_name,
+            "external_id": self.external_id,
+            "source_identity": self.source_identity,
+            "source_identity_from_caller": self.source_identity_from_caller,
+            "duration": self.duration,
+            "source_profile": profile,
+            "source_access_key": hashlib.sha256(access_key.encode()).hexdigest()[:16] if access_key else None,
+        }
+
+
+def _validated(key: str, value: str | None, validator: Callable[[str, Any], Any]) -> Any:
+    if value is None:
+        return None
+    # The shared rules end in `$`, which also matches before a final newline: refuse control characters first.
+    if _CONTROL.search(value):
+        raise CliError(f"invalid {key}: control characters are not allowed", exit_code=2)
+    try:
+        return validator(key, value)
+    except SettingsError as error:
+        raise from_settings_error(error) from None
+
+
+def load_settings(path: Path) -> Settings:
+    """The app's settings from cdk.json's context, by the app's own parser."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror}", exit_code=2) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CliError(f"{path} is not valid JSON: {error}", exit_code=2) from None
+    context = document.get("context", {}) if isinstance(document, dict) else None
+    if not isinstance(context, dict):
+        raise CliError(f"{path}: 'context' must be a JSON object", exit_code=2)
+    try:
+        return Settings.from_context(context)
+    except SettingsError as error:
+        raise from_settings_error(error, source=str(path)) from None
+
+
+def role_from_outputs(path: Path) -> tuple[str, str | None]:
+    """(role ARN, first external ID) from a ``cdk deploy --outputs-file`` JSON file."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror}", exit_code=2) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CliError(f"{path} is not valid JSON: {error}", exit_code=2) from None
+    found: dict[str, str | None] = {}
+    stacks = document.values() if isinstance(document, dict) else []
+    for outputs in stacks:
+        if not isinstance(outputs, dict):
+            continue
+        # TargetStack writes RoleArn and ExternalId; TrustedStack writes TargetRoleArn.
+        arn = outputs.get("RoleArn", outputs.get("TargetRoleArn"))
+        if not isinstance(arn, str):
+            continue
+        external = outputs.get("ExternalId")
+        first = external.split(",")[0] if isinstance(external, str) and external not in ("", "none") else None
+        found[arn] = found.get(arn) or first
+    if not found:
+        raise CliError(f"{path}: no RoleArn output (write it with cdk deploy TargetStack --outputs-file)", exit_code=2)
+    if len(found) > 1:
+        raise CliError(f"{path}: several role ARNs ({', '.join(sorted(found))}); pick one with --role-arn", exit_code=2)
+    [(arn, external_id)] = found.items()
+    _validated(f"{path}: RoleArn", arn, validate_role_arn)
+    _validated(f"{path}: ExternalId", external_id, validate_external_id)
+    return arn, external_id
+
+
+def _matching_settings(path: Path, *, explicit: bool, role_arn: str) -> Settings | None:
+    """The app's settings when they describe `role_arn`; a foreign cdk.json in the folder is not an error."""
+    if not explicit and not path.is_file():
+        return None
+    try:
+        settings = load_settings(path)
+    except CliError:
+        if explicit:
+            raise
+        return None
+    return settings if settings.role_arn == role_arn else None
+
+
+def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, str]) -> tuple[RoleRequest, str | None]:
+    """Validate every flag and find the role: ``--role-arn``, else the outputs file, else ./cdk.json.
+
+    Returns the request and the MFA token, kept apart because it is a secret.
+    """
+    role_arn = _validated("--role-arn", options.role_arn, validate_role_arn)
+    external_id = _validated("--external-id", options.external_id, validate_external_id)
+    session_name = _validated("--session-name", options.session_name, validate_session_name)
+    source_identity = _validated("--source-identity", options.source_identity, validate_session_name)
+    mfa_serial = _validated("--mfa-serial", options.mfa_serial, validate_mfa_serial)
+    mfa_token = _validated("--mfa-token", options.mfa_token, validate_mfa_token)
+    region = _validated("--region", options.region, validate_region)
+    if options.profile is not None:
+        _validated("--profile", options.profile, lambda _key, value: value)
+    if mfa_token is not None and mfa_serial is None:
+        raise CliError("--mfa-token needs --mfa-serial (the ARN of the MFA device)", exit_code=2)
+
+    cdk_json = Path(options.cdk_json) if options.cdk_json else cwd / "cdk.json"
+    settings: Settings | None
+    outputs_external_id: str | None = None
+    if role_arn is not None:
+        arn, origin = role_arn.group(0), "--role-arn"
+        settings = _matching_settings(cdk_json, explicit=options.cdk_json is not None, role_arn=arn)
+    elif options.from_stack_outputs is not None:
+        arn, outputs_external_id = role_from_outputs(Path(options.from_stack_outputs))
+        origin = options.from_stack_outputs
+        settings = _matching_settings(cdk_json, explicit=options.cdk_json is not None, role_arn=arn)
+    elif cdk_json.is_file() or options.cdk_json is not None:
+        settings = load_settings(cdk_json)
+        arn, origin = settings.role_arn, str(cdk_json)
+    else:
+        raise CliError(
+            "no role to assume: pass --role-arn ARN, or --from-stack-outputs FILE (cdk deploy --outputs-file), "
+            "or run in the app's folder (cdk.json)",
+            exit_code=2,
+        )
+
+    role_max = settings.max_session_duration_seconds if settings else None
+    duration = _validated("--duration", options.duration, lambda k, v: validate_duration(k, v, role_max=role_max))
+    if settings is not None:
+        external_id = (
+            external_id or outputs_external_id or (settings.external_ids[0] if settings.external_ids else None)
+        )
+        region = region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or settings.region
+        if settings.require_mfa and mfa_serial is None:
+            raise CliError(
+                f"the role requires MFA (require_mfa in {cdk_json}): pass --mfa-serial "
+                f"arn:aws:iam::{settings.trusted_account_id}:mfa/<your device>",
+                exit_code=2,
+            )
+    else:
+        external_id = external_id or outputs_external_id
+        region = region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+    request = RoleRequest(
+        role_arn=arn,
+        origin=origin,
+        external_id=external_id,
+        session_name=session_name,
+        source_identity=source_identity,
+        source_identity_from_caller=bool(settings and settings.require_source_identity and source_identity is None),
+        mfa_serial=mfa_serial,
+        duration=duration,
+        region=region,
+        profile=options.profile,
+        assumers_group=settings.assumers_group_name if settings else None,
+    )
+    return request, mfa_token
+
+
+def session_name_from_arn(caller_arn: str) -> str:
+    """The caller's name (an IAM user's name, or the session name of an assumed role), made a valid session name."""
+    tail = caller_arn.rsplit("/", 1)[-1] if "/" in caller_arn else caller_arn.rsplit(":", 1)[-1]
+    name = _NOT_IN_SESSION_NAME.sub("-", tail)[:64] or "cross-account"
+    if len(name) < 2:
+        name = f"{name}-cross-account"
+    result: str = validate_session_name("session name", name)
+    return result
+
+
+def is_role_session(caller_arn: str) -> bool:
+    """The caller is itself an assumed role, so a new AssumeRole is role chaining (1 hour at most)."""
+    return ":assumed-role/" in caller_arn
+
+
+def prompt_mfa_token(serial: str) -> str:
+    """Ask on the terminal, without echo. Without a terminal there is nobody to ask."""
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        raise CliError(
+            f"an MFA code is needed for {serial} and there is no terminal to ask on: pass --mfa-token", exit_code=2
+        ) from None
+    try:
+        token = getpass.getpass(f"MFA code for {serial}: ")
+    except EOFError:
+        raise CliError("no MFA code entered", exit_code=2) from None
+    result: str = _validated("--mfa-token", token.strip(), validate_mfa_token)
+    return result
+
+
+def sts_client(*, profile: str | None, region: str | None) -> tuple[Any, str | None]:
+    """An STS client with the standard retry mode, and the region known for the caller (if any).
+
+    The endpoint follows AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, as boto3 does natively.
+    """
+    import boto3  # type: ignore[import-untyped]
+    from botocore.config import Config  # type: ignore[import-untyped]
+
+    session = boto3.Session(profile_name=profile)
+    known_region = region or session.region_name
+    client = session.client(
+        "sts",
+        # STS needs some region for its regional endpoint; a guess is not exported to anyone.
+        region_name=known_region or "us-east-1",
+        config=Config(retries={"mode": "standard"}, user_agent_extra=f"cross-account/{__version__}"),
+    )
+    return client, known_region
+
+
+def caller_arn(*, profile: str | None, region: str | None, context: CallContext) -> str:
+    """GetCallerIdentity's ARN for the given source credentials."""
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+
+    try:
+        client, _ = sts_client(profile=profile, region=region)
+        return str(client.get_caller_identity()["Arn"])
+    except (BotoCoreError, ClientError) as error:
+        raise explain_aws_error(error, context) from None
+
+
+def call_assume_role(
+    request: RoleRequest,
+    *,
+    mfa_token: str | None,
+    prompt: Callable[[str], str] = prompt_mfa_token,
+    log: Callable[[str], None] = lambda _message: None,
+) -> Credentials:
+    """GetCallerIdentity when needed (default session name, chaining check), then AssumeRole."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    context = request.call_context()
+    try:
+        client, known_region = sts_client(profile=request.profile, region=request.region)
+        session_name, source_identity = request.session_name, request.source_identity
+        long_session = (request.duration or 0) > ROLE_CHAINING_MAX_SECONDS
+        if session_name is None or request.source_identity_from_caller or long_session:
+            caller = str(client.get_caller_identity()["Arn"])
+            log(f"caller is {caller}")
+            if is_role_session(caller) and request.duration is not None:
+                _validated(
+                    "--duration", str(request.duration), lambda k, v: validate_duration(k, v, role_chaining=True)
+                )
+            user_name = session_name_from_arn(caller)
+            session_name = session_name or user_name
+            if request.source_identity_from_caller:
+                source_identity = user_name
+        assert session_name is not None
+        params: dict[str, Any] = {"RoleArn": request.role_arn, "RoleSessionName": session_name}
+        if request.external_id is not None:
+            params["ExternalId"] = request.external_id
+        if request.duration is not None:
+            params["DurationSeconds"] = request.duration
+        if source_identity is not None:
+            params["SourceIdentity"] = source_identity
+        if request.mfa_serial is not None:
+            params["SerialNumber"] = request.mfa_serial
+            params["TokenCode"] = mfa_token or prompt(request.mfa_serial)
+        log(f"assuming {request.role_arn} as session {session_name} (role from {request.origin})")
+        response = client.assume_role(**params)
+    except (BotoCoreError, ClientError) as error:
+        raise explain_aws_error(error, context) from None
+    issued = response["Credentials"]
+    return Credentials(
+        access_key_id=issued["AccessKeyId"],
+        secret_access_key=issued["SecretAccessKey"],
+        session_token=issued["SessionToken"],
+        expiration=issued["Expiration"],
+        role_arn=request.role_arn,
+        session_name=session_name,
+        assumed_role_arn=str(response.get("AssumedRoleUser", {}).get("Arn", "")),
+        region=known_region,
+    )

@@ -1,0 +1,136 @@
+"""Turn every expected failure into one clear line and an exit code.
+
+botocore is imported lazily: a cache hit never loads it, and its exceptions are only
+inspected after a call failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from cross_account.settings import SettingsError
+
+EXIT_FAILURE: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_INTERRUPTED: Final = 130
+
+#: Inputs whose value is never echoed back, even when it is malformed.
+_SECRET_KEYS: Final = frozenset({"--mfa-token"})
+
+
+class CliError(Exception):
+    """An expected failure: the message is one line, safe to print (it never holds a secret)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+        self.exit_code = exit_code
+        super().__init__(one_line(message))
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def from_settings_error(error: SettingsError, *, source: str | None = None) -> CliError:
+    """A rule broken by a flag (or by a setting in cdk.json, named by `source`)."""
+    if error.key in _SECRET_KEYS:
+        return CliError(f"invalid {error.key}: {error.rule}", exit_code=2)
+    prefix = f"{source}: " if source else ""
+    shown = str(error).removeprefix("invalid setting ")
+    if error.key.startswith("--"):
+        return CliError(f"{prefix}invalid {shown}", exit_code=2)
+    return CliError(f"{prefix}invalid setting {shown}", exit_code=2)
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What was asked of STS, to explain a refusal. Holds no secret."""
+
+    role_arn: str
+    external_id: str | None
+    mfa_serial: str | None
+    source_identity: str | None = None
+    duration: int | None = None
+    assumers_group: str | None = None
+    profile: str | None = None
+
+
+def explain_aws_error(error: Exception, context: CallContext) -> CliError:
+    """Map a botocore exception to one line that names the likely cause and the fix."""
+    from botocore import exceptions as bx  # type: ignore[import-untyped]
+
+    if isinstance(error, bx.ClientError):
+        return _explain_client_error(error, context)
+    if isinstance(error, bx.NoCredentialsError):
+        return CliError(
+            "no AWS credentials found for the trusted account: use --profile, set AWS_PROFILE, "
+            "or configure ~/.aws/credentials (aws configure)"
+        )
+    if isinstance(error, bx.PartialCredentialsError):
+        return CliError(f"incomplete AWS credentials: {error}")
+    if isinstance(error, bx.ProfileNotFound):
+        return CliError(f"AWS profile {error.kwargs.get('profile')!r} not found in the AWS config or credentials file")
+    if isinstance(error, bx.SSOTokenLoadError | bx.UnauthorizedSSOTokenError):
+        profile = f" --profile {context.profile}" if context.profile else ""
+        return CliError(f"the SSO session of the source credentials has expired: run aws sso login{profile}")
+    if isinstance(error, bx.EndpointConnectionError | bx.ConnectTimeoutError | bx.ReadTimeoutError):
+        return CliError(f"cannot reach STS: {error}")
+    if isinstance(error, bx.BotoCoreError):
+        return CliError(f"{type(error).__name__}: {error}")
+    raise error
+
+
+def _explain_client_error(error: Exception, context: CallContext) -> CliError:
+    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+
+    assert isinstance(error, ClientError)
+    info = error.response.get("Error", {})
+    code = str(info.get("Code", "Unknown"))
+    message = one_line(str(info.get("Message", "")))
+    operation = error.operation_name
+    lower = message.lower()
+
+    if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
+        return CliError(
+            f"{code}: the source credentials have expired; refresh them (new session token, "
+            "aws sso login, or re-run the command that exported them) and try again"
+        )
+    if code in ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"):
+        return CliError(
+            f"{code}: the source credentials are not valid (deleted or mistyped access key, or a secret "
+            "that does not match); check the profile or AWS_* variables"
+        )
+    if operation == "AssumeRole" and code == "AccessDenied" and "multifactorauthentication" in lower:
+        return CliError(
+            f"AccessDenied: the MFA code was rejected for {context.mfa_serial}; wait for the next code "
+            "(a code works once) and check --mfa-serial names your device"
+        )
+    if operation == "AssumeRole" and code == "AccessDenied":
+        group = f" {context.assumers_group}" if context.assumers_group else ""
+        sent = f"you sent {context.external_id!r}" if context.external_id else "you sent none"
+        causes = [
+            f"(1) you are not in the assumers group{group} in the trusted account, or its policy does not "
+            f"allow sts:AssumeRole on {context.role_arn}",
+            f"(2) the external ID does not match the role's trust ({sent}; --external-id)",
+            "(3) the role requires MFA (--mfa-serial)"
+            if context.mfa_serial is None
+            else "(3) the role requires a fresher MFA session (MFA age)",
+        ]
+        if context.source_identity is None:
+            causes.append("(4) the role requires a source identity (--source-identity)")
+        return CliError(
+            f"AccessDenied: cannot assume {context.role_arn}. Likely causes: {'; '.join(causes)}. {message}"
+        )
+    if code == "ValidationError" and "role chaining" in lower:
+        return CliError(
+            f"--duration {context.duration}: the source credentials are themselves a role session, and role "
+            "chaining caps sessions at 3600 seconds; use --duration 3600 or less"
+        )
+    if code == "ValidationError" and "maxsessionduration" in lower:
+        return CliError(
+            f"--duration {context.duration} exceeds the role's MaxSessionDuration; ask for less, or raise "
+            "max_session_duration_seconds in the app settings and redeploy TargetStack"
+        )
+    if code == "RegionDisabledException":
+        return CliError(f"{code}: STS is not activated in this region for the target account; use --region. {message}")
+    return CliError(f"{operation} failed: {code}: {message}")

@@ -1,0 +1,94 @@
+"""exec: run a command with the role's credentials in its environment, and hand signals on to it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from types import FrameType
+from typing import Final
+
+from cross_account.cli.errors import CliError
+from cross_account.cli.formats import CONFLICTING_VARIABLES, Credentials
+
+#: Signals a wrapper should pass on: termination requests, job control from `kill`, user signals.
+FORWARDED: Final = tuple(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+    if hasattr(signal, name)
+)
+#: Signals a terminal sends to its whole foreground process group, the child included.
+_FROM_TERMINAL: Final = frozenset(getattr(signal, name) for name in ("SIGINT", "SIGQUIT") if hasattr(signal, name))
+
+
+def child_environment(credentials: Credentials, environ: Mapping[str, str]) -> dict[str, str]:
+    """The caller's environment, minus anything that would outrank the role's credentials, plus them."""
+    env = {
+        name: value
+        for name, value in environ.items()
+        if name not in CONFLICTING_VARIABLES
+        and name not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION")
+    }
+    env.update(credentials.environment())
+    # Not secret: lets a nested `cross-account` (or a prompt) tell which role the shell is in.
+    env["CROSS_ACCOUNT_ROLE_ARN"] = credentials.role_arn
+    return env
+
+
+def _in_foreground() -> bool:
+    """Whether our process group owns the terminal, so it already delivered Ctrl-C to the child as well."""
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        try:
+            fd = stream.fileno()
+            if os.isatty(fd):
+                return os.tcgetpgrp(fd) == os.getpgrp()
+        except (OSError, ValueError, AttributeError):
+            continue
+    return False
+
+
+def exit_status(returncode: int) -> int:
+    """The child's exit code; death by signal N becomes 128 + N, as shells report it."""
+    return returncode if returncode >= 0 else 128 - returncode
+
+
+def run_command(command: Sequence[str], env: Mapping[str, str]) -> int:
+    """Run `command` and wait for it, forwarding signals; return its exit status.
+
+    The child stays in our process group, so it keeps the terminal (cdk's prompts work).
+    Terminal-generated SIGINT/SIGQUIT already reach it, so they are not sent twice.
+    """
+    child: subprocess.Popen[bytes] | None = None
+    pending: list[int] = []
+    foreground = _in_foreground()
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        if signum in _FROM_TERMINAL and foreground:
+            return
+        if child is None:
+            pending.append(signum)
+        elif child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {}
+    for signum in FORWARDED:
+        # A signal the caller chose to ignore (nohup) stays ignored, for us and for the child.
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, forward)
+    try:
+        try:
+            child = subprocess.Popen(list(command), env=dict(env))
+        except FileNotFoundError:
+            raise CliError(f"command not found: {command[0]}", exit_code=127) from None
+        except PermissionError:
+            raise CliError(f"permission denied: {command[0]}", exit_code=126) from None
+        except OSError as error:
+            raise CliError(f"cannot run {command[0]}: {error.strerror}", exit_code=126) from None
+        for signum in pending:
+            child.send_signal(signum)
+        return exit_status(child.wait())
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,258 @@
+"""The credential cache: hits, expiry (fake clock and crafted files), file modes, keys, clear-cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from cross_account.cli.cache import CredentialCache, cache_key, default_directory
+from cross_account.cli.formats import Credentials
+from tests.cli_support import ROLE_ARN, Result, StubSts, assert_clean_stderr, run_cli
+
+NOW = datetime(2030, 6, 1, 12, 0, 0, tzinfo=UTC)
+FIELDS = {"role_arn": ROLE_ARN, "session_name": "alice", "external_id": "12345678TESTID"}
+
+
+def session(expires_in: timedelta, *, now: datetime = NOW, key_id: str = "ASIACACHED0000000001") -> Credentials:
+    return Credentials(
+        access_key_id=key_id,
+        secret_access_key="cached-secret",
+        session_token="cached-token",
+        expiration=now + expires_in,
+        role_arn=ROLE_ARN,
+        session_name="alice",
+    )
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+# --- the cache module, with a fake clock -----------------------------------------------------------
+
+
+def test_entry_is_reused_until_five_minutes_before_expiry(tmp_path: Path) -> None:
+    clock = Clock(NOW)
+    cache = CredentialCache(tmp_path / "cache", clock=clock)
+    key = cache_key(FIELDS)
+    cache.put(key, session(timedelta(minutes=30)), fields=FIELDS)
+
+    clock.now = NOW + timedelta(minutes=24, seconds=59)  # 5 min 1 s left
+    hit = cache.get(key)
+    assert hit is not None and hit.access_key_id == "ASIACACHED0000000001"
+
+    clock.now = NOW + timedelta(minutes=25)  # exactly 5 min left: no longer good enough
+    assert cache.get(key) is None
+    assert not (tmp_path / "cache" / f"{key}.json").exists(), "an expired entry is deleted"
+
+
+def test_files_are_0600_in_a_0700_folder_even_with_a_permissive_umask(tmp_path: Path) -> None:
+    previous = os.umask(0)
+    try:
+        cache = CredentialCache(tmp_path / "deep" / "cache")
+        path = cache.put(cache_key(FIELDS), session(timedelta(hours=1), now=datetime.now(UTC)), fields=FIELDS)
+    finally:
+        os.umask(previous)
+    assert mode(tmp_path / "deep" / "cache") == 0o700
+    assert mode(path) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == [path.name], "no temporary file left behind"
+
+
+def test_existing_wider_folder_is_tightened_to_0700(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    CredentialCache(folder).put(cache_key(FIELDS), session(timedelta(hours=1), now=datetime.now(UTC)), fields=FIELDS)
+    assert mode(folder) == 0o700
+
+
+def test_file_others_can_read_is_not_trusted(tmp_path: Path) -> None:
+    cache = CredentialCache(tmp_path / "cache", clock=Clock(NOW))
+    key = cache_key(FIELDS)
+    path = cache.put(key, session(timedelta(hours=1)), fields=FIELDS)
+    assert cache.get(key) is not None
+    path.chmod(0o644)
+    assert cache.get(key) is None
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["not json", "{}", '{"Version": 1, "Credentials": {"AccessKeyId": ""}}', '{"Version": 99, "Credentials": {}}'],
+)
+def test_damaged_entry_is_a_miss(tmp_path: Path, content: str) -> None:
+    cache = CredentialCache(tmp_path, clock=Clock(NOW))
+    key = cache_key(FIELDS)
+    (tmp_path / f"{key}.json").write_text(content)
+    (tmp_path / f"{key}.json").chmod(0o600)
+    assert cache.get(key) is None
+
+
+def test_key_changes_with_every_identifying_field() -> None:
+    base = {**FIELDS, "source_identity": None, "duration": None, "source_profile": None}
+    keys = {cache_key(base)}
+    for field, other in [
+        ("role_arn", "arn:aws:iam::222222222222:role/Other"),
+        ("session_name", "bob"),
+        ("external_id", "other-id"),
+        ("source_identity", "alice"),
+        ("duration", 7200),
+        ("source_profile", "account-a"),
+    ]:
+        keys.add(cache_key({**base, field: other}))
+    assert len(keys) == 7
+    assert cache_key(dict(reversed(list(base.items())))) == cache_key(base), "order does not matter"
+
+
+def test_default_directory_follows_override_then_xdg_then_home() -> None:
+    assert default_directory({"CROSS_ACCOUNT_CACHE_DIR": "/x/c", "XDG_CACHE_HOME": "/x/xdg"}) == Path("/x/c")
+    assert default_directory({"XDG_CACHE_HOME": "/x/xdg"}) == Path("/x/xdg/cross-account")
+    assert default_directory({}) == Path.home() / ".cache" / "cross-account"
+
+
+def test_clear_removes_entries_only(tmp_path: Path) -> None:
+    cache = CredentialCache(tmp_path / "cache", clock=Clock(NOW))
+    cache.put(cache_key(FIELDS), session(timedelta(hours=1)), fields=FIELDS)
+    cache.put(cache_key({**FIELDS, "session_name": "bob"}), session(timedelta(hours=1)), fields=FIELDS)
+    (tmp_path / "cache" / "notes.txt").write_text("mine")
+    assert cache.clear() == 2
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["notes.txt"]
+
+
+def test_cache_entry_holds_no_source_access_key(tmp_path: Path) -> None:
+    from cross_account.cli.assume import RoleRequest
+
+    request = RoleRequest(role_arn=ROLE_ARN, origin="--role-arn")
+    fields = request.cache_fields({"AWS_ACCESS_KEY_ID": "AKIASOURCEEXAMPLE0001"})
+    assert "AKIASOURCEEXAMPLE0001" not in json.dumps(fields)
+    assert fields["source_access_key"] is not None
+    other = request.cache_fields({"AWS_ACCESS_KEY_ID": "AKIASOURCEEXAMPLE0002"})
+    assert cache_key(fields) != cache_key(other), "other source credentials, other entry"
+
+
+# --- through the command line ----------------------------------------------------------------------
+
+ASSUME = ("assume", "--role-arn", ROLE_ARN, "--session-name", "alice", "--format", "json")
+
+
+def test_second_assume_is_served_from_the_cache_without_any_call(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    first = cli_in_process(*ASSUME, env=stub_env)
+    assert first.code == 0, first.err
+    assert stub_sts.actions() == ["AssumeRole"]
+    second = cli_in_process(*ASSUME, env=stub_env)
+    assert second.code == 0
+    assert json.loads(second.out)["AccessKeyId"] == json.loads(first.out)["AccessKeyId"]
+    assert stub_sts.actions() == ["AssumeRole"], "a hit calls nothing"
+    cache_dir = Path(stub_env["CROSS_ACCOUNT_CACHE_DIR"])
+    [entry] = cache_dir.iterdir()
+    assert mode(cache_dir) == 0o700 and mode(entry) == 0o600
+
+
+def test_default_session_name_hit_needs_no_call_either(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    args = ("assume", "--role-arn", ROLE_ARN, "--format", "json")
+    assert cli_in_process(*args, env=stub_env).code == 0
+    assert stub_sts.actions() == ["GetCallerIdentity", "AssumeRole"]
+    assert json.loads(cli_in_process(*args, env=stub_env).out)["RoleSessionName"] == "alice"
+    assert stub_sts.actions() == ["GetCallerIdentity", "AssumeRole"]
+
+
+def test_crafted_entry_near_expiry_is_replaced(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    assert cli_in_process(*ASSUME, env=stub_env).code == 0
+    [entry] = Path(stub_env["CROSS_ACCOUNT_CACHE_DIR"]).iterdir()
+    document = json.loads(entry.read_text())
+    document["Credentials"]["AccessKeyId"] = "ASIACRAFTED000000001"
+    document["Credentials"]["Expiration"] = (datetime.now(UTC) + timedelta(minutes=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entry.write_text(json.dumps(document))
+
+    fresh = cli_in_process(*ASSUME, env=stub_env)
+    assert json.loads(fresh.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"] != "ASIACRAFTED000000001"
+    assert stub_sts.actions() == ["AssumeRole", "AssumeRole"]
+
+    # And the same file with 20 minutes left is reused as is.
+    document["Credentials"]["Expiration"] = (datetime.now(UTC) + timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entry.write_text(json.dumps(document))
+    assert json.loads(cli_in_process(*ASSUME, env=stub_env).out)["AccessKeyId"] == "ASIACRAFTED000000001"
+
+
+def test_no_cache_neither_reads_nor_writes(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    assert cli_in_process(*ASSUME, env=stub_env).code == 0
+    cache_dir = Path(stub_env["CROSS_ACCOUNT_CACHE_DIR"])
+    before = {p.name: p.read_bytes() for p in cache_dir.iterdir()}
+    out = cli_in_process(*ASSUME, "--no-cache", env=stub_env).out
+    assert json.loads(out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"]
+    assert stub_sts.actions() == ["AssumeRole", "AssumeRole"]
+    assert {p.name: p.read_bytes() for p in cache_dir.iterdir()} == before
+
+
+def test_other_external_id_or_source_profile_is_another_entry(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    assert cli_in_process(*ASSUME, env=stub_env).code == 0
+    assert cli_in_process(*ASSUME, "--external-id", "another-id", env=stub_env).code == 0
+    assert cli_in_process(*ASSUME, env={**stub_env, "AWS_ACCESS_KEY_ID": "AKIASOURCEEXAMPLE0002"}).code == 0
+    assert stub_sts.actions() == ["AssumeRole"] * 3
+    assert len(list(Path(stub_env["CROSS_ACCOUNT_CACHE_DIR"]).iterdir())) == 3
+
+
+def test_clear_cache_command(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    assert cli_in_process(*ASSUME, env=stub_env).code == 0
+    cleared = cli_in_process("clear-cache", env=stub_env)
+    assert cleared.code == 0 and cleared.out.startswith("removed 1 cached session from ")
+    assert list(Path(stub_env["CROSS_ACCOUNT_CACHE_DIR"]).iterdir()) == []
+    assert cli_in_process(*ASSUME, env=stub_env).code == 0
+    assert stub_sts.actions() == ["AssumeRole", "AssumeRole"]
+
+
+def test_unusable_cache_folder_warns_and_still_prints_credentials(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    result = cli_in_process(*ASSUME, env={**stub_env, "CROSS_ACCOUNT_CACHE_DIR": str(not_a_folder / "cache")})
+    assert result.code == 0
+    assert json.loads(result.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"]
+    assert result.err.startswith("cross-account: warning: not cached: ")
+    assert stub_sts.issued[-1]["SecretAccessKey"] not in result.err
+
+
+def test_cache_hit_loads_neither_boto3_nor_aws_cdk(stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path) -> None:
+    assert run_cli(*ASSUME, env=stub_env).code == 0
+    probe = (
+        "import sys; from cross_account.cli import main; code = main(sys.argv[1:]); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'aws_cdk'}), file=sys.stderr); "
+        "sys.exit(code)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe, *ASSUME], env=stub_env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr.strip() == "[]"
+    assert stub_sts.actions() == ["AssumeRole"]
+    assert_clean_stderr(
+        Result(completed.returncode, completed.stdout, completed.stderr), stub_sts.issued[0]["SecretAccessKey"]
+    )
