@@ -134,6 +134,14 @@ class Flow:
 
     # --- running things -------------------------------------------------------------------
 
+    @property
+    def _neutral(self) -> Path:
+        """Where the client runs: no cdk.json, so every value it sends is the one this flow gave it.
+
+        (In the project folder the client would fill a missing --external-id from cdk.json.)
+        """
+        return self.workspace.root / "home"
+
     def _say(self, text: str) -> None:
         if self.echo is not None:
             self.echo(text)
@@ -157,11 +165,13 @@ class Flow:
         base.update(aws)
         return base
 
-    def _run(self, argv: Sequence[str], aws: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, argv: Sequence[str], aws: Mapping[str, str], *, cwd: Path = PROJECT_ROOT
+    ) -> subprocess.CompletedProcess[str]:
         started = time.monotonic()
         result = subprocess.run(
             list(argv),
-            cwd=PROJECT_ROOT,
+            cwd=cwd,
             env=self._env(aws),
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -171,7 +181,7 @@ class Flow:
         )
         with self.workspace.log.open("a") as log:
             shown = " ".join(argv)
-            log.write(f"$ {shown}\n# exit {result.returncode} in {time.monotonic() - started:.1f} s\n")
+            log.write(f"$ (cd {cwd}) {shown}\n# exit {result.returncode} in {time.monotonic() - started:.1f} s\n")
             log.write(result.stdout + result.stderr + "\n")
         return result
 
@@ -257,7 +267,7 @@ class Flow:
             argv += ["--session-name", session_name]
             if external_id is not None:
                 argv += ["--external-id", external_id]
-            result = self._run(argv, client_env(self.emulator.endpoint, **_key_args(keys)))
+            result = self._run(argv, client_env(self.emulator.endpoint, **_key_args(keys)), cwd=self._neutral)
             lines = result.stderr.strip().splitlines()
             if result.returncode == 0:
                 return "allowed"
@@ -289,7 +299,7 @@ class Flow:
                 "--",
                 *probe,
             ]
-            result = self._run(argv, client_env(self.emulator.endpoint, **_key_args(keys)))
+            result = self._run(argv, client_env(self.emulator.endpoint, **_key_args(keys)), cwd=self._neutral)
         else:
             # Until the client lands: the same thing by hand, AssumeRole then run the command with the session.
             session = self._client("sts", keys).assume_role(

@@ -1,0 +1,81 @@
+"""Canary: the MiniStack internals our AWS::IAM::Group provisioner uses are still where it expects them.
+
+It runs in the emulator's venv (MiniStack is not importable from the project venv). If a MiniStack
+upgrade moves an internal, this test fails and names it, before any deploy fails obscurely.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from harness.emulator.server import EMULATOR_PYTHON
+from harness.node import PROJECT_ROOT
+
+pytestmark = pytest.mark.skipif(
+    not EMULATOR_PYTHON.exists(), reason="no emulator venv: run `make test` (it creates .venv-emulator)"
+)
+
+
+def run_in_emulator_venv(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(EMULATOR_PYTHON), "-c", code],
+        cwd=PROJECT_ROOT,
+        env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_provisioner_internals_are_where_it_expects() -> None:
+    result = subprocess.run(
+        [str(EMULATOR_PYTHON), "-m", "harness.emulator.iam_group_provisioner", "--check"],
+        cwd=PROJECT_ROOT,
+        env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        "MiniStack changed under the AWS::IAM::Group provisioner (harness/emulator/iam_group_provisioner.py):\n"
+        + result.stdout
+        + result.stderr
+    )
+
+
+def test_register_adds_the_group_type_to_the_handler_table() -> None:
+    result = run_in_emulator_venv(
+        "import ministack.services.cloudformation.provisioners as p\n"
+        "from harness.emulator import iam_group_provisioner as g\n"
+        "assert 'AWS::IAM::Group' not in p._RESOURCE_HANDLERS, 'MiniStack ships AWS::IAM::Group now'\n"
+        "g.register()\n"
+        "h = p._RESOURCE_HANDLERS['AWS::IAM::Group']\n"
+        "assert h['create'] is g._create and h['delete'] is g._delete, h\n"
+        "assert p._REPLACING_PROPERTIES['AWS::IAM::Group'] == ('GroupName',)\n"
+        "print('registered')\n"
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "registered", result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("break_it", "named"),
+    [
+        ("import ministack.services.iam as m; del m._put_group_policy", "ministack.services.iam._put_group_policy"),
+        (
+            "import ministack.services.cloudformation.provisioners as p; p._RESOURCE_HANDLERS = []",
+            "_RESOURCE_HANDLERS is no longer a dict",
+        ),
+        ("import importlib.metadata as md; md.version = lambda name: '9.9.9'", "ministack 9.9.9 is installed"),
+    ],
+)
+def test_canary_names_what_moved(break_it: str, named: str) -> None:
+    """The canary itself can fail, with a message that says what to look at."""
+    result = run_in_emulator_venv(
+        f"{break_it}\nimport harness.emulator.iam_group_provisioner as g\nprint('\\n'.join(g.check_internals()))\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert named in result.stdout
