@@ -15,7 +15,6 @@ Used by ``harness/demo.py`` (prints the table), tests/test_e2e_flow.py and bench
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -100,26 +99,12 @@ class Workspace:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def client_available() -> bool:
-    """Whether the ``cross-account`` client (issue 4) is installed and answers ``--version``."""
-    if not CLIENT.exists() or importlib.util.find_spec("cross_account.cli") is None:
-        return False
-    try:
-        result = subprocess.run(
-            [str(CLIENT), "--version"], capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return result.returncode == 0
-
-
 @dataclass
 class Flow:
     """The flow against one running emulator. :meth:`run` returns every row, teardown included."""
 
     emulator: Emulator
     workspace: Workspace
-    use_client: bool = field(default_factory=client_available)
     context: Mapping[str, Any] = field(default_factory=cdk_json_context)
     rows: list[Row] = field(default_factory=list)
     echo: Callable[[str], None] | None = None
@@ -256,59 +241,34 @@ class Flow:
             UserName=name, PolicyName="AssumeAnyRole", PolicyDocument=json.dumps(document)
         )
 
-    def assume_outcome(self, keys: Keys, role_arn: str, external_id: str | None, session_name: str) -> str:
-        """Try AssumeRole as `keys`: "allowed", or the refusal's error code.
+    def _client_cli(self, keys: Keys, command: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``cross-account COMMAND --role-arn ... --no-cache ...`` as the holder of `keys`."""
+        if not CLIENT.exists():
+            raise FlowError(f"{CLIENT} is missing: run `make setup` (it installs the cross-account client)")
+        env = client_env(self.emulator.endpoint, **_key_args(keys))
+        return self._run([str(CLIENT), command, *args], env, cwd=self._neutral)
 
-        Through the ``cross-account assume`` client when it is installed (its exit code and its one-line
-        error), else through boto3 directly.
-        """
-        if self.use_client:
-            argv = [str(CLIENT), "assume", "--role-arn", role_arn, "--no-cache", "--format", "json"]
-            argv += ["--session-name", session_name]
-            if external_id is not None:
-                argv += ["--external-id", external_id]
-            result = self._run(argv, client_env(self.emulator.endpoint, **_key_args(keys)), cwd=self._neutral)
-            lines = result.stderr.strip().splitlines()
-            if result.returncode == 0:
-                return "allowed"
-            if len(lines) == 1 and ACCESS_DENIED in lines[0]:
-                return ACCESS_DENIED
-            return f"exit {result.returncode}: {' | '.join(lines)[:160]}"
-        sts = self._client("sts", keys)
-        params = {"RoleArn": role_arn, "RoleSessionName": session_name}
+    def assume_outcome(self, keys: Keys, role_arn: str, external_id: str | None) -> str:
+        """``cross-account assume`` as `keys`: "allowed", or "AccessDenied" when the client exits non-zero
+        with its one-line AccessDenied message and prints no credentials; anything else is shown as is."""
+        args = ["--role-arn", role_arn, "--no-cache", "--format", "json"]
         if external_id is not None:
-            params["ExternalId"] = external_id
-        try:
-            sts.assume_role(**params)
-        except ClientError as error:
-            return str(error.response.get("Error", {}).get("Code", "ClientError"))
-        return "allowed"
+            args += ["--external-id", external_id]
+        result = self._client_cli(keys, "assume", *args)
+        lines = result.stderr.strip().splitlines()
+        if result.returncode == 0:
+            return "allowed"
+        if len(lines) == 1 and ACCESS_DENIED in lines[0] and not result.stdout.strip():
+            return ACCESS_DENIED
+        return f"exit {result.returncode}: {' | '.join(lines)[:160]}"
 
     def exec_probe(self, keys: Keys, role_arn: str, external_id: str) -> dict[str, str]:
         """alice runs a command as the role: ``cross-account exec -- python -m harness.emulator.session_probe``."""
         probe = [str(VENV_BIN / "python"), "-m", "harness.emulator.session_probe", "--bucket", self.bucket]
-        if self.use_client:
-            argv = [
-                str(CLIENT),
-                "exec",
-                "--role-arn",
-                role_arn,
-                "--external-id",
-                external_id,
-                "--no-cache",
-                "--",
-                *probe,
-            ]
-            result = self._run(argv, client_env(self.emulator.endpoint, **_key_args(keys)), cwd=self._neutral)
-        else:
-            # Until the client lands: the same thing by hand, AssumeRole then run the command with the session.
-            session = self._client("sts", keys).assume_role(
-                RoleArn=role_arn, RoleSessionName="alice", ExternalId=external_id
-            )["Credentials"]
-            temporary = Keys(session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"])
-            result = self._run(probe, client_env(self.emulator.endpoint, **_key_args(temporary)))
+        args = ["--role-arn", role_arn, "--external-id", external_id, "--no-cache", "--", *probe]
+        result = self._client_cli(keys, "exec", *args)
         if result.returncode != 0:
-            raise FlowError(f"exec failed (exit {result.returncode}): {result.stderr.strip()[-500:]}")
+            raise FlowError(f"cross-account exec failed (exit {result.returncode}): {result.stderr.strip()[-300:]}")
         data: dict[str, str] = json.loads(result.stdout.strip().splitlines()[-1])
         return data
 
@@ -365,28 +325,27 @@ class Flow:
         carol = self.create_user("carol", THIRD_ACCOUNT)
         self.grant_assume_anything("carol", THIRD_ACCOUNT)
         role_name = role_arn.rsplit("/", 1)[1]
-        how = "cross-account exec" if self.use_client else "AssumeRole + exec (client not installed)"
 
         probe = self.exec_probe(alice, role_arn, external_id)
         expected_arn = f"arn:aws:sts::{b}:assumed-role/{role_name}/alice"
-        self._check(f"alice in {group}: {how} -> GetCallerIdentity", expected_arn, probe["arn"])
+        self._check(f"alice in {group}: cross-account exec -> GetCallerIdentity", expected_arn, probe["arn"])
         self._check("  ... creates and lists an S3 bucket in B", "created", probe["bucket"])
         self._check("  ... B's root sees the bucket", "yes", _yes(self.bucket_owner_sees(b)))
         self._check("  ... iam:CreateUser inside the session", ACCESS_DENIED, probe["iam_create_user"])
 
         refused = [
-            ("alice, wrong external ID", alice, "WRONG-ID", "alice"),
-            ("alice, no external ID", alice, None, "alice"),
-            ("bob (in A, not in the group)", bob, external_id, "bob"),
-            (f"carol (third account {THIRD_ACCOUNT})", carol, external_id, "carol"),
+            ("alice, wrong external ID", alice, "WRONG-ID"),
+            ("alice, no external ID", alice, None),
+            ("bob (in A, not in the group)", bob, external_id),
+            (f"carol (third account {THIRD_ACCOUNT})", carol, external_id),
         ]
-        for step, keys, given_id, session_name in refused:
-            self._check(step, ACCESS_DENIED, self.assume_outcome(keys, role_arn, given_id, session_name))
+        for step, keys, given_id in refused:
+            self._check(step, ACCESS_DENIED, self.assume_outcome(keys, role_arn, given_id))
 
         status = self.deploy("TargetStack", b, variant="require-mfa", context={"require_mfa": "true"})
         self._check("cdk deploy TargetStack -c require_mfa=true", "UPDATE_COMPLETE", status)
         self._check("  ... trust requires aws:MultiFactorAuthPresent", "yes", _yes(self.trust_requires_mfa(role_name)))
-        self._check("alice without MFA", ACCESS_DENIED, self.assume_outcome(alice, role_arn, external_id, "alice"))
+        self._check("alice without MFA", ACCESS_DENIED, self.assume_outcome(alice, role_arn, external_id))
 
     def _teardown(self) -> None:
         """Remove what the flow made outside the stacks, then ``cdk destroy`` each deployed stack."""
