@@ -320,6 +320,9 @@ def role_arn(*, partition: str, account_id: str, role_path: str, role_name: str)
 #: CDK's own context keys (feature flags, aws:cdk:*, lookup caches) are not ours to check.
 _CDK_OWNED_KEYS: Final = frozenset({"acknowledged-issue-numbers", "cli-telemetry"})
 
+TIER_NAME_RE: Final = re.compile(r"^[A-Z][A-Za-z0-9]{0,31}$", _A)
+STACKSET_CALL_AS: Final = ("SELF", "DELEGATED_ADMIN")
+
 
 def is_cdk_owned_key(key: str) -> bool:
     return key.startswith("@") or ":" in key or "/" in key or key in _CDK_OWNED_KEYS
@@ -357,12 +360,79 @@ def _optional(validator: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]
     return lambda key, value: None if value is None or value == "" else validator(key, value)
 
 
+def _percentage(low: int) -> Callable[[str, Any], int]:
+    def parse(key: str, value: Any) -> int:
+        number = _int(key, value)
+        _check(key, value, low <= number <= 100, f"must be a percentage between {low} and 100")
+        return number
+
+    return parse
+
+
+def _one_of(choices: Sequence[str]) -> Callable[[str, Any], str]:
+    def parse(key: str, value: Any) -> str:
+        text = _str(key, value)
+        _check(key, text, text in choices, f"must be one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoleSpec:
+    """One role to create in every target account, and its group in the trusted account.
+
+    Without ``roles`` there is one spec, made of the top-level settings; each tier of
+    ``roles`` is a spec whose unset keys inherit the top-level settings.
+    """
+
+    tier: str | None
+    role_name: str
+    role_path: str
+    role_description: str | None
+    external_ids: tuple[str, ...]
+    require_mfa: bool
+    mfa_max_age_seconds: int | None
+    max_session_duration_seconds: int
+    trusted_principal_arns: tuple[str, ...]
+    principal_org_id: str | None
+    require_source_identity: bool
+    allowed_actions: tuple[str, ...]
+    allowed_resources: tuple[str, ...]
+    managed_policy_arns: tuple[str, ...]
+    permissions_boundary_arn: str | None
+    assumers_group_name: str
+    tags: Mapping[str, str]
+
+    @classmethod
+    def setting_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls) if f.name != "tier")
+
+    def check(self, *, trusted_account_id: str, prefix: str = "") -> None:
+        """Rules that involve several keys of one role."""
+        for i, arn in enumerate(self.trusted_principal_arns):
+            validate_principal_arn(f"{prefix}trusted_principal_arns[{i}]", arn, trusted_account_id=trusted_account_id)
+        if self.mfa_max_age_seconds is not None and not self.require_mfa:
+            raise SettingsError(
+                f"{prefix}mfa_max_age_seconds",
+                self.mfa_max_age_seconds,
+                "only applies with require_mfa=true; set both or neither",
+            )
+        if not self.allowed_actions and not self.managed_policy_arns:
+            raise SettingsError(
+                f"{prefix}allowed_actions",
+                [],
+                "the role would grant nothing: give allowed_actions or managed_policy_arns",
+            )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """The validated settings of the app. Build it with :meth:`from_context`."""
 
     trusted_account_id: str = "111111111111"
     target_account_id: str = "222222222222"
+    target_account_ids: tuple[str, ...] = ()
     region: str = "us-east-1"
     role_name: str = "CrossAccountAccessRole"
     role_path: str = "/"
@@ -380,21 +450,26 @@ class Settings:
     permissions_boundary_arn: str | None = None
     assumers_group_name: str = "CrossAccountAssumers"
     tags: Mapping[str, str] = field(default_factory=dict)
+    roles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    organization_id: str | None = None
+    target_organizational_unit_ids: tuple[str, ...] = ()
+    stackset_name: str = "CrossAccountAccessRole"
+    stackset_call_as: str = "SELF"
+    stackset_failure_tolerance_percentage: int = 10
+    stackset_max_concurrent_percentage: int = 25
     local: bool = False
 
     @classmethod
-    def keys(cls) -> tuple[str, ...]:
+    def setting_names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
         """Parse and validate CDK context; raise :class:`SettingsError` on the first bad key."""
-        known = cls.keys()
+        known = cls.setting_names()
         for key in sorted(context):
             if key not in known and not is_cdk_owned_key(key):
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                raise SettingsError(key, context[key], f"unknown setting{hint}; known settings: {', '.join(known)}")
+                raise _unknown(key, context[key], known)
 
         values: dict[str, Any] = {}
         for key, parse in _PARSERS.items():
@@ -404,37 +479,112 @@ class Settings:
         settings._check_together()
         return settings
 
+    @property
+    def target_accounts(self) -> tuple[str, ...]:
+        """The accounts that get a TargetStack: ``target_account_ids``, or else ``target_account_id``."""
+        return self.target_account_ids or (self.target_account_id,)
+
+    @property
+    def organization_wide(self) -> bool:
+        return self.organization_id is not None
+
+    @property
+    def role_specs(self) -> tuple[RoleSpec, ...]:
+        """The roles to create: the top-level role, or one per tier of ``roles``."""
+        base = {key: getattr(self, key) for key in RoleSpec.setting_names()}
+        if not self.roles:
+            return (RoleSpec(tier=None, **base),)
+        return tuple(
+            RoleSpec(
+                tier=tier,
+                **{
+                    **base,
+                    "role_name": f"{self.role_name}-{tier}",
+                    "assumers_group_name": f"{self.assumers_group_name}-{tier}",
+                    **overrides,
+                },
+            )
+            for tier, overrides in self.roles.items()
+        )
+
     def _check_together(self) -> None:
-        if self.trusted_account_id == self.target_account_id:
-            raise SettingsError(
-                "target_account_id",
-                self.target_account_id,
+        for i, account in enumerate(self.target_accounts):
+            key = f"target_account_ids[{i}]" if self.target_account_ids else "target_account_id"
+            _check(
+                key,
+                account,
+                account != self.trusted_account_id,
                 "must differ from trusted_account_id: a role that trusts its own account is not cross-account",
             )
-        for i, arn in enumerate(self.trusted_principal_arns):
-            validate_principal_arn(f"trusted_principal_arns[{i}]", arn, trusted_account_id=self.trusted_account_id)
-        if self.mfa_max_age_seconds is not None and not self.require_mfa:
-            raise SettingsError(
-                "mfa_max_age_seconds",
-                self.mfa_max_age_seconds,
-                "only applies with require_mfa=true; set both or neither",
+        if self.target_account_ids:
+            _check(
+                "target_account_id",
+                self.target_account_id,
+                self.target_account_id in self.target_account_ids,
+                "must be one of target_account_ids (it is the client's default account); "
+                "list every target in target_account_ids",
             )
-        if not self.allowed_actions and not self.managed_policy_arns:
+        for spec in self.role_specs:
+            prefix = f"roles.{spec.tier}." if spec.tier else ""
+            spec.check(trusted_account_id=self.trusted_account_id, prefix=prefix)
+        for attribute, rule in (("role_name", "role names"), ("assumers_group_name", "group names")):
+            seen: dict[str, str] = {}
+            for spec in self.role_specs:
+                name = getattr(spec, attribute)
+                _check(
+                    f"roles.{spec.tier}.{attribute}",
+                    name,
+                    name.lower() not in seen,
+                    f"{rule} must be unique, ignoring case (tier {seen.get(name.lower())} has it)",
+                )
+                seen[name.lower()] = str(spec.tier)
+        if bool(self.organization_id) != bool(self.target_organizational_unit_ids):
+            missing = "target_organizational_unit_ids" if self.organization_id else "organization_id"
+            present = "organization_id" if self.organization_id else "target_organizational_unit_ids"
             raise SettingsError(
-                "allowed_actions", [], "the role would grant nothing: give allowed_actions or managed_policy_arns"
+                missing, getattr(self, missing) or None, f"is required with {present}: the StackSet needs both"
             )
 
     @property
     def role_arn(self) -> str:
-        """The role's ARN in the standard ``aws`` partition (the client's default)."""
+        """The first role's ARN in ``target_account_id``, standard ``aws`` partition (the client's default)."""
+        spec = self.role_specs[0]
         return role_arn(
-            partition="aws", account_id=self.target_account_id, role_path=self.role_path, role_name=self.role_name
+            partition="aws", account_id=self.target_account_id, role_path=spec.role_path, role_name=spec.role_name
         )
+
+
+def _unknown(key: str, value: Any, known: Sequence[str]) -> SettingsError:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return SettingsError(key, value, f"unknown setting{hint}; known settings: {', '.join(known)}")
+
+
+def _tiers(key: str, value: Any) -> dict[str, dict[str, Any]]:
+    """``roles``: tier name -> the role keys it overrides, each validated like its top-level twin."""
+    value = _parse_json_string(key, value, dict)
+    _check(key, value, isinstance(value, Mapping), "must be an object of tier names to role settings")
+    tiers: dict[str, dict[str, Any]] = {}
+    for tier, overrides in value.items():
+        tier_key = f"{key}.{tier}"
+        _check(
+            tier_key,
+            tier,
+            bool(TIER_NAME_RE.match(tier)),
+            "tier names must be 1-32 letters or digits, starting upper-case",
+        )
+        _check(tier_key, overrides, isinstance(overrides, Mapping), "must be an object of role settings")
+        for name in overrides:
+            if name not in RoleSpec.setting_names():
+                raise _unknown(f"{tier_key}.{name}", overrides[name], RoleSpec.setting_names())
+        tiers[tier] = {name: _PARSERS[name](f"{tier_key}.{name}", raw) for name, raw in overrides.items()}
+    return tiers
 
 
 _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "trusted_account_id": validate_account_id,
     "target_account_id": validate_account_id,
+    "target_account_ids": lambda k, v: _list(k, v, validate_account_id),
     "region": validate_region,
     "role_name": validate_role_name,
     "role_path": validate_path,
@@ -452,9 +602,17 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "permissions_boundary_arn": _optional(validate_policy_arn),
     "assumers_group_name": validate_group_name,
     "tags": lambda k, v: validate_tags(k, _parse_json_string(k, v, dict)),
+    "roles": _tiers,
+    "organization_id": _optional(validate_org_id),
+    "target_organizational_unit_ids": lambda k, v: _list(k, v, validate_ou_id),
+    "stackset_name": validate_stackset_name,
+    "stackset_call_as": _one_of(STACKSET_CALL_AS),
+    "stackset_failure_tolerance_percentage": _percentage(0),
+    "stackset_max_concurrent_percentage": _percentage(1),
     "local": _bool,
 }
-assert set(_PARSERS) == set(Settings.keys()), "every setting needs a parser"
+assert set(_PARSERS) == set(Settings.setting_names()), "every setting needs a parser"
+assert set(RoleSpec.setting_names()) <= set(_PARSERS), "every role key is also a top-level setting"
 
 
 def sequence_of(key: str, values: Sequence[Any], validator: Callable[[str, Any], Any]) -> tuple[Any, ...]:

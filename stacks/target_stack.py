@@ -1,4 +1,4 @@
-"""TargetStack: deployed in the target account (B) with `cdk deploy TargetStack --profile accountB`."""
+"""TargetStack: deployed in each target account (B) with `cdk deploy TargetStack --profile accountB`."""
 
 from __future__ import annotations
 
@@ -9,57 +9,39 @@ from aws_cdk import Acknowledgment, Annotations, CfnOutput, Stack, Validations
 from constructs import Construct
 
 from cross_account.role import CrossAccountRole
-from cross_account.settings import CONSOLE_SWITCH_ROLE_MAX, Settings
+from cross_account.settings import CONSOLE_SWITCH_ROLE_MAX, RoleSpec, Settings
 
 
 class TargetStack(Stack):
-    """The role people assume, its permission policy and its trust policy."""
+    """The role(s) people assume, with their permission and trust policies, in one target account."""
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        access = CrossAccountRole(
-            self,
-            "CrossAccountRole",
-            trusted_account_id=settings.trusted_account_id,
-            external_ids=settings.external_ids,
-            role_name=settings.role_name,
-            role_path=settings.role_path,
-            description=settings.role_description or f"Cross-account access for account {settings.trusted_account_id}",
-            require_mfa=settings.require_mfa,
-            mfa_max_age_seconds=settings.mfa_max_age_seconds,
-            trusted_principal_arns=settings.trusted_principal_arns,
-            principal_org_id=settings.principal_org_id,
-            require_source_identity=settings.require_source_identity,
-            max_session_duration_seconds=settings.max_session_duration_seconds,
-            allowed_actions=settings.allowed_actions,
-            allowed_resources=settings.allowed_resources,
-            managed_policy_arns=settings.managed_policy_arns,
-            permissions_boundary_arn=settings.permissions_boundary_arn,
-            tags=settings.tags,
-        )
-        acknowledge_configured_findings(access, settings)
+        for spec in settings.role_specs:
+            access = add_role(self, spec, trusted_account_id=settings.trusted_account_id)
+            self._add_outputs(spec, access)
 
-        CfnOutput(self, "RoleArn", value=access.role_arn, description="ARN of the role to assume")
+    def _add_outputs(self, spec: RoleSpec, access: CrossAccountRole) -> None:
+        prefix = spec.tier or ""
+        CfnOutput(self, f"{prefix}RoleArn", value=access.role_arn, description="ARN of the role to assume")
         CfnOutput(
             self,
-            "ExternalId",
-            value=",".join(settings.external_ids) or "none",
+            f"{prefix}ExternalId",
+            value=",".join(spec.external_ids) or "none",
             description="External ID(s) the trust requires (an identifier, not a secret)",
         )
         CfnOutput(
             self,
-            "AssumeRoleCommand",
-            value=assume_role_command(settings, access.role_arn),
+            f"{prefix}AssumeRoleCommand",
+            value=assume_role_command(spec, access.role_arn),
             description="Assume the role with the AWS CLI from the trusted account",
         )
-        path_and_name = settings.role_path.lstrip("/") + settings.role_name
+        path_and_name = spec.role_path.lstrip("/") + spec.role_name
         if len(path_and_name) <= CONSOLE_SWITCH_ROLE_MAX:
-            query = urlencode(
-                {"roleName": path_and_name, "account": settings.target_account_id, "displayName": settings.role_name}
-            )
+            query = urlencode({"roleName": path_and_name, "account": self.account, "displayName": spec.role_name})
             CfnOutput(
                 self,
-                "SwitchRoleUrl",
+                f"{prefix}SwitchRoleUrl",
                 value=f"https://signin.aws.amazon.com/switchrole?{query}",
                 description="Console switch-role link (the console cannot send an external ID or source identity)",
             )
@@ -71,31 +53,57 @@ class TargetStack(Stack):
             )
 
 
-def assume_role_command(settings: Settings, role_arn: str) -> str:
+def add_role(scope: Construct, spec: RoleSpec, *, trusted_account_id: str) -> CrossAccountRole:
+    """The role of one spec, from the settings; also used for the StackSet's template (one source of truth)."""
+    access = CrossAccountRole(
+        scope,
+        f"{spec.tier}Role" if spec.tier else "CrossAccountRole",
+        trusted_account_id=trusted_account_id,
+        external_ids=spec.external_ids,
+        role_name=spec.role_name,
+        role_path=spec.role_path,
+        description=spec.role_description or f"Cross-account access for account {trusted_account_id}",
+        require_mfa=spec.require_mfa,
+        mfa_max_age_seconds=spec.mfa_max_age_seconds,
+        trusted_principal_arns=spec.trusted_principal_arns,
+        principal_org_id=spec.principal_org_id,
+        require_source_identity=spec.require_source_identity,
+        max_session_duration_seconds=spec.max_session_duration_seconds,
+        allowed_actions=spec.allowed_actions,
+        allowed_resources=spec.allowed_resources,
+        managed_policy_arns=spec.managed_policy_arns,
+        permissions_boundary_arn=spec.permissions_boundary_arn,
+        tags=spec.tags,
+    )
+    acknowledge_configured_findings(access, spec)
+    return access
+
+
+def assume_role_command(spec: RoleSpec, role_arn: str) -> str:
     """The how-to's `aws sts assume-role` call, completed with what this trust requires."""
     parts = [f"aws sts assume-role --role-arn {role_arn} --role-session-name $USER"]
-    if settings.external_ids:
-        parts.append(f"--external-id {settings.external_ids[0]}")
-    if settings.require_mfa:
+    if spec.external_ids:
+        parts.append(f"--external-id {spec.external_ids[0]}")
+    if spec.require_mfa:
         parts.append("--serial-number <your-mfa-device-arn> --token-code <6-digit-code>")
-    if settings.require_source_identity:
+    if spec.require_source_identity:
         parts.append("--source-identity $USER")
     return " ".join(parts)
 
 
-def acknowledge_configured_findings(access: CrossAccountRole, settings: Settings) -> None:
+def acknowledge_configured_findings(access: CrossAccountRole, spec: RoleSpec) -> None:
     """Acknowledge the cdk-nag findings that the settings ask for explicitly, on the role resource only.
 
     Wildcards and AWS managed policies are the deployer's written choice (the defaults are the original
     how-to's permission set); anything else cdk-nag finds still fails the synth.
     """
-    findings = [(f"AwsSolutions-IAM5[Action::{a}]", "allowed_actions", a) for a in settings.allowed_actions if "*" in a]
+    findings = [(f"AwsSolutions-IAM5[Action::{a}]", "allowed_actions", a) for a in spec.allowed_actions if "*" in a]
     findings += [
-        (f"AwsSolutions-IAM5[Resource::{r}]", "allowed_resources", r) for r in settings.allowed_resources if "*" in r
+        (f"AwsSolutions-IAM5[Resource::{r}]", "allowed_resources", r) for r in spec.allowed_resources if "*" in r
     ]
     findings += [
         (f"AwsSolutions-IAM4[Policy::{p}]", "managed_policy_arns", p)
-        for p in settings.managed_policy_arns
+        for p in spec.managed_policy_arns
         if ":iam::aws:policy/" in p
     ]
     role_resource = access.role.node.default_child

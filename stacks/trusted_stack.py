@@ -4,36 +4,61 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Acknowledgment, CfnOutput, Fn, Stack, Validations
 from constructs import Construct
 
-from cross_account.assumers import CrossAccountAssumers, target_role_arn
+from cross_account.assumers import CrossAccountAssumers, OrganizationRoles, target_role_arn
 from cross_account.settings import Settings
 
 
 class TrustedStack(Stack):
-    """The group whose members may assume the target role, and the policy that allows it."""
+    """Per role, the group whose members may assume it in every target account, and the policy that allows it."""
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        role_arn = target_role_arn(
-            target_account_id=settings.target_account_id, role_path=settings.role_path, role_name=settings.role_name
-        )
-        assumers = CrossAccountAssumers(
-            self,
-            "CrossAccountAssumers",
-            role_arns=[role_arn],
-            group_name=settings.assumers_group_name,
-            managed_policy_name=f"Assume{settings.role_name}",
-            require_mfa=settings.require_mfa,
-            mfa_max_age_seconds=settings.mfa_max_age_seconds,
-            require_source_identity=settings.require_source_identity,
-        )
-        CfnOutput(self, "GroupName", value=assumers.group.group_name, description="Add users to this group")
-        CfnOutput(
-            self,
-            "ManagedPolicyArn",
-            value=assumers.policy.managed_policy_arn,
-            description="Attach to existing users or roles that should assume the target role",
-        )
-        CfnOutput(self, "TargetRoleArn", value=role_arn, description="The role members may assume")
+        for spec in settings.role_specs:
+            role_arns = [
+                target_role_arn(target_account_id=account, role_path=spec.role_path, role_name=spec.role_name)
+                for account in settings.target_accounts
+            ]
+            organization_roles = (
+                OrganizationRoles(
+                    organization_id=settings.organization_id,
+                    organizational_unit_ids=settings.target_organizational_unit_ids,
+                    role_path=spec.role_path,
+                    role_name=spec.role_name,
+                )
+                if settings.organization_id
+                else None
+            )
+            assumers = CrossAccountAssumers(
+                self,
+                f"{spec.tier}Assumers" if spec.tier else "CrossAccountAssumers",
+                role_arns=role_arns,
+                organization_roles=organization_roles,
+                group_name=spec.assumers_group_name,
+                managed_policy_name=f"Assume{spec.role_name}",
+                require_mfa=spec.require_mfa,
+                mfa_max_age_seconds=spec.mfa_max_age_seconds,
+                require_source_identity=spec.require_source_identity,
+            )
+            if assumers.organization_policy is not None and organization_roles is not None:
+                Validations.of(assumers.organization_policy).acknowledge(
+                    Acknowledgment(
+                        id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role{spec.role_path}{spec.role_name}]",
+                        reason="the role exists in every account of the organization (StackSet); the account wildcard "
+                        "is restricted by aws:ResourceOrgID and aws:ResourceOrgPaths",
+                    )
+                )
+            prefix = spec.tier or ""
+            CfnOutput(
+                self, f"{prefix}GroupName", value=assumers.group.group_name, description="Add users to this group"
+            )
+            CfnOutput(
+                self,
+                f"{prefix}ManagedPolicyArn",
+                value=Fn.join(",", [policy.managed_policy_arn for policy in assumers.policies]),
+                description="Attach to users or roles that should assume the role (comma-separated if several)",
+            )
+            if len(role_arns) == 1:
+                CfnOutput(self, f"{prefix}TargetRoleArn", value=role_arns[0], description="The role members may assume")
