@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
+from types import MappingProxyType
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -28,7 +30,8 @@ class SynthesizedApp:
     outdir: Path
 
     def template(self, stack_id: str) -> dict[str, Any]:
-        return self.templates[stack_id]
+        """A copy: synthesized apps are cached and shared between tests, which must not alter them."""
+        return copy.deepcopy(self.templates[stack_id])
 
 
 def synth(overrides: Mapping[str, Any] | None = None, *, nag: bool = False, validation: bool = False) -> SynthesizedApp:
@@ -60,4 +63,4 @@ def _synth_cached(overrides_json: str, nag: bool, validation: bool) -> Synthesiz
     add_stacks(app, settings, nag=nag)
     assembly = app.synth()
     templates = {stack.stack_name: stack.template for stack in assembly.stacks}
-    return SynthesizedApp(templates=templates, outdir=outdir)
+    return SynthesizedApp(templates=MappingProxyType(templates), outdir=outdir)

@@ -19,6 +19,11 @@ B = cdk.Environment(account="222222222222", region="eu-west-1")
 A = cdk.Environment(account="111111111111", region="eu-west-1")
 
 
+def fresh_app() -> cdk.App:
+    # The built-in CloudFormation validator is most of a synth; cfn-lint covers it in test_stacks.
+    return cdk.App(builtin_cloud_formation_validation=False)
+
+
 def readme_sample() -> str:
     readme = (PROJECT_ROOT / "README.md").read_text()
     match = re.search(r"<!-- reuse-sample:start -->\s*```python\n(.*?)```\s*<!-- reuse-sample:end -->", readme, re.S)
@@ -60,7 +65,7 @@ def _logical_id(template: Template, resource_type: str) -> str:
 
 def test_cdk_nag_fails_on_unacknowledged_wildcards_outside_our_app(tmp_path: Path) -> None:
     # The construct does not hide findings: acknowledging the how-to's wildcards is the app's decision.
-    app = cdk.App(outdir=str(tmp_path))
+    app = cdk.App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     stack = cdk.Stack(app, "Deployments", env=B)
     CrossAccountRole(stack, "Access", trusted_account_id="111111111111", external_ids=["deploy-2026"])
@@ -69,7 +74,7 @@ def test_cdk_nag_fails_on_unacknowledged_wildcards_outside_our_app(tmp_path: Pat
 
 
 def construct_error(build: Any) -> SettingsError:
-    stack = cdk.Stack(cdk.App(), "Deployments", env=B)
+    stack = cdk.Stack(fresh_app(), "Deployments", env=B)
     with pytest.raises(SettingsError) as caught:
         build(stack)
     assert stack.node.find_all() == [stack], "nothing may be created before validation fails"
@@ -103,7 +108,7 @@ def test_role_props_are_validated_before_anything_is_created(kwargs: dict[str, A
 
 
 def test_role_refuses_to_trust_its_own_account() -> None:
-    stack = cdk.Stack(cdk.App(), "Deployments", env=B)
+    stack = cdk.Stack(fresh_app(), "Deployments", env=B)
     with pytest.raises(SettingsError, match="must differ from the account the role is deployed in"):
         CrossAccountRole(stack, "Access", trusted_account_id="222222222222", external_ids=[])
 
@@ -127,7 +132,7 @@ def test_assumers_props_are_validated_before_anything_is_created(kwargs: dict[st
 
 
 def test_target_role_arn_follows_the_stack_partition() -> None:
-    stack = cdk.Stack(cdk.App(), "Tooling", env=cdk.Environment(account="111111111111", region="cn-north-1"))
+    stack = cdk.Stack(fresh_app(), "Tooling", env=cdk.Environment(account="111111111111", region="cn-north-1"))
     arn = target_role_arn(target_account_id="222222222222", role_path="/ops/", role_name="Deploy")
     # Resolved by CloudFormation in the deploying account's partition (aws, aws-cn, aws-us-gov, ...).
     assert stack.resolve(arn) == {
@@ -136,7 +141,7 @@ def test_target_role_arn_follows_the_stack_partition() -> None:
 
 
 def test_grant_assume_accepts_roles_and_groups_too() -> None:
-    stack = cdk.Stack(cdk.App(), "Tooling", env=A)
+    stack = cdk.Stack(fresh_app(), "Tooling", env=A)
     assumers = CrossAccountAssumers(stack, "Assumers", role_arns=["arn:aws:iam::222222222222:role/X"])
     ci_role = iam.Role(stack, "Ci", assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"))
     assumers.grant_assume(ci_role)

@@ -180,3 +180,91 @@ def test_role_arns_parse(arn: str, partition: str, account: str, path: str, name
 def test_bad_role_arns_are_rejected(arn: str) -> None:
     with pytest.raises(SettingsError, match="must be a role ARN"):
         validate_role_arn("--role-arn", arn)
+
+
+# --- scale: many targets, tiers, organization-wide ------------------------------------
+
+ORG = {"organization_id": "o-abcdefghij", "target_organizational_unit_ids": '["ou-ab12-abcdefgh"]'}
+TIERS = '{"ReadOnly": {"allowed_actions": ["s3:Get*"], "require_mfa": true}, "Deploy": {"role_name": "Deployer"}}'
+
+
+def test_target_accounts_default_to_the_single_target() -> None:
+    assert Settings.from_context({}).target_accounts == ("222222222222",)
+    many = Settings.from_context({"target_account_ids": '["222222222222", "333333333333"]'})
+    assert many.target_accounts == ("222222222222", "333333333333")
+
+
+def test_without_tiers_there_is_one_role_made_of_the_top_level_settings() -> None:
+    (spec,) = Settings.from_context({"require_mfa": "true"}).role_specs
+    assert spec.tier is None
+    assert (spec.role_name, spec.assumers_group_name, spec.require_mfa) == (
+        "CrossAccountAccessRole",
+        "CrossAccountAssumers",
+        True,
+    )
+
+
+def test_tiers_inherit_unset_keys_and_get_their_own_names() -> None:
+    settings = Settings.from_context({"roles": TIERS, "external_ids": '["shared-id"]'})
+    read_only, deploy = settings.role_specs
+    assert (read_only.tier, read_only.role_name, read_only.assumers_group_name) == (
+        "ReadOnly",
+        "CrossAccountAccessRole-ReadOnly",
+        "CrossAccountAssumers-ReadOnly",
+    )
+    assert read_only.allowed_actions == ("s3:Get*",)
+    assert read_only.require_mfa is True
+    assert (deploy.role_name, deploy.require_mfa, deploy.allowed_actions) == ("Deployer", False, HOWTO_ACTIONS)
+    assert read_only.external_ids == deploy.external_ids == ("shared-id",)
+
+
+def test_organization_settings_parse() -> None:
+    settings = Settings.from_context(ORG)
+    assert settings.organization_wide
+    assert settings.target_organizational_unit_ids == ("ou-ab12-abcdefgh",)
+    assert (settings.stackset_call_as, settings.stackset_failure_tolerance_percentage) == ("SELF", 10)
+
+
+BAD_SCALE_SETTINGS = [
+    ({"target_account_ids": '["2222"]'}, "target_account_ids[0]", "exactly 12 digits"),
+    ({"target_account_ids": '["222222222222", "111111111111"]'}, "target_account_ids[1]", "must differ from trusted"),
+    ({"target_account_ids": '["333333333333"]'}, "target_account_id", "must be one of target_account_ids"),
+    ({"target_account_ids": '["222222222222", "222222222222"]'}, "target_account_ids[1]", "duplicates"),
+    ({"roles": '["ReadOnly"]'}, "roles", "object of tier names"),
+    ({"roles": '{"read-only": {}}'}, "roles.read-only", "tier names must be"),
+    ({"roles": '{"ReadOnly": {"allowed_action": ["s3:Get*"]}}'}, "roles.ReadOnly.allowed_action", "did you mean"),
+    ({"roles": '{"ReadOnly": {"region": "eu-west-1"}}'}, "roles.ReadOnly.region", "unknown setting"),
+    ({"roles": '{"ReadOnly": {"allowed_actions": ["*"]}}'}, "roles.ReadOnly.allowed_actions[0]", "administrator"),
+    ({"roles": '{"ReadOnly": {"mfa_max_age_seconds": 60}}'}, "roles.ReadOnly.mfa_max_age_seconds", "require_mfa"),
+    ({"roles": '{"ReadOnly": {"allowed_actions": []}}'}, "roles.ReadOnly.allowed_actions", "grant nothing"),
+    (
+        {"roles": '{"A": {"role_name": "Same"}, "B": {"role_name": "same"}}'},
+        "roles.B.role_name",
+        "unique, ignoring case",
+    ),
+    (
+        {"roles": '{"A": {"assumers_group_name": "G"}, "B": {"assumers_group_name": "G"}}'},
+        "roles.B.assumers_group_name",
+        "unique",
+    ),
+    (
+        {"roles": '{"A": {"trusted_principal_arns": ["arn:aws:iam::333333333333:user/x"]}}'},
+        "roles.A.trusted_principal_arns[0]",
+        "trusted account",
+    ),
+    ({"organization_id": "o-abc"}, "organization_id", "o-[a-z0-9]{10,32}"),
+    ({"organization_id": "o-abcdefghij"}, "target_organizational_unit_ids", "is required with organization_id"),
+    ({"target_organizational_unit_ids": '["ou-ab12-abcdefgh"]'}, "organization_id", "required"),
+    ({**ORG, "target_organizational_unit_ids": '["ou-x"]'}, "target_organizational_unit_ids[0]", "OU ID"),
+    ({**ORG, "stackset_name": "1set"}, "stackset_name", "start with a letter"),
+    ({**ORG, "stackset_call_as": "ADMIN"}, "stackset_call_as", "SELF, DELEGATED_ADMIN"),
+    ({**ORG, "stackset_failure_tolerance_percentage": "101"}, "stackset_failure_tolerance_percentage", "0 and 100"),
+    ({**ORG, "stackset_max_concurrent_percentage": "0"}, "stackset_max_concurrent_percentage", "1 and 100"),
+]
+
+
+@pytest.mark.parametrize(("context", "key", "rule"), BAD_SCALE_SETTINGS, ids=[c[1] for c in BAD_SCALE_SETTINGS])
+def test_bad_scale_settings(context: dict[str, Any], key: str, rule: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_context(context)
+    assert (caught.value.key, rule in caught.value.rule) == (key, True), str(caught.value)

@@ -129,3 +129,54 @@ def test_cfn_lint_passes_on_the_synthesized_templates() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_several_target_accounts_get_predictable_stack_ids() -> None:
+    accounts = ["222222222222", "333333333333", "044444444444"]
+    app = synth({"target_account_ids": json.dumps(accounts)})
+    assert set(app.templates) == {f"TargetStack-{a}" for a in accounts} | {"TrustedStack"}
+    manifest = json.loads((app.outdir / "manifest.json").read_text())
+    for account in accounts:
+        assert manifest["artifacts"][f"TargetStack-{account}"]["environment"] == f"aws://{account}/us-east-1"
+
+
+def test_tiers_give_each_role_its_outputs_and_group() -> None:
+    overrides = {"roles": '{"ReadOnly": {"allowed_actions": ["s3:Get*"]}, "Deploy": {"require_mfa": true}}'}
+    target = synth(overrides).template("TargetStack")
+    roles = {r["Properties"]["RoleName"] for r in target["Resources"].values() if r["Type"] == "AWS::IAM::Role"}
+    assert roles == {"CrossAccountAccessRole-ReadOnly", "CrossAccountAccessRole-Deploy"}
+    assert sorted(target["Outputs"]) == sorted(
+        f"{tier}{name}"
+        for tier in ("ReadOnly", "Deploy")
+        for name in ("RoleArn", "ExternalId", "AssumeRoleCommand", "SwitchRoleUrl")
+    )
+    trusted = synth(overrides).template("TrustedStack")
+    groups = {r["Properties"]["GroupName"] for r in trusted["Resources"].values() if r["Type"] == "AWS::IAM::Group"}
+    assert groups == {"CrossAccountAssumers-ReadOnly", "CrossAccountAssumers-Deploy"}
+    assert sorted(trusted["Outputs"]) == sorted(
+        f"{tier}{name}"
+        for tier in ("ReadOnly", "Deploy")
+        for name in ("GroupName", "ManagedPolicyArn", "TargetRoleArn")
+    )
+
+
+def test_cfn_lint_passes_on_the_organization_wide_templates(tmp_path: Path) -> None:
+    app = synth(
+        {
+            "organization_id": "o-abcdefghij",
+            "target_organizational_unit_ids": '["ou-ab12-abcdefgh"]',
+            "roles": '{"ReadOnly": {"allowed_actions": ["s3:Get*"]}, "Deploy": {}}',
+            "target_account_ids": '["222222222222", "333333333333"]',
+        }
+    )
+    templates = sorted(app.outdir.glob("*.template.json"))
+    body = json.loads(app.template("TargetStackSet")["Resources"]["StackSet"]["Properties"]["TemplateBody"])
+    (tmp_path / "stackset-body.json").write_text(json.dumps(body))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), *map(str, templates), str(tmp_path / "stackset-body.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(templates) == 4
