@@ -253,11 +253,11 @@ class Result:
 def run_cli(
     *args: str, env: Mapping[str, str], cwd: Path | None = None, timeout: float = 60.0, check_leaks: bool = True
 ) -> Result:
-    """Run the installed console script as a subprocess."""
+    """Run the installed console script as a subprocess (in `cwd`, else in the test's HOME: no stray cdk.json)."""
     completed = subprocess.run(
         [str(CLI), *args],
         env=dict(env),
-        cwd=cwd,
+        cwd=cwd or env["HOME"],
         capture_output=True,
         text=True,
         timeout=timeout,

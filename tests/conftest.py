@@ -54,7 +54,7 @@ def stub_env(tmp_path: Path, stub_sts_server: StubStsServer, stub_sts: StubSts) 
 
 @pytest.fixture
 def cli_in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """Run `main()` in this process with exactly `env` (AWS_* of the machine removed) and `cwd`."""
+    """Run `main()` in this process with exactly `env` (AWS_* of the machine removed), in `cwd` or HOME."""
     from cross_account.cli import main
 
     def run(*args: str, env: Mapping[str, str], cwd: Path | None = None) -> Result:
@@ -63,8 +63,7 @@ def cli_in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtur
                 monkeypatch.delenv(key)
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        if cwd is not None:
-            monkeypatch.chdir(cwd)
+        monkeypatch.chdir(cwd or env["HOME"])
         capsys.readouterr()
         code = main(list(args))
         captured = capsys.readouterr()

@@ -248,7 +248,13 @@ def test_cache_hit_loads_neither_boto3_nor_aws_cdk(stub_sts: StubSts, stub_env: 
         "sys.exit(code)"
     )
     completed = subprocess.run(
-        [sys.executable, "-c", probe, *ASSUME], env=stub_env, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", probe, *ASSUME],
+        env=stub_env,
+        cwd=stub_env["HOME"],  # the same folder as the first run: no cdk.json adding an external ID
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stderr.strip() == "[]"

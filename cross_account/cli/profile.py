@@ -220,7 +220,7 @@ def write_profile(
 
 
 def _backup(real: Path, data: bytes, mode: int, now: datetime) -> Path:
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    stamp = now.strftime("%Y%m%dT%H%M%S.%fZ")  # sorts in time order, even within a second
     for attempt in range(100):
         suffix = f"-{attempt}" if attempt else ""
         candidate = real.with_name(f"{real.name}.{stamp}{suffix}.bak")

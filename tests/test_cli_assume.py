@@ -1,0 +1,306 @@
+"""`assume`: which role, with which options, against moto (real STS protocol) and the scripted stub."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from cross_account.cli.assume import RoleOptions, resolve_request, session_name_from_arn
+from cross_account.cli.errors import CliError
+from tests.cli_support import CLI, ROLE_ARN, SOURCE_ACCESS_KEY, Result, StubSts, assert_clean_stderr, run_cli
+
+
+def write_cdk_json(folder: Path, **context: Any) -> Path:
+    """A cdk.json like the app's: our settings plus a CDK feature flag the parser must skip."""
+    folder.mkdir(parents=True, exist_ok=True)
+    document = {"app": "python app.py", "context": {"@aws-cdk/core:someFlag": True, **context}}
+    (folder / "cdk.json").write_text(json.dumps(document))
+    return folder / "cdk.json"
+
+
+def parse_env_output(text: str) -> dict[str, str]:
+    completed = subprocess.run(
+        ["/bin/sh", "-c", 'eval "$1"; env -0', "sh", text],
+        capture_output=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    pairs = (item.split("=", 1) for item in completed.stdout.decode().split("\0") if "=" in item)
+    return {k: v for k, v in pairs if k.startswith("AWS_")}
+
+
+def caller(env: dict[str, str], credentials: dict[str, str]) -> str:
+    """Who moto says these credentials are: the proof that they work."""
+    session = boto3.Session(
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials["AWS_SESSION_TOKEN"],
+        region_name="us-east-1",
+    )
+    return str(session.client("sts", endpoint_url=env["AWS_ENDPOINT_URL"]).get_caller_identity()["Arn"])
+
+
+# --- every format, against moto, parsed back and used -------------------------------------------------
+
+
+@pytest.mark.parametrize("output_format", ["env", "json", "credential-process"])
+def test_each_format_against_moto_gives_working_role_credentials(
+    output_format: str, moto_env: dict[str, str], tmp_path: Path
+) -> None:
+    result = run_cli(
+        "assume", "--role-arn", ROLE_ARN, "--session-name", "deployer", "--format", output_format, env=moto_env
+    )
+    assert result.code == 0, result.err
+    assert result.err == ""
+    if output_format == "env":
+        values = parse_env_output(result.out)
+    else:
+        document = json.loads(result.out)
+        values = {
+            "AWS_ACCESS_KEY_ID": document["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": document["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": document["SessionToken"],
+        }
+        assert document["Expiration"].endswith("Z")
+        if output_format == "credential-process":
+            assert document["Version"] == 1
+            assert set(document) == {"Version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}
+    assert values["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    assert caller(moto_env, values) == "arn:aws:sts::222222222222:assumed-role/CrossAccountAccessRole/deployer"
+
+
+def test_default_session_name_is_the_callers_iam_user_name(moto_env: dict[str, str]) -> None:
+    iam = boto3.client(
+        "iam",
+        endpoint_url=moto_env["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id=moto_env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=moto_env["AWS_SECRET_ACCESS_KEY"],
+    )
+    user = f"alice.{os.getpid()}@example.com"
+    iam.create_user(UserName=user, Path="/team/")
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    env = {**moto_env, "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    result = run_cli("assume", "--role-arn", ROLE_ARN, "--format", "json", env=env)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["RoleSessionName"] == user
+    assert json.loads(result.out)["AssumedRoleArn"].endswith(f"/CrossAccountAccessRole/{user}")
+    assert key["SecretAccessKey"] not in result.err + result.out
+
+
+@pytest.mark.parametrize(
+    ("caller_arn", "expected"),
+    [
+        ("arn:aws:iam::111111111111:user/alice", "alice"),
+        ("arn:aws:iam::111111111111:user/path/to/bob", "bob"),
+        ("arn:aws:sts::111111111111:assumed-role/Admin/carol@example.com", "carol@example.com"),
+        ("arn:aws:sts::111111111111:federated-user/dave:x", "dave-x"),
+        ("arn:aws:iam::111111111111:root", "root"),
+        ("arn:aws:iam::111111111111:user/é", "--cross-account"),
+        ("arn:aws:iam::111111111111:user/x", "x-cross-account"),
+        ("arn:aws:iam::111111111111:user/" + "n" * 80, "n" * 64),
+    ],
+)
+def test_session_name_is_sanitized_to_the_sts_rule(caller_arn: str, expected: str) -> None:
+    assert session_name_from_arn(caller_arn) == expected
+
+
+# --- where the role comes from ------------------------------------------------------------------------
+
+
+def test_role_external_id_and_region_come_from_cdk_json(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    write_cdk_json(
+        app, target_account_id="333333333333", role_name="Deployer", role_path="/ci/", external_ids=["ext-1", "ext-2"]
+    )
+    result = cli_in_process("assume", "--format", "json", env=stub_env, cwd=app)
+    assert result.code == 0, result.err
+    [request] = [r for r in stub_sts.requests if r["Action"] == "AssumeRole"]
+    assert request["RoleArn"] == "arn:aws:iam::333333333333:role/ci/Deployer"
+    assert request["ExternalId"] == "ext-1"
+    assert request["RoleSessionName"] == "alice"
+    assert json.loads(result.out)["Region"] == "us-east-1"
+
+
+def test_explicit_flags_win_over_cdk_json(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    write_cdk_json(app, external_ids=["from-settings"], region="eu-west-1")
+    result = cli_in_process(
+        "assume", "--external-id", "from-flag", "--region", "eu-central-1", "--format", "json", env=stub_env, cwd=app
+    )
+    assert result.code == 0, result.err
+    assert stub_sts.requests[-1]["ExternalId"] == "from-flag"
+    assert json.loads(result.out)["Region"] == "eu-central-1"
+
+
+def test_role_arn_of_another_role_ignores_the_apps_external_id(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    write_cdk_json(app, external_ids=["from-settings"])
+    other = "arn:aws:iam::444444444444:role/Elsewhere"
+    assert cli_in_process("assume", "--role-arn", other, "--session-name", "s1", env=stub_env, cwd=app).code == 0
+    assert "ExternalId" not in stub_sts.requests[-1]
+    # The app's own role, named explicitly, still gets the app's external ID.
+    assert cli_in_process("assume", "--role-arn", ROLE_ARN, "--session-name", "s1", env=stub_env, cwd=app).code == 0
+    assert stub_sts.requests[-1]["ExternalId"] == "from-settings"
+
+
+def test_a_foreign_cdk_json_does_not_break_an_explicit_role_arn(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    other_app = tmp_path / "other"
+    write_cdk_json(other_app, someoneElsesSetting=1)
+    result = cli_in_process("assume", "--role-arn", ROLE_ARN, "--session-name", "s1", env=stub_env, cwd=other_app)
+    assert result.code == 0, result.err
+
+
+def test_role_and_external_id_from_cdk_outputs_file(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(
+        json.dumps(
+            {
+                "TrustedStack": {"GroupName": "CrossAccountAssumers", "TargetRoleArn": ROLE_ARN},
+                "TargetStack": {"RoleArn": ROLE_ARN, "ExternalId": "out-1,out-2", "SwitchRoleUrl": "https://x"},
+            }
+        )
+    )
+    result = cli_in_process("assume", "--from-stack-outputs", str(outputs), env=stub_env, cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert stub_sts.requests[-1]["RoleArn"] == ROLE_ARN
+    assert stub_sts.requests[-1]["ExternalId"] == "out-1"
+
+
+def test_outputs_file_with_no_external_id(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"TargetStack": {"RoleArn": ROLE_ARN, "ExternalId": "none"}}))
+    assert cli_in_process("assume", "--from-stack-outputs", str(outputs), env=stub_env, cwd=tmp_path).code == 0
+    assert "ExternalId" not in stub_sts.requests[-1]
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"TargetStack": {"GroupName": "x"}}, "no RoleArn output"),
+        (
+            {"A": {"RoleArn": ROLE_ARN}, "B": {"RoleArn": "arn:aws:iam::222222222222:role/Other"}},
+            "several role ARNs",
+        ),
+        ({"TargetStack": {"RoleArn": "arn:aws:iam::2222:role/x"}}, "must be a role ARN"),
+        ([], "no RoleArn output"),
+    ],
+)
+def test_bad_outputs_file_is_one_clear_error(tmp_path: Path, document: object, message: str) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(document))
+    with pytest.raises(CliError, match=message):
+        resolve_request(RoleOptions(from_stack_outputs=str(outputs)), cwd=tmp_path, environ={})
+
+
+def test_source_identity_flag_and_required_by_settings(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    assert cli_in_process("assume", "--role-arn", ROLE_ARN, "--source-identity", "alice", env=stub_env).code == 0
+    assert stub_sts.requests[-1]["SourceIdentity"] == "alice"
+
+    app = tmp_path / "app"
+    write_cdk_json(app, require_source_identity=True)
+    stub_sts.caller_arn = "arn:aws:iam::111111111111:user/bob"
+    assert cli_in_process("assume", "--session-name", "ci-run-7", env=stub_env, cwd=app).code == 0
+    # The trust requires sts:SourceIdentity = ${aws:username}: the caller's name is sent without asking.
+    assert stub_sts.requests[-1]["SourceIdentity"] == "bob"
+    assert stub_sts.requests[-1]["RoleSessionName"] == "ci-run-7"
+
+
+def test_duration_is_sent_and_bounded_by_the_apps_maximum(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    write_cdk_json(app, max_session_duration_seconds=14400)
+    result = cli_in_process("assume", "--duration", "14400", "--format", "json", env=stub_env, cwd=app)
+    assert result.code == 0, result.err
+    assert stub_sts.requests[-1]["DurationSeconds"] == "14400"
+    over = cli_in_process("assume", "--duration", "14401", env=stub_env, cwd=app)
+    assert over.code == 2 and "MaxSessionDuration of 14400" in over.err
+
+
+def test_mfa_token_flag_is_sent_with_the_serial(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    serial = "arn:aws:iam::111111111111:mfa/alice"
+    args = ("assume", "--role-arn", ROLE_ARN, "--mfa-serial", serial, "--mfa-token", "123456")
+    assert cli_in_process(*args, env=stub_env).code == 0
+    assert stub_sts.requests[-1]["SerialNumber"] == serial
+    assert stub_sts.requests[-1]["TokenCode"] == "123456"
+
+
+def test_mfa_code_is_prompted_on_the_terminal_without_echo(stub_sts: StubSts, stub_env: dict[str, str]) -> None:
+    serial = "arn:aws:iam::111111111111:mfa/alice"
+    args = [str(CLI), "assume", "--role-arn", ROLE_ARN, "--mfa-serial", serial, "--format", "json"]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a fresh session whose controlling terminal is the pty
+        os.execve(args[0], args, stub_env)  # noqa: S606 (no shell wanted)
+    output = b""
+    try:
+        output += _read_until(fd, b"MFA code for " + serial.encode() + b": ")
+        os.write(fd, b"654321\n")
+        output += _read_until(fd, None)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    assert b"654321" not in output, "the code was echoed"
+    assert stub_sts.requests[-1]["TokenCode"] == "654321"
+    assert b'"AccessKeyId"' in output
+
+
+def _read_until(fd: int, marker: bytes | None, timeout: float = 30.0) -> bytes:
+    data = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if marker is not None and marker in data:
+            return data
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            return data
+        if not chunk:
+            return data
+        data += chunk
+    if marker is None:
+        return data
+    raise AssertionError(f"{marker!r} never came; got {data!r}")
+
+
+def test_exported_credentials_as_source_are_role_chaining_within_an_hour(
+    moto_env: dict[str, str], tmp_path: Path
+) -> None:
+    first = run_cli("assume", "--role-arn", ROLE_ARN, "--session-name", "hop1", env=moto_env)
+    role_env = {**moto_env, **parse_env_output(first.out)}
+    second = run_cli("assume", "--role-arn", "arn:aws:iam::333333333333:role/Next", "--format", "json", env=role_env)
+    assert second.code == 0, second.err
+    # The caller was the first role session: its session name carries over as the default.
+    assert json.loads(second.out)["RoleSessionName"] == "hop1"
+    assert_clean_stderr(second, role_env["AWS_SECRET_ACCESS_KEY"])
+    assert role_env["AWS_ACCESS_KEY_ID"] != SOURCE_ACCESS_KEY

@@ -1,0 +1,384 @@
+"""configure-profile: the text edit, the file handling, and the SDKs reading what was written."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from cross_account.cli.errors import CliError
+from cross_account.cli.profile import _replace_atomically, update_profile
+from tests.cli_support import (
+    CLI,
+    ROLE_ARN,
+    SOURCE_ACCESS_KEY,
+    SOURCE_SECRET,
+    Result,
+    StubSts,
+    assert_one_line_error,
+    run_cli,
+)
+
+BEFORE = """\
+# AWS config, written by hand.
+[default]
+region = us-east-1
+output = json
+
+; the trusted account
+[profile account-a]
+region = eu-west-1
+cli_pager =
+
+[profile deploy-b]
+# written long ago
+role_arn = arn:aws:iam::222222222222:role/Old
+source_profile = account-a
+mfa_serial = arn:aws:iam::111111111111:mfa/old
+output = text
+s3 =
+    max_concurrent_requests = 20
+
+# the next one is SSO
+[sso-session corp]
+sso_start_url = https://example.awsapps.com/start
+sso_region = us-east-1
+"""
+
+AFTER = """\
+# AWS config, written by hand.
+[default]
+region = us-east-1
+output = json
+
+; the trusted account
+[profile account-a]
+region = eu-west-1
+cli_pager =
+
+[profile deploy-b]
+# written long ago
+role_arn = arn:aws:iam::222222222222:role/CrossAccountAccessRole
+source_profile = account-a
+output = text
+s3 =
+    max_concurrent_requests = 20
+external_id = 12345678TESTID
+duration_seconds = 3600
+role_session_name = alice
+region = eu-west-1
+
+# the next one is SSO
+[sso-session corp]
+sso_start_url = https://example.awsapps.com/start
+sso_region = us-east-1
+"""
+
+CONFIGURE = (
+    "configure-profile", "deploy-b", "--source-profile", "account-a", "--role-arn", ROLE_ARN,
+    "--external-id", "12345678TESTID", "--session-name", "alice", "--duration", "3600", "--region", "eu-west-1",
+)  # fmt: skip
+
+
+def config_file(env: dict[str, str]) -> Path:
+    return Path(env["AWS_CONFIG_FILE"])
+
+
+def backups(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(f"{path.name}.*.bak"))
+
+
+def write_source_credentials(env: dict[str, str]) -> dict[str, str]:
+    """account-a's keys in the credentials file; none in the environment."""
+    Path(env["AWS_SHARED_CREDENTIALS_FILE"]).write_text(
+        f"[account-a]\naws_access_key_id = {SOURCE_ACCESS_KEY}\naws_secret_access_key = {SOURCE_SECRET}\n"
+    )
+    return {k: v for k, v in env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+
+
+def as_profile(env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
+    """Run Python code in a fresh process whose only credentials are the config files."""
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=env["HOME"], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+# --- the edit ---------------------------------------------------------------------------------------
+
+
+def test_update_keeps_every_other_byte(stub_env: dict[str, str], cli_in_process: Callable[..., Result]) -> None:
+    path = config_file(stub_env)
+    path.write_text(BEFORE)
+    result = cli_in_process(*CONFIGURE, env=stub_env)
+    assert result.code == 0, result.err
+    assert path.read_text() == AFTER
+    assert result.out.startswith(f"wrote profile deploy-b to {path} (previous version: ")
+
+
+def test_backup_mode_and_idempotence(stub_env: dict[str, str], cli_in_process: Callable[..., Result]) -> None:
+    path = config_file(stub_env)
+    path.write_text(BEFORE)
+    path.chmod(0o640)
+    assert cli_in_process(*CONFIGURE, env=stub_env).code == 0
+    [backup] = backups(path)
+    assert backup.read_text() == BEFORE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640, "the file keeps its mode"
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o640
+    written = path.stat()
+
+    again = cli_in_process(*CONFIGURE, env=stub_env)
+    assert again.code == 0
+    assert again.out.startswith(f"profile deploy-b in {path} is already up to date")
+    assert backups(path) == [backup], "no second backup when nothing changed"
+    assert path.read_text() == AFTER
+    assert path.stat().st_mtime_ns == written.st_mtime_ns and path.stat().st_ino == written.st_ino, "not rewritten"
+    assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_change_makes_a_second_backup(stub_env: dict[str, str], cli_in_process: Callable[..., Result]) -> None:
+    path = config_file(stub_env)
+    path.write_text(BEFORE)
+    assert cli_in_process(*CONFIGURE, env=stub_env).code == 0
+    assert cli_in_process(*CONFIGURE[:-2], "--region", "eu-central-1", env=stub_env).code == 0
+    assert [b.read_text() for b in backups(path)] == [BEFORE, AFTER]
+    assert path.read_text() == AFTER.replace("region = eu-west-1\n\n# the next", "region = eu-central-1\n\n# the next")
+
+
+def test_new_file_in_a_new_folder_is_private(tmp_path: Path, stub_env: dict[str, str]) -> None:
+    path = tmp_path / "new" / "aws" / "config"
+    env = {**stub_env, "AWS_CONFIG_FILE": str(path)}
+    result = run_cli(*CONFIGURE, env=env)
+    assert result.code == 0, result.err
+    assert "(new file)" in result.out
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert path.read_text().startswith("[profile deploy-b]\nrole_arn = ")
+    assert backups(path) == []
+
+
+def test_symlinked_config_is_edited_through_the_link(stub_env: dict[str, str], tmp_path: Path) -> None:
+    target = tmp_path / "dotfiles" / "aws-config"
+    target.parent.mkdir()
+    target.write_text(BEFORE)
+    link = config_file(stub_env)
+    link.symlink_to(target)
+    assert run_cli(*CONFIGURE, env=stub_env).code == 0
+    assert link.is_symlink() and target.read_text() == AFTER
+
+
+def test_unit_append_new_section_and_missing_final_newline() -> None:
+    text = "[profile a]\nregion = us-east-1"
+    assert update_profile(text, "b", {"role_arn": "R", "source_profile": "a", "external_id": None}) == (
+        "[profile a]\nregion = us-east-1\n\n[profile b]\nrole_arn = R\nsource_profile = a\n"
+    )
+    assert update_profile("", "default", {"role_arn": "R"}) == "[default]\nrole_arn = R\n"
+
+
+def test_unit_default_profile_uses_its_existing_section() -> None:
+    text = "[default]\nregion = us-east-1\n[profile x]\nregion = us-west-2\n"
+    assert update_profile(text, "default", {"role_arn": "R"}) == (
+        "[default]\nregion = us-east-1\nrole_arn = R\n[profile x]\nregion = us-west-2\n"
+    )
+
+
+def test_unit_crlf_and_spacing_are_kept() -> None:
+    text = "[profile p]\r\nROLE_ARN=R\r\nregion: eu-west-1\r\n[x]\r\n"
+    same = {"role_arn": "R", "region": "eu-west-1"}
+    assert update_profile(text, "p", same) == text, "an unchanged key keeps its own spelling"
+    assert update_profile(text, "p", {"role_arn": "S", "mfa_serial": "M"}) == (
+        "[profile p]\r\nrole_arn = S\r\nregion: eu-west-1\r\nmfa_serial = M\r\n[x]\r\n"
+    )
+
+
+def test_unit_region_stays_when_not_given_and_header_without_keys() -> None:
+    text = "[profile p]\nregion = eu-west-1\n"
+    assert update_profile(text, "p", {"role_arn": "R"}) == "[profile p]\nregion = eu-west-1\nrole_arn = R\n"
+    assert update_profile("[profile p]", "p", {"role_arn": "R"}) == "[profile p]\nrole_arn = R\n"
+    assert update_profile('[profile  "p"]\n', "p", {"role_arn": "R"}) == '[profile  "p"]\nrole_arn = R\n'
+
+
+def test_unit_concurrent_change_is_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text("[profile other]\n")
+    with pytest.raises(CliError, match="changed while it was being edited"):
+        _replace_atomically(path, b"new", 0o600, expected=b"what we read earlier")
+    assert path.read_text() == "[profile other]\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["config"]
+
+
+# --- the SDKs read what was written -------------------------------------------------------------------
+
+
+def test_boto3_assumes_the_role_from_the_written_profile(moto_env: dict[str, str]) -> None:
+    env = write_source_credentials(moto_env)
+    result = run_cli(*CONFIGURE, env=env)
+    assert result.code == 0, result.err
+    probe = as_profile(
+        env,
+        "import boto3; s = boto3.Session(profile_name='deploy-b'); "
+        "print(s.region_name, s.client('sts').get_caller_identity()['Arn'])",
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split() == ["eu-west-1", "arn:aws:sts::222222222222:assumed-role/CrossAccountAccessRole/alice"]
+
+
+def test_boto3_sends_every_field_of_the_profile(stub_sts: StubSts, stub_env: dict[str, str]) -> None:
+    env = write_source_credentials(stub_env)
+    assert run_cli(*CONFIGURE, env=env).code == 0
+    probe = as_profile(env, "import boto3; boto3.Session(profile_name='deploy-b').client('sts').get_caller_identity()")
+    assert probe.returncode == 0, probe.stderr
+    [assume] = [r for r in stub_sts.requests if r["Action"] == "AssumeRole"]
+    assert {k: assume[k] for k in ("RoleArn", "ExternalId", "RoleSessionName", "DurationSeconds")} == {
+        "RoleArn": ROLE_ARN,
+        "ExternalId": "12345678TESTID",
+        "RoleSessionName": "alice",
+        "DurationSeconds": "3600",
+    }
+
+
+def test_default_session_name_is_looked_up_with_the_source_profile(stub_sts: StubSts, stub_env: dict[str, str]) -> None:
+    env = write_source_credentials(stub_env)
+    stub_sts.caller_arn = "arn:aws:iam::111111111111:user/people/carol"
+    result = run_cli("configure-profile", "deploy-b", "--source-profile", "account-a", "--role-arn", ROLE_ARN, env=env)
+    assert result.code == 0, result.err
+    assert "role_session_name = carol\n" in config_file(env).read_text()
+    assert stub_sts.actions() == ["GetCallerIdentity"]
+
+
+def test_failed_lookup_suggests_session_name(stub_env: dict[str, str]) -> None:
+    env = write_source_credentials(stub_env)
+    result = run_cli("configure-profile", "b", "--source-profile", "missing", "--role-arn", ROLE_ARN, env=env)
+    assert_one_line_error(result, "'missing' not found", "--session-name skips this")
+    assert not config_file(env).exists()
+
+
+def test_credential_process_profile_works_with_boto3_and_the_aws_cli(moto_env: dict[str, str]) -> None:
+    env = write_source_credentials(moto_env)
+    path = config_file(env)
+    path.write_text(BEFORE)
+    result = run_cli(*CONFIGURE, "--credential-process", "--mfa-serial", "arn:aws:iam::111111111111:mfa/alice", env=env)
+    assert result.code == 0, result.err
+    section = path.read_text().split("[profile deploy-b]\n", 1)[1].split("\n\n", 1)[0]
+    assert "role_arn" not in section and "source_profile" not in section and "mfa_serial =" not in section
+    [line] = [line for line in section.splitlines() if line.startswith("credential_process = ")]
+    command = shlex.split(line.removeprefix("credential_process = "))
+    assert command[:6] == [str(CLI), "assume", "--format", "credential-process", "--profile", "account-a"]
+    assert command[6:] == [
+        "--role-arn", ROLE_ARN, "--external-id", "12345678TESTID", "--session-name", "alice",
+        "--mfa-serial", "arn:aws:iam::111111111111:mfa/alice", "--duration", "3600", "--region", "eu-west-1",
+    ]  # fmt: skip
+    assert SOURCE_SECRET not in path.read_text()
+
+    # A token can only come from a prompt; give one through a pre-filled cache instead of MFA hardware:
+    # first assume directly (with a token), so credential_process finds the session cached.
+    primed = run_cli(*command[1:], "--mfa-token", "123456", env=env)
+    assert primed.code == 0, primed.err
+    probe = as_profile(
+        {**env, "AWS_PROFILE": "deploy-b"},  # the profile itself in AWS_PROFILE must not recurse
+        "import boto3; print(boto3.Session().client('sts').get_caller_identity()['Arn'])",
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip() == "arn:aws:sts::222222222222:assumed-role/CrossAccountAccessRole/alice"
+    aws = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "aws"),
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "deploy-b",
+            "--output",
+            "json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert aws.returncode == 0, aws.stderr
+    assert json.loads(aws.stdout)["Arn"].endswith("assumed-role/CrossAccountAccessRole/alice")
+
+
+def test_credential_process_profile_without_mfa_assumes_on_demand(moto_env: dict[str, str]) -> None:
+    env = write_source_credentials(moto_env)
+    assert run_cli(*CONFIGURE, "--credential-process", env=env).code == 0
+    probe = as_profile(
+        env, "import boto3; print(boto3.Session(profile_name='deploy-b').client('sts').get_caller_identity()['Arn'])"
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip().endswith("assumed-role/CrossAccountAccessRole/alice")
+    assert len(list(Path(env["CROSS_ACCOUNT_CACHE_DIR"]).iterdir())) == 1, "the session was cached"
+
+
+def test_switching_back_from_credential_process_to_a_role_profile(stub_env: dict[str, str]) -> None:
+    assert run_cli(*CONFIGURE, "--credential-process", env=stub_env).code == 0
+    assert run_cli(*CONFIGURE, env=stub_env).code == 0
+    text = config_file(stub_env).read_text()
+    assert "credential_process" not in text and f"role_arn = {ROLE_ARN}\n" in text
+
+
+# --- refusals ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (("configure-profile", "a", "--source-profile", "a", "--role-arn", ROLE_ARN), ("must differ",)),
+        (("configure-profile", "a b", "--source-profile", "x", "--role-arn", ROLE_ARN), ("invalid NAME",)),
+        (("configure-profile", "a]\n[x", "--source-profile", "x", "--role-arn", ROLE_ARN), ("invalid NAME",)),
+        (("configure-profile", "a", "--source-profile", "x y", "--role-arn", ROLE_ARN), ("invalid --source-profile",)),
+        ((*CONFIGURE, "--mfa-token", "123456"), ("--mfa-token is not stored",)),
+        ((*CONFIGURE, "--source-identity", "alice"), ("cannot send a source identity", "--credential-process")),
+        ((*CONFIGURE[:4], "--role-arn", "nope"), ("invalid --role-arn",)),
+        (("configure-profile", "a", "--role-arn", ROLE_ARN), ("required: --source-profile",)),
+    ],
+)
+def test_bad_requests_write_nothing(
+    stub_sts: StubSts,
+    stub_env: dict[str, str],
+    cli_in_process: Callable[..., Result],
+    args: tuple[str, ...],
+    fragments: tuple[str, ...],
+) -> None:
+    path = config_file(stub_env)
+    path.write_text(BEFORE)
+    assert_one_line_error(cli_in_process(*args, env=stub_env), *fragments, code=2)
+    assert path.read_text() == BEFORE and backups(path) == []
+    assert stub_sts.requests == []
+
+
+def test_duplicate_sections_are_refused(stub_env: dict[str, str], cli_in_process: Callable[..., Result]) -> None:
+    path = config_file(stub_env)
+    path.write_text("[profile deploy-b]\nregion = x\n[profile deploy-b]\nregion = y\n")
+    assert_one_line_error(cli_in_process(*CONFIGURE, env=stub_env), "has 2 sections", code=1)
+
+
+def test_non_utf8_config_is_refused(stub_env: dict[str, str], cli_in_process: Callable[..., Result]) -> None:
+    path = config_file(stub_env)
+    path.write_bytes(b"[profile x]\nregion = \xff\n")
+    assert_one_line_error(cli_in_process(*CONFIGURE, env=stub_env), "not UTF-8", code=1)
+    assert path.read_bytes() == b"[profile x]\nregion = \xff\n"
+
+
+def test_source_identity_goes_into_credential_process(stub_env: dict[str, str]) -> None:
+    assert run_cli(*CONFIGURE, "--credential-process", "--source-identity", "alice", env=stub_env).code == 0
+    assert "--source-identity alice" in config_file(stub_env).read_text()
+
+
+def test_config_written_by_cwd_settings_not_by_shell_region(
+    stub_env: dict[str, str], tmp_path: Path, cli_in_process: Callable[..., Result]
+) -> None:
+    (tmp_path / "cdk.json").write_text(json.dumps({"context": {"region": "eu-north-1", "external_ids": ["app-id"]}}))
+    env = {**stub_env, "AWS_REGION": "ap-south-1"}
+    args = ("configure-profile", "b", "--source-profile", "a", "--session-name", "s1")
+    assert cli_in_process(*args, env=env, cwd=tmp_path).code == 0
+    text = config_file(env).read_text()
+    assert "region = eu-north-1\n" in text and "external_id = app-id\n" in text
+    assert os.environ.get("AWS_REGION") == "ap-south-1"  # the shell's value was there, and not used

@@ -1,0 +1,179 @@
+"""`exec`: the command's environment, its exit code, and signals passed on to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from cross_account.cli.run import exit_status
+from tests.cli_support import CLI, ROLE_ARN, SOURCE_ACCESS_KEY, SOURCE_SECRET, StubSts, assert_one_line_error, run_cli
+
+DUMP_ENV = "import json, os, sys; print(json.dumps({'argv': sys.argv, 'env': dict(os.environ)}))"
+
+
+def test_command_gets_the_role_credentials_and_region_and_no_profile(moto_env: dict[str, str], tmp_path: Path) -> None:
+    home = Path(moto_env["HOME"])
+    # The source credentials come from a profile: it must not reach the command.
+    (home / ".aws" / "credentials").write_text(
+        f"[account-a]\naws_access_key_id = {SOURCE_ACCESS_KEY}\naws_secret_access_key = {SOURCE_SECRET}\n"
+    )
+    env = {k: v for k, v in moto_env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    env |= {"AWS_PROFILE": "account-a", "AWS_SECURITY_TOKEN": "stale", "AWS_DEFAULT_REGION": "ap-south-1"}
+    result = run_cli(
+        "exec", "--role-arn", ROLE_ARN, "--session-name", "deployer", "--region", "eu-west-1", "--",
+        sys.executable, "-c", DUMP_ENV, "extra arg",
+        env=env,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    seen = json.loads(result.out)
+    child = seen["env"]
+    assert seen["argv"] == ["-c", "extra arg"]
+    assert "AWS_PROFILE" not in child and "AWS_SECURITY_TOKEN" not in child
+    assert child["AWS_REGION"] == child["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert child["AWS_ACCESS_KEY_ID"].startswith("ASIA") and child["AWS_ACCESS_KEY_ID"] != SOURCE_ACCESS_KEY
+    assert child["AWS_CREDENTIAL_EXPIRATION"].endswith("Z")
+    assert child["CROSS_ACCOUNT_ROLE_ARN"] == ROLE_ARN
+    assert child["AWS_ENDPOINT_URL"] == moto_env["AWS_ENDPOINT_URL"], "unrelated settings stay"
+    assert SOURCE_SECRET not in result.out
+    # No secret in the command's argv, and none on our stderr.
+    assert child["AWS_SECRET_ACCESS_KEY"] not in json.dumps(seen["argv"])
+    assert child["AWS_SECRET_ACCESS_KEY"] not in result.err and child["AWS_SESSION_TOKEN"] not in result.err
+    # The credentials work: moto sees the role session.
+    sts = boto3.Session(
+        aws_access_key_id=child["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=child["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=child["AWS_SESSION_TOKEN"],
+        region_name="eu-west-1",
+    ).client("sts", endpoint_url=moto_env["AWS_ENDPOINT_URL"])
+    assert sts.get_caller_identity()["Arn"].endswith("assumed-role/CrossAccountAccessRole/deployer")
+
+
+def test_an_aws_cli_in_the_command_uses_the_role(moto_env: dict[str, str]) -> None:
+    """The how-to's flow: the AWS CLI inside exec acts as the role (awscli is in requirements-dev)."""
+    aws = Path(sys.executable).parent / "aws"
+    result = run_cli(
+        "exec", "--role-arn", ROLE_ARN, "--session-name", "deployer", "--region", "us-east-1", "--",
+        str(aws), "sts", "get-caller-identity", "--output", "json",
+        env=moto_env,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["Arn"] == "arn:aws:sts::222222222222:assumed-role/CrossAccountAccessRole/deployer"
+
+
+@pytest.mark.parametrize("code", [0, 3, 255])
+def test_exit_code_is_the_commands(stub_sts: StubSts, stub_env: dict[str, str], code: int) -> None:
+    result = run_cli("exec", "--role-arn", ROLE_ARN, "--", "sh", "-c", f"exit {code}", env=stub_env)
+    assert result.code == code
+    assert result.err == ""
+
+
+def test_exec_reuses_the_cache(stub_sts: StubSts, stub_env: dict[str, str]) -> None:
+    for _ in range(2):
+        assert run_cli("exec", "--role-arn", ROLE_ARN, "--", "true", env=stub_env).code == 0
+    assert stub_sts.actions() == ["GetCallerIdentity", "AssumeRole"]
+
+
+def test_command_not_found_is_127(stub_sts: StubSts, stub_env: dict[str, str]) -> None:
+    result = run_cli("exec", "--role-arn", ROLE_ARN, "--", "no-such-command-xyz", env=stub_env)
+    assert_one_line_error(result, "command not found: no-such-command-xyz", code=127)
+
+
+def test_command_not_executable_is_126(stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path) -> None:
+    script = tmp_path / "script.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o644)
+    result = run_cli("exec", "--role-arn", ROLE_ARN, "--", str(script), env=stub_env)
+    assert_one_line_error(result, "permission denied", code=126)
+
+
+def test_exec_needs_a_command_after_the_separator(stub_sts: StubSts, stub_env: dict[str, str]) -> None:
+    assert_one_line_error(run_cli("exec", "--role-arn", ROLE_ARN, env=stub_env), "needs a command after --", code=2)
+    assert_one_line_error(run_cli("exec", "--role-arn", ROLE_ARN, "--", env=stub_env), "needs a command", code=2)
+    assert_one_line_error(run_cli("assume", "--", "ls", env=stub_env), "assume takes no command after --", code=2)
+    assert stub_sts.requests == []
+
+
+def test_command_arguments_that_look_like_our_flags_are_the_commands(
+    stub_sts: StubSts, stub_env: dict[str, str]
+) -> None:
+    result = run_cli(
+        "exec", "--role-arn", ROLE_ARN, "--", sys.executable, "-c", DUMP_ENV, "--role-arn", "x", "--", "--help",
+        env=stub_env,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["argv"] == ["-c", "--role-arn", "x", "--", "--help"]
+
+
+# --- signals ------------------------------------------------------------------------------------------
+
+CHILD = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    ready, report, mode = sys.argv[1:4]
+    def handler(signum, frame):
+        with open(report, "a") as f:
+            f.write(f"{signum}\\n")
+        sys.exit(40 + signum)
+    if mode == "handle":
+        for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1"):
+            signal.signal(getattr(signal, name), handler)
+    open(ready, "w").close()
+    time.sleep(20)  # bounded: a failing test must not leave it behind for long
+    sys.exit(0)
+    """
+)
+
+
+def start_exec(env: dict[str, str], tmp_path: Path, mode: str) -> tuple[subprocess.Popen[str], Path]:
+    ready, report = tmp_path / "ready", tmp_path / "report"
+    process = subprocess.Popen(
+        [str(CLI), "exec", "--role-arn", ROLE_ARN, "--", sys.executable, "-c", CHILD, str(ready), str(report), mode],
+        env=env,
+        cwd=env["HOME"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # no terminal: nothing but our forwarding can reach the child
+    )
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.05)
+    return process, report
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1])
+def test_signal_is_passed_to_the_command(
+    stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path, signum: signal.Signals
+) -> None:
+    process, report = start_exec(stub_env, tmp_path, "handle")
+    os.kill(process.pid, signum)  # to cross-account only, by its PID
+    _, err = process.communicate(timeout=30)
+    assert report.read_text() == f"{int(signum)}\n", "the command received the signal once"
+    assert process.returncode == 40 + signum
+    assert err == ""
+
+
+def test_command_killed_by_a_signal_gives_128_plus_n(
+    stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path
+) -> None:
+    process, _ = start_exec(stub_env, tmp_path, "default")
+    os.kill(process.pid, signal.SIGTERM)
+    process.communicate(timeout=30)
+    assert process.returncode == 128 + signal.SIGTERM
+
+
+def test_exit_status_convention() -> None:
+    assert exit_status(0) == 0
+    assert exit_status(7) == 7
+    assert exit_status(-signal.SIGKILL) == 137
