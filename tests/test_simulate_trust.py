@@ -65,6 +65,10 @@ VARIANTS: dict[str, Variant] = {
         {"require_mfa": True, "mfa_max_age_seconds": MFA_MAX_AGE},
         {"external_id": DEFAULT_EXTERNAL_ID, "mfa_age_seconds": FRESH_MFA},
     ),
+    # Without a maximum age, only the Bool condition stands between a caller without MFA and the role.
+    "mfa_any_age": Variant(
+        {"require_mfa": True}, {"external_id": DEFAULT_EXTERNAL_ID, "mfa_age_seconds": 10 * MFA_MAX_AGE}
+    ),
     "principals": Variant({"trusted_principal_arns": [ALICE, DEPLOYER_ROLE]}, {"external_id": DEFAULT_EXTERNAL_ID}),
     "org": Variant({"principal_org_id": ORG}, {"external_id": DEFAULT_EXTERNAL_ID, "principal_org_id": ORG}),
     "source_identity": Variant(
@@ -180,6 +184,9 @@ MATRIX: list[Case] = [_case("default", *row) for row in DEFAULT_ROWS] + [
     _case("mfa", "member_mfa_too_old", attempt(mfa_age_seconds=2 * MFA_MAX_AGE), "Denied", BOTH),
     _case("mfa", "member_mfa_at_max_age", attempt(mfa_age_seconds=MFA_MAX_AGE), "Denied", BOTH),
     _case("mfa", "member_wrong_external_id_fresh_mfa", attempt(external_id="wrong-external-id"), "Denied", TRUST),
+    _case("mfa_any_age", "member_old_mfa", attempt(), "Allowed", BOTH),
+    _case("mfa_any_age", "member_without_mfa", attempt(mfa_age_seconds=None), "Denied", BOTH),
+    _case("mfa_any_age", "member_mfa_present_false", attempt(mfa_age_seconds=None, context=NOT_MFA), "Denied", BOTH),
     _case("principals", "listed_user", attempt(), "Allowed", BOTH),
     _case("principals", "listed_role_session", attempt(DEPLOYER_SESSION), "Allowed", BOTH),
     _case("principals", "group_member_not_listed", attempt(BOB), "Denied", TRUST),
