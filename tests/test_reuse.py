@@ -31,10 +31,15 @@ def readme_sample() -> str:
     return match.group(1)
 
 
-def test_the_readme_sample_runs_and_builds_both_sides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CDK_OUTDIR", str(tmp_path))
+def test_the_readme_sample_runs_and_builds_both_sides(tmp_path: Path) -> None:
+    sample = readme_sample()
+    assert "app = cdk.App()" in sample
+    # The jsii process is already running, so the output folder goes in as an argument, not CDK_OUTDIR.
+    sample = sample.replace(
+        "app = cdk.App()", f"app = cdk.App(outdir={str(tmp_path)!r}, builtin_cloud_formation_validation=False)"
+    )
     namespace: dict[str, Any] = {}
-    exec(compile(readme_sample(), "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(sample, "README.md", "exec"), namespace)  # noqa: S102 - our own README
     app: cdk.App = namespace["app"]
     assembly = app.synth()
     stacks = {s.stack_name: s for s in assembly.stacks}
