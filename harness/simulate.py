@@ -490,7 +490,10 @@ def simulate(requests: Sequence[Request]) -> list[Decision]:
     )
     if proc.returncode != 0:
         raise SimulationError(f"the simulator exited with {proc.returncode}: {proc.stderr.strip()[-2000:]}")
-    raw_results: list[dict[str, Any]] = json.loads(proc.stdout)
+    try:
+        raw_results: list[dict[str, Any]] = json.loads(proc.stdout)
+    except json.JSONDecodeError as error:
+        raise SimulationError(f"the simulator printed something other than JSON: {proc.stdout[:500]!r}") from error
     if len(raw_results) != len(requests):
         raise SimulationError(f"asked {len(requests)} requests, got {len(raw_results)} answers")
     decisions = []
@@ -715,8 +718,13 @@ def standard_scenarios(
     group = model.group(group_name)
     needs = trust_requirements(role)
     right_id = external_id or (needs.external_ids[0] if needs.external_ids else "12345678TESTID")
-    member = needs.principal_arns[0] if needs.principal_arns else group.user_arn("alice")
-    member_name = member.rsplit("/", 1)[-1]
+    listed = needs.principal_arns[0] if needs.principal_arns else group.user_arn("alice")
+    member_name = listed.rsplit("/", 1)[-1]
+    member, member_context = listed, {}
+    if ":role/" in listed:
+        # A role calls AssumeRole through a session; its aws:PrincipalArn is the listed role ARN.
+        member = listed.replace(":iam::", ":sts::").split(":role/")[0] + f":assumed-role/{member_name}/{member_name}"
+        member_context = {"aws:PrincipalArn": listed}
     fresh_mfa = 60 if needs.mfa else None
     ok: dict[str, Any] = {
         "external_id": right_id,
@@ -728,7 +736,7 @@ def standard_scenarios(
 
     def attempt(name: str, expect: Verdict, principal: str = member, policies: Any = None, **change: Any) -> Scenario:
         chosen = group.policies if policies is None else policies
-        kwargs = {**ok, **change}
+        kwargs = {**ok, "context": member_context if principal == member else None, **change}
         return Scenario(
             name,
             assume_role_requests(role, principal=principal, identity_policies=chosen, label=name, **kwargs),
@@ -849,4 +857,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module, so its classes and exceptions are the ones harness.howto_fixture uses.
+    from harness.simulate import main as _main
+
+    sys.exit(_main())

@@ -211,6 +211,8 @@ VARIANTS: list[dict[str, Any]] = [
     {},
     {"require_mfa": True, "mfa_max_age_seconds": 900},
     {"trusted_principal_arns": ["arn:aws:iam::111111111111:user/carol"]},
+    # A listed role asks through a session; aws:PrincipalArn keeps the role's path.
+    {"trusted_principal_arns": ["arn:aws:iam::111111111111:role/ci/Deployer"]},
     {"principal_org_id": "o-abcdefghij"},
     {"require_source_identity": True},
     {"external_ids": ["first-id-1234", "second-id-5678"]},
