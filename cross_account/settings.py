@@ -453,6 +453,7 @@ class Settings:
     roles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     organization_id: str | None = None
     target_organizational_unit_ids: tuple[str, ...] = ()
+    stackset_account_ids: tuple[str, ...] = ()
     stackset_name: str = "CrossAccountAccessRole"
     stackset_call_as: str = "SELF"
     stackset_failure_tolerance_percentage: int = 10
@@ -538,6 +539,17 @@ class Settings:
                     f"{rule} must be unique, ignoring case (tier {seen.get(name.lower())} has it)",
                 )
                 seen[name.lower()] = str(spec.tier)
+        if self.stackset_account_ids and not self.organization_id:
+            raise SettingsError(
+                "stackset_account_ids", list(self.stackset_account_ids), "only applies with organization_id"
+            )
+        for i, account in enumerate(self.stackset_account_ids):
+            _check(
+                f"stackset_account_ids[{i}]",
+                account,
+                account != self.trusted_account_id,
+                "must differ from trusted_account_id: a role that trusts its own account is not cross-account",
+            )
         if bool(self.organization_id) != bool(self.target_organizational_unit_ids):
             missing = "target_organizational_unit_ids" if self.organization_id else "organization_id"
             present = "organization_id" if self.organization_id else "target_organizational_unit_ids"
@@ -605,6 +617,7 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "roles": _tiers,
     "organization_id": _optional(validate_org_id),
     "target_organizational_unit_ids": lambda k, v: _list(k, v, validate_ou_id),
+    "stackset_account_ids": lambda k, v: _list(k, v, validate_account_id),
     "stackset_name": validate_stackset_name,
     "stackset_call_as": _one_of(STACKSET_CALL_AS),
     "stackset_failure_tolerance_percentage": _percentage(0),

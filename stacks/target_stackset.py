@@ -46,7 +46,10 @@ class TargetStackSet(Stack):
             stack_instances_group=[
                 cfn.CfnStackSet.StackInstancesProperty(
                     deployment_targets=cfn.CfnStackSet.DeploymentTargetsProperty(
-                        organizational_unit_ids=list(settings.target_organizational_unit_ids)
+                        organizational_unit_ids=list(settings.target_organizational_unit_ids),
+                        # Optionally only some accounts of the OUs (a canary, a subset).
+                        accounts=list(settings.stackset_account_ids) or None,
+                        account_filter_type="INTERSECTION" if settings.stackset_account_ids else None,
                     ),
                     # IAM names are account-global: one region only, or the second instance fails.
                     regions=[settings.region],

@@ -125,3 +125,13 @@ def test_org_wide_grant_keeps_mfa() -> None:
 def test_management_account_keeps_its_target_stack() -> None:
     # Service-managed StackSets skip the management account: TargetStack stays available for it.
     assert set(synth(ORG).templates) == {"TargetStack", "TrustedStack", "TargetStackSet"}
+
+
+def test_stackset_can_target_some_accounts_of_the_ous() -> None:
+    accounts = ["333333333333", "444444444444"]
+    (group,) = stack_set({"stackset_account_ids": json.dumps(accounts)})["StackInstancesGroup"]
+    assert group["DeploymentTargets"] == {
+        "OrganizationalUnitIds": ["ou-ab12-abcdefgh", "r-ab12"],
+        "Accounts": accounts,
+        "AccountFilterType": "INTERSECTION",
+    }
