@@ -17,7 +17,16 @@ import pytest
 
 from cross_account.cli.assume import RoleOptions, resolve_request, session_name_from_arn
 from cross_account.cli.errors import CliError
-from tests.cli_support import CLI, ROLE_ARN, SOURCE_ACCESS_KEY, Result, StubSts, assert_clean_stderr, run_cli
+from tests.cli_support import (
+    CLI,
+    ROLE_ARN,
+    SOURCE_ACCESS_KEY,
+    Result,
+    StubSts,
+    assert_clean_stderr,
+    assert_one_line_error,
+    run_cli,
+)
 
 
 def write_cdk_json(folder: Path, **context: Any) -> Path:
@@ -202,7 +211,7 @@ def test_outputs_file_with_no_external_id(
         ({"TargetStack": {"GroupName": "x"}}, "no RoleArn output"),
         (
             {"A": {"RoleArn": ROLE_ARN}, "B": {"RoleArn": "arn:aws:iam::222222222222:role/Other"}},
-            "several role ARNs",
+            "several roles",
         ),
         ({"TargetStack": {"RoleArn": "arn:aws:iam::2222:role/x"}}, "must be a role ARN"),
         ([], "no RoleArn output"),
@@ -304,3 +313,101 @@ def test_exported_credentials_as_source_are_role_chaining_within_an_hour(
     assert json.loads(second.out)["RoleSessionName"] == "hop1"
     assert_clean_stderr(second, role_env["AWS_SECRET_ACCESS_KEY"])
     assert role_env["AWS_ACCESS_KEY_ID"] != SOURCE_ACCESS_KEY
+
+
+# --- several target accounts and role tiers (the app's scale-out settings) ---------------------------
+
+TIERS = {
+    "target_account_id": "222222222222",
+    "target_account_ids": ["222222222222", "333333333333"],
+    "external_ids": ["base-id"],
+    "roles": {
+        "ReadOnly": {"external_ids": ["ro-id"]},
+        "Deploy": {"external_ids": ["deploy-id"], "max_session_duration_seconds": 7200, "require_mfa": True},
+    },
+}
+DEPLOY_333 = "arn:aws:iam::333333333333:role/CrossAccountAccessRole-Deploy"
+MFA = ("--mfa-serial", "arn:aws:iam::111111111111:mfa/alice", "--mfa-token", "123456")
+
+
+def test_default_role_is_the_first_tier_in_target_account_id(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    write_cdk_json(tmp_path, **TIERS)
+    assert cli_in_process("assume", "--session-name", "s1", env=stub_env, cwd=tmp_path).code == 0
+    request = stub_sts.requests[-1]
+    assert (request["RoleArn"], request["ExternalId"]) == (
+        "arn:aws:iam::222222222222:role/CrossAccountAccessRole-ReadOnly",
+        "ro-id",
+    )
+
+
+def test_account_and_tier_pick_the_role_and_its_rules(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    write_cdk_json(tmp_path, **TIERS)
+    pick = ("assume", "--account", "333333333333", "--tier", "Deploy", "--session-name", "s1")
+    # The Deploy tier requires MFA and allows 2 h: both rules come from its own settings.
+    assert_one_line_error(cli_in_process(*pick, env=stub_env, cwd=tmp_path), "requires MFA", code=2)
+    assert cli_in_process(*pick, *MFA, "--duration", "7200", env=stub_env, cwd=tmp_path).code == 0
+    request = stub_sts.requests[-1]
+    assert (request["RoleArn"], request["ExternalId"], request["DurationSeconds"]) == (DEPLOY_333, "deploy-id", "7200")
+    over = cli_in_process(*pick, *MFA, "--duration", "7201", env=stub_env, cwd=tmp_path)
+    assert_one_line_error(over, "MaxSessionDuration of 7200", code=2)
+
+
+def test_explicit_role_arn_of_a_tier_gets_that_tiers_rules(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    write_cdk_json(tmp_path, **TIERS)
+    assert cli_in_process("assume", "--role-arn", DEPLOY_333, *MFA, env=stub_env, cwd=tmp_path).code == 0
+    assert stub_sts.requests[-1]["ExternalId"] == "deploy-id"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--account", "444444444444"), "account 444444444444 is not a target of the app"),
+        (("--tier", "Admin"), "no tier 'Admin' in the app's settings (tiers: ReadOnly, Deploy)"),
+        (("--account", "4444"), "invalid --account"),
+        (("--role-arn", DEPLOY_333, "--tier", "Deploy"), "--role-arn names one already"),
+    ],
+)
+def test_bad_account_or_tier(
+    stub_sts: StubSts,
+    stub_env: dict[str, str],
+    cli_in_process: Callable[..., Result],
+    tmp_path: Path,
+    args: tuple[str, ...],
+    fragment: str,
+) -> None:
+    write_cdk_json(tmp_path, **TIERS)
+    assert_one_line_error(cli_in_process("assume", *args, env=stub_env, cwd=tmp_path), fragment, code=2)
+    assert stub_sts.requests == []
+
+
+def test_outputs_of_several_accounts_and_tiers(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    def target(account: str) -> dict[str, str]:
+        return {
+            "ReadOnlyRoleArn": f"arn:aws:iam::{account}:role/CrossAccountAccessRole-ReadOnly",
+            "ReadOnlyExternalId": "ro-id",
+            "DeployRoleArn": f"arn:aws:iam::{account}:role/CrossAccountAccessRole-Deploy",
+            "DeployExternalId": "deploy-id,deploy-id-2",
+        }
+
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(
+        json.dumps(
+            {
+                "TargetStack-222222222222": target("222222222222"),
+                "TargetStack-333333333333": target("333333333333"),
+                "TrustedStack": {"ReadOnlyGroupName": "CrossAccountAssumers-ReadOnly"},
+            }
+        )
+    )
+    base = ("assume", "--from-stack-outputs", str(outputs), "--session-name", "s1")
+    assert_one_line_error(cli_in_process(*base, env=stub_env), "several roles", "--account, --tier", code=2)
+    assert cli_in_process(*base, "--account", "333333333333", "--tier", "Deploy", env=stub_env).code == 0
+    assert (stub_sts.requests[-1]["RoleArn"], stub_sts.requests[-1]["ExternalId"]) == (DEPLOY_333, "deploy-id")

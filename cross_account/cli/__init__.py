@@ -74,6 +74,8 @@ def _role_flags() -> _Parser:
         "--from-stack-outputs", metavar="FILE", help="read RoleArn/ExternalId from a cdk deploy --outputs-file JSON"
     )
     role.add_argument("--cdk-json", metavar="FILE", help="the app's cdk.json (default: ./cdk.json when present)")
+    role.add_argument("--account", metavar="ID", help="which target account of the app (default: target_account_id)")
+    role.add_argument("--tier", metavar="NAME", help="which role tier of the app (default: the first)")
     role.add_argument("--external-id", metavar="ID", help="default: the app's first external ID")
     role.add_argument("--session-name", metavar="NAME", help="default: your IAM user name (GetCallerIdentity)")
     role.add_argument("--source-identity", metavar="NAME", help="default: your user name if the role requires one")

@@ -20,9 +20,12 @@ from cross_account import __version__
 from cross_account.cli.errors import CallContext, CliError, explain_aws_error, from_settings_error
 from cross_account.cli.formats import Credentials
 from cross_account.settings import (
+    ROLE_ARN_RE,
     ROLE_CHAINING_MAX_SECONDS,
+    RoleSpec,
     Settings,
     SettingsError,
+    validate_account_id,
     validate_duration,
     validate_external_id,
     validate_mfa_serial,
@@ -31,6 +34,7 @@ from cross_account.settings import (
     validate_role_arn,
     validate_session_name,
 )
+from cross_account.settings import role_arn as build_role_arn
 
 _NOT_IN_SESSION_NAME: Final = re.compile(r"[^\w+=,.@-]", re.ASCII)
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
@@ -43,6 +47,8 @@ class RoleOptions:
     role_arn: str | None = None
     from_stack_outputs: str | None = None
     cdk_json: str | None = None
+    account: str | None = None
+    tier: str | None = None
     external_id: str | None = None
     session_name: str | None = None
     source_identity: str | None = None
@@ -98,6 +104,15 @@ class RoleRequest:
         }
 
 
+@dataclass(frozen=True)
+class AppRole:
+    """One role of the app (an account, a tier), with the rules its trust enforces."""
+
+    settings: Settings
+    spec: RoleSpec
+    role_arn: str
+
+
 def _validated(key: str, value: str | None, validator: Callable[[str, Any], Any]) -> Any:
     if value is None:
         return None
@@ -127,38 +142,89 @@ def load_settings(path: Path) -> Settings:
         raise from_settings_error(error, source=str(path)) from None
 
 
-def role_from_outputs(path: Path) -> tuple[str, str | None]:
-    """(role ARN, first external ID) from a ``cdk deploy --outputs-file`` JSON file."""
+@dataclass(frozen=True)
+class _OutputRole:
+    role_arn: str
+    tier: str
+    external_id: str | None
+
+
+def _outputs_roles(path: Path) -> list[_OutputRole]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise CliError(f"cannot read {path}: {error.strerror}", exit_code=2) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CliError(f"{path} is not valid JSON: {error}", exit_code=2) from None
-    found: dict[str, str | None] = {}
-    stacks = document.values() if isinstance(document, dict) else []
-    for outputs in stacks:
+    found: dict[str, _OutputRole] = {}
+    for stack, outputs in document.items() if isinstance(document, dict) else []:
         if not isinstance(outputs, dict):
             continue
-        # TargetStack writes RoleArn and ExternalId; TrustedStack writes TargetRoleArn.
-        arn = outputs.get("RoleArn", outputs.get("TargetRoleArn"))
-        if not isinstance(arn, str):
-            continue
-        external = outputs.get("ExternalId")
-        first = external.split(",")[0] if isinstance(external, str) and external not in ("", "none") else None
-        found[arn] = found.get(arn) or first
-    if not found:
+        # TargetStack(-<account>) writes <Tier>RoleArn and <Tier>ExternalId; TrustedStack writes <Tier>TargetRoleArn.
+        suffix = "TargetRoleArn" if str(stack).startswith("TrustedStack") else "RoleArn"
+        for key, arn in outputs.items():
+            if not (isinstance(arn, str) and key.endswith(suffix)):
+                continue
+            tier = key.removesuffix(suffix)
+            external = outputs.get(f"{tier}ExternalId")
+            first = external.split(",")[0] if isinstance(external, str) and external not in ("", "none") else None
+            known = found.get(arn)
+            found[arn] = _OutputRole(arn, tier, (known.external_id if known else None) or first)
+    return list(found.values())
+
+
+def role_from_outputs(path: Path, *, account: str | None = None, tier: str | None = None) -> tuple[str, str | None]:
+    """(role ARN, first external ID) from a ``cdk deploy --outputs-file`` JSON file, picked by account and tier."""
+    roles = _outputs_roles(path)
+    if not roles:
         raise CliError(f"{path}: no RoleArn output (write it with cdk deploy TargetStack --outputs-file)", exit_code=2)
-    if len(found) > 1:
-        raise CliError(f"{path}: several role ARNs ({', '.join(sorted(found))}); pick one with --role-arn", exit_code=2)
-    [(arn, external_id)] = found.items()
-    _validated(f"{path}: RoleArn", arn, validate_role_arn)
-    _validated(f"{path}: ExternalId", external_id, validate_external_id)
-    return arn, external_id
+    if account is not None:
+        roles = [r for r in roles if f":iam::{account}:" in r.role_arn]
+    if tier is not None:
+        roles = [r for r in roles if r.tier == tier]
+    if not roles:
+        raise CliError(f"{path}: no role for --account/--tier {account or '*'}/{tier or '*'}", exit_code=2)
+    if len(roles) > 1:
+        listed = ", ".join(sorted(r.role_arn for r in roles))
+        raise CliError(f"{path}: several roles ({listed}); pick one with --account, --tier or --role-arn", 2)
+    [role] = roles
+    _validated(f"{path}: RoleArn", role.role_arn, validate_role_arn)
+    _validated(f"{path}: ExternalId", role.external_id, validate_external_id)
+    return role.role_arn, role.external_id
 
 
-def _matching_settings(path: Path, *, explicit: bool, role_arn: str) -> Settings | None:
-    """The app's settings when they describe `role_arn`; a foreign cdk.json in the folder is not an error."""
+def app_role(settings: Settings, *, account: str | None, tier: str | None) -> AppRole:
+    """The app's role in `account` (default: target_account_id), tier `tier` (default: the first)."""
+    specs = {spec.tier: spec for spec in settings.role_specs}
+    if tier is not None and tier not in specs:
+        tiers = ", ".join(str(t) for t in specs if t) or "none: the app has no tiers"
+        raise CliError(f"no tier {tier!r} in the app's settings (tiers: {tiers})", exit_code=2)
+    spec = specs[tier] if tier is not None else settings.role_specs[0]
+    account = account or settings.target_account_id
+    if account not in settings.target_accounts and not settings.organization_wide:
+        raise CliError(
+            f"account {account} is not a target of the app (target accounts: {', '.join(settings.target_accounts)})",
+            exit_code=2,
+        )
+    arn = build_role_arn(partition="aws", account_id=account, role_path=spec.role_path, role_name=spec.role_name)
+    return AppRole(settings, spec, arn)
+
+
+def _app_role_named(settings: Settings, arn: str) -> AppRole | None:
+    """The app's role with this ARN, if it is one (any partition; any account for an organization-wide app)."""
+    match = ROLE_ARN_RE.match(arn)
+    if match is None:
+        return None
+    if match["account"] not in settings.target_accounts and not settings.organization_wide:
+        return None
+    for spec in settings.role_specs:
+        if (spec.role_path, spec.role_name) == (match["path"], match["name"]):
+            return AppRole(settings, spec, arn)
+    return None
+
+
+def _matching_app_role(path: Path, *, explicit: bool, role_arn: str) -> AppRole | None:
+    """The app's rules for `role_arn`; a foreign cdk.json in the folder is not an error."""
     if not explicit and not path.is_file():
         return None
     try:
@@ -167,7 +233,7 @@ def _matching_settings(path: Path, *, explicit: bool, role_arn: str) -> Settings
         if explicit:
             raise
         return None
-    return settings if settings.role_arn == role_arn else None
+    return _app_role_named(settings, role_arn)
 
 
 def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, str]) -> tuple[RoleRequest, str | None]:
@@ -175,31 +241,37 @@ def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, st
 
     Returns the request and the MFA token, kept apart because it is a secret.
     """
-    role_arn = _validated("--role-arn", options.role_arn, validate_role_arn)
+    role_arn_match = _validated("--role-arn", options.role_arn, validate_role_arn)
+    account = _validated("--account", options.account, validate_account_id)
     external_id = _validated("--external-id", options.external_id, validate_external_id)
     session_name = _validated("--session-name", options.session_name, validate_session_name)
     source_identity = _validated("--source-identity", options.source_identity, validate_session_name)
     mfa_serial = _validated("--mfa-serial", options.mfa_serial, validate_mfa_serial)
     mfa_token = _validated("--mfa-token", options.mfa_token, validate_mfa_token)
     region = _validated("--region", options.region, validate_region)
-    if options.profile is not None:
-        _validated("--profile", options.profile, lambda _key, value: value)
+    for key, value in (("--profile", options.profile), ("--tier", options.tier)):
+        _validated(key, value, lambda _key, text: text)
     if mfa_token is not None and mfa_serial is None:
         raise CliError("--mfa-token needs --mfa-serial (the ARN of the MFA device)", exit_code=2)
+    if role_arn_match is not None and (account or options.tier):
+        raise CliError("--account and --tier pick a role of the app; --role-arn names one already", exit_code=2)
 
     cdk_json = Path(options.cdk_json) if options.cdk_json else cwd / "cdk.json"
-    settings: Settings | None
+    explicit = options.cdk_json is not None
+    app: AppRole | None
     outputs_external_id: str | None = None
-    if role_arn is not None:
-        arn, origin = role_arn.group(0), "--role-arn"
-        settings = _matching_settings(cdk_json, explicit=options.cdk_json is not None, role_arn=arn)
+    if role_arn_match is not None:
+        arn, origin = role_arn_match.group(0), "--role-arn"
+        app = _matching_app_role(cdk_json, explicit=explicit, role_arn=arn)
     elif options.from_stack_outputs is not None:
-        arn, outputs_external_id = role_from_outputs(Path(options.from_stack_outputs))
+        arn, outputs_external_id = role_from_outputs(
+            Path(options.from_stack_outputs), account=account, tier=options.tier
+        )
         origin = options.from_stack_outputs
-        settings = _matching_settings(cdk_json, explicit=options.cdk_json is not None, role_arn=arn)
-    elif cdk_json.is_file() or options.cdk_json is not None:
-        settings = load_settings(cdk_json)
-        arn, origin = settings.role_arn, str(cdk_json)
+        app = _matching_app_role(cdk_json, explicit=explicit, role_arn=arn)
+    elif cdk_json.is_file() or explicit:
+        app = app_role(load_settings(cdk_json), account=account, tier=options.tier)
+        arn, origin = app.role_arn, str(cdk_json)
     else:
         raise CliError(
             "no role to assume: pass --role-arn ARN, or --from-stack-outputs FILE (cdk deploy --outputs-file), "
@@ -207,34 +279,31 @@ def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, st
             exit_code=2,
         )
 
-    role_max = settings.max_session_duration_seconds if settings else None
+    role_max = app.spec.max_session_duration_seconds if app else None
     duration = _validated("--duration", options.duration, lambda k, v: validate_duration(k, v, role_max=role_max))
-    if settings is not None:
-        external_id = (
-            external_id or outputs_external_id or (settings.external_ids[0] if settings.external_ids else None)
-        )
-        region = region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or settings.region
-        if settings.require_mfa and mfa_serial is None:
+    external_id = external_id or outputs_external_id
+    region = region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+    if app is not None:
+        external_id = external_id or (app.spec.external_ids[0] if app.spec.external_ids else None)
+        region = region or app.settings.region
+        if app.spec.require_mfa and mfa_serial is None:
             raise CliError(
                 f"the role requires MFA (require_mfa in {cdk_json}): pass --mfa-serial "
-                f"arn:aws:iam::{settings.trusted_account_id}:mfa/<your device>",
+                f"arn:aws:iam::{app.settings.trusted_account_id}:mfa/<your device>",
                 exit_code=2,
             )
-    else:
-        external_id = external_id or outputs_external_id
-        region = region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
     request = RoleRequest(
         role_arn=arn,
         origin=origin,
         external_id=external_id,
         session_name=session_name,
         source_identity=source_identity,
-        source_identity_from_caller=bool(settings and settings.require_source_identity and source_identity is None),
+        source_identity_from_caller=bool(app and app.spec.require_source_identity and source_identity is None),
         mfa_serial=mfa_serial,
         duration=duration,
         region=region,
         profile=options.profile,
-        assumers_group=settings.assumers_group_name if settings else None,
+        assumers_group=app.spec.assumers_group_name if app else None,
     )
     return request, mfa_token
 
