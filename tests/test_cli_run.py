@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -123,11 +126,21 @@ CHILD = textwrap.dedent(
         with open(report, "a") as f:
             f.write(f"{signum}\\n")
         sys.exit(40 + signum)
+    def count(signum, frame):
+        with open(report, "a") as f:
+            f.write(f"{signum}\\n")
     if mode == "handle":
         for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1"):
             signal.signal(getattr(signal, name), handler)
+    if mode == "count":  # record every SIGINT for a while, then leave
+        signal.signal(signal.SIGINT, count)
     open(ready, "w").close()
-    time.sleep(20)  # bounded: a failing test must not leave it behind for long
+    deadline = time.monotonic() + 20  # bounded: a failing test must not leave it behind for long
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if mode == "count" and os.path.exists(report):
+            time.sleep(1)
+            sys.exit(3)
     sys.exit(0)
     """
 )
@@ -177,3 +190,50 @@ def test_exit_status_convention() -> None:
     assert exit_status(0) == 0
     assert exit_status(7) == 7
     assert exit_status(-signal.SIGKILL) == 137
+
+
+def test_ctrl_c_on_a_terminal_reaches_the_command_once(
+    stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The terminal sends Ctrl-C to the whole foreground group, the command included: no second copy from us."""
+    ready, report = tmp_path / "ready", tmp_path / "report"
+    args = [
+        str(CLI),
+        "exec",
+        "--role-arn",
+        ROLE_ARN,
+        "--",
+        sys.executable,
+        "-c",
+        CHILD,
+        str(ready),
+        str(report),
+        "count",
+    ]
+    pid, fd = pty.fork()
+    if pid == 0:  # a new session whose controlling terminal is the pty; we are its foreground group
+        os.chdir(stub_env["HOME"])
+        os.execve(args[0], args, stub_env)  # noqa: S606 (no shell wanted)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert time.monotonic() < deadline, "the child never started"
+            _drain(fd)
+        os.write(fd, b"\x03")  # Ctrl-C, as typed
+        while True:
+            waited, status = os.waitpid(pid, os.WNOHANG)
+            if waited:
+                break
+            assert time.monotonic() < deadline + 30, "exec did not finish"
+            _drain(fd)
+    finally:
+        os.close(fd)
+    assert report.read_text() == f"{int(signal.SIGINT)}\n"
+    assert os.waitstatus_to_exitcode(status) == 3
+
+
+def _drain(fd: int) -> None:
+    ready, _, _ = select.select([fd], [], [], 0.05)
+    if ready:
+        with contextlib.suppress(OSError):
+            os.read(fd, 4096)
