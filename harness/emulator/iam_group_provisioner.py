@@ -202,7 +202,7 @@ def _update(
     iam, _provisioners = _modules()
     group = iam._groups.get(physical_id)
     if group is None:
-        # Deleted behind the stack's back: re-create it, as CloudFormation's update would fail to find it.
+        # Deleted behind the stack's back: re-create it (MiniStack's own AWS::IAM::User handler does the same).
         return _create(logical_id or physical_id, new_props, stack_name)
     path = _path(new_props)
     if path != group["Path"]:
