@@ -25,6 +25,7 @@ from tests.cli_support import (
     StubSts,
     assert_clean_stderr,
     assert_one_line_error,
+    free_port,
     run_cli,
 )
 
@@ -411,3 +412,15 @@ def test_outputs_of_several_accounts_and_tiers(
     assert_one_line_error(cli_in_process(*base, env=stub_env), "several roles", "--account, --tier", code=2)
     assert cli_in_process(*base, "--account", "333333333333", "--tier", "Deploy", env=stub_env).code == 0
     assert (stub_sts.requests[-1]["RoleArn"], stub_sts.requests[-1]["ExternalId"]) == (DEPLOY_333, "deploy-id")
+
+
+def test_sts_specific_endpoint_variable_wins(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    env = {
+        **stub_env,
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+        "AWS_ENDPOINT_URL_STS": stub_env["AWS_ENDPOINT_URL"],
+    }
+    assert cli_in_process("assume", "--role-arn", ROLE_ARN, "--session-name", "s1", env=env).code == 0
+    assert stub_sts.actions() == ["AssumeRole"]

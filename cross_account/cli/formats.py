@@ -12,7 +12,7 @@ from typing import Any, Final
 FORMATS: Final = ("env", "json", "credential-process")
 
 #: Variables `exec` and `--format env` take away, so nothing outranks the role's credentials:
-#: the JS SDK (and so the CDK CLI) ignores AWS_ACCESS_KEY_ID whenever AWS_PROFILE is set.
+#: the JS SDK v3 ignores AWS_ACCESS_KEY_ID whenever AWS_PROFILE is set (aws-sdk-js-v3#2549).
 CONFLICTING_VARIABLES: Final = (
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",

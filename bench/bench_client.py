@@ -1,0 +1,118 @@
+"""Benchmark: `cross-account assume` against the how-to's `aws sts assume-role` + jq + export script.
+
+Everything runs as subprocesses against one moto server on 127.0.0.1, the way a user runs it:
+each case ends with the three variables exported in a POSIX shell.
+
+    .venv/bin/python bench/bench_client.py [--runs 10]
+
+Cases:
+- howto: the how-to's script (awscli from requirements-dev.txt, jq from the system);
+- assume, cache miss: same inputs (explicit session name and external ID), the cache emptied before each run;
+- assume, cache miss, default session name: adds GetCallerIdentity;
+- assume, cache hit: the session is already cached (no STS call, no boto3 import).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from tests.cli_support import CLI, ROLE_ARN, MotoServer, base_environment  # noqa: E402
+
+VENV_BIN = Path(sys.executable).parent
+EXTERNAL_ID = "12345678TESTID"
+
+# The how-to's script, with its placeholders filled, and a check that it exported something.
+HOWTO = (
+    'OUT=$("$AWS" sts assume-role --role-arn "$ROLE" --role-session-name AWSCLI-Session --external-id "$EXT");'
+    "export AWS_ACCESS_KEY_ID=$(echo $OUT | jq -r '.Credentials.AccessKeyId');"
+    "export AWS_SECRET_ACCESS_KEY=$(echo $OUT | jq -r '.Credentials.SecretAccessKey');"
+    "export AWS_SESSION_TOKEN=$(echo $OUT | jq -r '.Credentials.SessionToken');"
+    'test -n "$AWS_SESSION_TOKEN" && test "$AWS_SESSION_TOKEN" != null'
+)
+ONE_LINE = 'eval "$("$CLI" assume --role-arn "$ROLE" --external-id "$EXT" {extra})"; test -n "$AWS_SESSION_TOKEN"'
+
+
+def timed(script: str, env: dict[str, str], cwd: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(["/bin/sh", "-c", script], env=env, cwd=cwd, check=True, capture_output=True, timeout=120)
+    return time.perf_counter() - start
+
+
+def measure(runs: int, before: Callable[[], None], script: str, env: dict[str, str], cwd: str) -> list[float]:
+    before()
+    timed(script, env, cwd)  # warm-up: page cache, moto's first request
+    samples = []
+    for _ in range(runs):
+        before()
+        samples.append(timed(script, env, cwd))
+    return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    if shutil.which("jq") is None:
+        print("jq is not installed (Debian: apt-get install jq); the how-to's script needs it", file=sys.stderr)
+        return 2
+
+    with tempfile.TemporaryDirectory(prefix="bench-client-") as folder:
+        home = Path(folder)
+        server = MotoServer(home / "moto.log")
+        server.start()
+        try:
+            env = base_environment(home / "home", server.url)
+            env |= {
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS": str(VENV_BIN / "aws"),
+                "CLI": str(CLI),
+                "ROLE": ROLE_ARN,
+                "EXT": EXTERNAL_ID,
+            }
+            cache = Path(env["CROSS_ACCOUNT_CACHE_DIR"])
+
+            def empty_cache() -> None:
+                shutil.rmtree(cache, ignore_errors=True)
+
+            def keep_cache() -> None:
+                pass
+
+            cwd = env["HOME"]
+            cases = {
+                "howto: aws sts assume-role + 3x jq": measure(args.runs, keep_cache, HOWTO, env, cwd),
+                "assume, cache miss": measure(
+                    args.runs, empty_cache, ONE_LINE.format(extra="--session-name AWSCLI-Session"), env, cwd
+                ),
+                "assume, cache miss, default session name": measure(
+                    args.runs, empty_cache, ONE_LINE.format(extra=""), env, cwd
+                ),
+                "assume, cache hit": measure(
+                    args.runs, keep_cache, ONE_LINE.format(extra="--session-name AWSCLI-Session"), env, cwd
+                ),
+            }
+        finally:
+            server.stop()
+
+    baseline = statistics.median(cases["howto: aws sts assume-role + 3x jq"])
+    print(f"{args.runs} runs each, against moto_server on 127.0.0.1; times in ms (median, min-max)")
+    print(f"{'case':45} {'median':>8} {'min-max':>15} {'vs how-to':>10}")
+    for name, samples in cases.items():
+        median = statistics.median(samples)
+        spread = f"{min(samples) * 1000:.0f}-{max(samples) * 1000:.0f}"
+        print(f"{name:45} {median * 1000:8.0f} {spread:>15} {median / baseline:9.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
