@@ -15,10 +15,19 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from cross_account import __version__
-from cross_account.cli.assume import RoleOptions, call_assume_role, resolve_request
+from cross_account.cli import profile as profiles
+from cross_account.cli.assume import (
+    RoleOptions,
+    call_assume_role,
+    caller_arn,
+    is_role_session,
+    resolve_request,
+    session_name_from_arn,
+)
 from cross_account.cli.cache import CredentialCache, cache_key, default_directory
-from cross_account.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError
+from cross_account.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError, from_settings_error
 from cross_account.cli.formats import FORMATS, Credentials, render
+from cross_account.settings import ROLE_CHAINING_MAX_SECONDS, SettingsError, validate_duration
 
 __all__ = ["main"]
 
@@ -191,11 +200,6 @@ def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str],
     """Write (or update) profile NAME in the AWS config file, so the AWS CLI, the CDK CLI and boto3 assume the
     role themselves, and refresh it. Other profiles and comments are kept byte for byte; a backup is kept;
     running it twice changes nothing."""
-    from cross_account.cli import profile as profiles
-    from cross_account.cli.assume import caller_arn, is_role_session, session_name_from_arn
-    from cross_account.cli.errors import from_settings_error
-    from cross_account.settings import ROLE_CHAINING_MAX_SECONDS, SettingsError, validate_duration
-
     name = profiles.validate_profile_name("NAME", args.name)
     source = profiles.validate_profile_name("--source-profile", args.source_profile)
     if name == source:

@@ -12,7 +12,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -53,7 +53,7 @@ class RoleOptions:
     session_name: str | None = None
     source_identity: str | None = None
     mfa_serial: str | None = None
-    mfa_token: str | None = None
+    mfa_token: str | None = field(default=None, repr=False)  # a secret
     duration: str | None = None
     region: str | None = None
     profile: str | None = None
