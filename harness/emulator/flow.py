@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -42,6 +43,7 @@ JSII_CACHE: Final = LOCAL_STATE_ROOT / "jsii-package-cache"
 THIRD_ACCOUNT: Final = "333333333333"
 ACCESS_DENIED: Final = "AccessDenied"
 COMMAND_TIMEOUT_SECONDS: Final = 300
+MFA_CONTEXT: Final = {"require_mfa": "true"}
 
 
 class FlowError(RuntimeError):
@@ -108,6 +110,8 @@ class Flow:
     context: Mapping[str, Any] = field(default_factory=cdk_json_context)
     rows: list[Row] = field(default_factory=list)
     echo: Callable[[str], None] | None = None
+    #: Synthesize the require_mfa variant while the first checks run (it is deployed later).
+    presynth: bool = True
 
     def __post_init__(self) -> None:
         self.account_a = str(self.context["trusted_account_id"])
@@ -116,6 +120,7 @@ class Flow:
             raise FlowError(f"cdk.json uses {THIRD_ACCOUNT}, the demo's third account: pick another")
         self.bucket = f"cross-account-demo-{uuid.uuid4().hex[:12]}"
         self._deployed: list[tuple[str, str]] = []  # (stack, account), to destroy in reverse
+        self._background: dict[str, subprocess.Popen[bytes]] = {}  # variant -> its cdk synth
 
     # --- running things -------------------------------------------------------------------
 
@@ -204,19 +209,49 @@ class Flow:
     def _outputs(self, stack: str, account: str) -> dict[str, str]:
         return {o["OutputKey"]: o["OutputValue"] for o in self._stack(stack, account).get("Outputs", [])}
 
+    def _synth_args(self, variant: str, context: Mapping[str, str]) -> list[str]:
+        pairs = {"local": "true", **context}
+        return [
+            *[arg for k, v in pairs.items() for arg in ("-c", f"{k}={v}")],
+            "--output",
+            str(self.workspace.assembly(variant)),
+        ]
+
+    def synth_in_background(self, variant: str, context: Mapping[str, str]) -> None:
+        """Start ``cdk synth`` of a variant deployed later, so it overlaps the steps before that deploy."""
+        with (self.workspace.root / f"synth-{variant}.log").open("w") as log:
+            self._background[variant] = subprocess.Popen(
+                [str(CDK), "synth", *self._synth_args(variant, context), "--quiet", "--no-notices"],
+                cwd=PROJECT_ROOT,
+                env=self._env(self.emulator.root_env(self.account_b)),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: teardown can stop the CLI, the app and jsii
+            )
+
+    def _await_synth(self, variant: str) -> None:
+        process = self._background.pop(variant)
+        if process.wait(timeout=COMMAND_TIMEOUT_SECONDS) != 0:
+            lines = (self.workspace.root / f"synth-{variant}.log").read_text().strip().splitlines()
+            raise FlowError(f"cdk synth ({variant}) failed (exit {process.returncode}): {lines[-1] if lines else ''}")
+
+    def _stop_background(self) -> None:
+        for process in self._background.values():
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        self._background.clear()
+
     def deploy(self, stack: str, account: str, *, variant: str, context: Mapping[str, str]) -> str:
         """``cdk deploy STACK`` with the account's key. Synthesizes `variant` once; later deploys reuse it."""
         assembly = self.workspace.assembly(variant)
+        if variant in self._background:
+            self._await_synth(variant)
         if (assembly / "manifest.json").exists():
             source = ["--app", str(assembly)]
         else:
-            source = [
-                "-c",
-                "local=true",
-                *[arg for k, v in context.items() for arg in ("-c", f"{k}={v}")],
-                "--output",
-                str(assembly),
-            ]
+            source = self._synth_args(variant, context)
         self._say(f"cdk deploy {stack} (account {account}{', ' + variant if context else ''}) ...")
         self._cdk(["deploy", stack, *source, "--require-approval", "never"], account)
         if (stack, account) not in self._deployed:
@@ -313,6 +348,8 @@ class Flow:
         a, b = self.account_a, self.account_b
         status = self.deploy("TargetStack", b, variant="default", context={})
         self._check(f"cdk deploy TargetStack (account B {b})", "CREATE_COMPLETE", status)
+        if self.presynth:
+            self.synth_in_background("require-mfa", MFA_CONTEXT)
         status = self.deploy("TrustedStack", a, variant="default", context={})
         self._check(f"cdk deploy TrustedStack (account A {a})", "CREATE_COMPLETE", status)
 
@@ -342,13 +379,14 @@ class Flow:
         for step, keys, given_id in refused:
             self._check(step, ACCESS_DENIED, self.assume_outcome(keys, role_arn, given_id))
 
-        status = self.deploy("TargetStack", b, variant="require-mfa", context={"require_mfa": "true"})
+        status = self.deploy("TargetStack", b, variant="require-mfa", context=MFA_CONTEXT)
         self._check("cdk deploy TargetStack -c require_mfa=true", "UPDATE_COMPLETE", status)
         self._check("  ... trust requires aws:MultiFactorAuthPresent", "yes", _yes(self.trust_requires_mfa(role_name)))
         self._check("alice without MFA", ACCESS_DENIED, self.assume_outcome(alice, role_arn, external_id))
 
     def _teardown(self) -> None:
         """Remove what the flow made outside the stacks, then ``cdk destroy`` each deployed stack."""
+        self._stop_background()
         a = self.account_a
         with _quietly():
             iam = self._client("iam", self._root(a))
@@ -411,7 +449,7 @@ class FlowResult:
         return bool(self.rows) and all(row.ok for row in self.rows)
 
 
-def run_flow(*, keep: bool = False, echo: Callable[[str], None] | None = None) -> FlowResult:
+def run_flow(*, keep: bool = False, echo: Callable[[str], None] | None = None, presynth: bool = True) -> FlowResult:
     """Start the emulator, run the flow, stop the emulator, check it is gone; the run folder is removed unless kept."""
     started = time.monotonic()
     workspace = Workspace.create()
@@ -421,7 +459,7 @@ def run_flow(*, keep: bool = False, echo: Callable[[str], None] | None = None) -
         pid = emulator.pid
         if echo is not None:
             echo(f"MiniStack on {emulator.endpoint} (PID {pid}), IAM enforced; run folder {workspace.root}")
-        rows = Flow(emulator, workspace, echo=echo).run()
+        rows = Flow(emulator, workspace, echo=echo, presynth=presynth).run()
     rows.append(Row(f"emulator stopped (PID {pid})", "stopped", "running" if _alive(pid) else "stopped"))
     result = FlowResult(rows, time.monotonic() - started, workspace)
     if result.ok and not keep:
