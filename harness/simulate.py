@@ -440,6 +440,7 @@ class Decision:
 
     @property
     def allowed(self) -> bool:
+        """True only for an explicit Allowed."""
         return self.result == "Allowed"
 
     @property
@@ -449,6 +450,7 @@ class Decision:
 
     @property
     def reasons(self) -> tuple[Reason, ...]:
+        """The grants of an allowed request, or the denials of a denied one."""
         return self.granted_by if self.allowed else self.denied_by
 
 
@@ -548,10 +550,12 @@ class Outcome:
 
     @property
     def allowed(self) -> bool:
+        """Every request of the attempt was allowed."""
         return all(d.allowed for d in self.decisions)
 
     @property
     def verdict(self) -> Verdict:
+        """Allowed or Denied (implicit and explicit denials alike)."""
         return "Allowed" if self.allowed else "Denied"
 
     @property
@@ -566,10 +570,12 @@ class Outcome:
 
     @property
     def denied_by_types(self) -> frozenset[str]:
+        """The kinds of policy that denied the attempt (empty if allowed)."""
         return frozenset().union(*(d.denied_by_types for d in self.deciding)) if not self.allowed else frozenset()
 
     @property
     def as_expected(self) -> bool:
+        """The verdict matches the scenario's expectation, or it has none."""
         return self.scenario.expect is None or self.scenario.expect == self.verdict
 
 
