@@ -5,11 +5,14 @@ The same flow as `make demo` (harness/emulator/flow.py); about 20 s, most of it 
 
 from __future__ import annotations
 
+import json
+
+import boto3
 import pytest
 
 from harness.demo import table
 from harness.emulator.fixtures import start_emulator
-from harness.emulator.flow import Flow, Row, Workspace
+from harness.emulator.flow import Flow, FlowError, Row, Workspace
 from harness.emulator.server import EMULATOR_PYTHON, Emulator
 
 pytestmark = pytest.mark.skipif(
@@ -58,3 +61,50 @@ def test_table_marks_rows_that_differ() -> None:
     assert lines[0].split(" | ") == ["step ", "expected    ", "got"]
     assert lines[2].endswith("| a")
     assert lines[3].endswith("| allowed  <-- DIFFERS")
+
+
+TRUST_ANYONE_IN_A = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+def test_a_trust_without_external_id_shows_as_allowed(emulator: Emulator) -> None:
+    """Negative control: the refusal rows are not a constant; a trust with no condition lets both through."""
+    workspace = Workspace.create()
+    flow = Flow(emulator, workspace)
+    root_b, root_a = emulator.root_env("222222222222"), emulator.root_env("111111111111")
+    iam_b = boto3.client(
+        "iam",
+        endpoint_url=emulator.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=root_b["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=root_b["AWS_SECRET_ACCESS_KEY"],
+    )
+    role_arn = iam_b.create_role(RoleName="Weak", AssumeRolePolicyDocument=json.dumps(TRUST_ANYONE_IN_A))["Role"]["Arn"]
+    iam_a = boto3.client(
+        "iam",
+        endpoint_url=emulator.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=root_a["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=root_a["AWS_SECRET_ACCESS_KEY"],
+    )
+    keys = flow.create_user("dave", "111111111111")
+    allow = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}],
+    }
+    iam_a.put_user_policy(UserName="dave", PolicyName="AssumeWeak", PolicyDocument=json.dumps(allow))
+    assert flow.assume_outcome(keys, role_arn, None) == "allowed"
+    assert flow.assume_outcome(keys, role_arn, "WRONG-ID") == "allowed"
+    workspace.remove()
+
+
+def test_a_failed_deploy_is_a_clear_error(emulator: Emulator) -> None:
+    workspace = Workspace.create()
+    flow = Flow(emulator, workspace)
+    with pytest.raises(FlowError, match=r"cdk deploy TargetStack failed \(exit 1\): .*role_name"):
+        flow.deploy("TargetStack", flow.account_b, variant="bad", context={"role_name": "not a valid name!"})
+    workspace.remove()

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import boto3  # type: ignore[import-untyped]
-from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from harness.emulator.server import LOCAL_STATE_ROOT, Emulator, client_env, run_emulator
 from harness.node import NODE, NODE_BIN_DIR, NPM_BIN_DIR, PROJECT_ROOT
@@ -178,9 +178,10 @@ class Flow:
     def _cdk(self, args: Sequence[str], account: str) -> None:
         result = self._run([str(CDK), *args, "--no-notices"], self.emulator.root_env(account))
         if result.returncode != 0:
-            lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-            last = lines[-1].strip() if lines else "no output"
-            raise FlowError(f"cdk {' '.join(args[:2])} failed (exit {result.returncode}): {last}")
+            # The CLI's last line is often generic ("Subprocess exited with error 1"): keep the cause above it.
+            lines = [line.strip() for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+            tail = " | ".join(lines[-3:]) or "no output"
+            raise FlowError(f"cdk {' '.join(args[:2])} failed (exit {result.returncode}): {tail}")
 
     def _client(self, service: str, keys: Keys) -> Any:
         return boto3.session.Session(
@@ -338,7 +339,7 @@ class Flow:
         """Every step, then teardown even when a step fails; a failed step becomes an "error: ..." row."""
         try:
             self._main()
-        except (FlowError, ClientError, subprocess.SubprocessError, json.JSONDecodeError, KeyError) as error:
+        except (FlowError, ClientError, BotoCoreError, subprocess.SubprocessError, ValueError, KeyError) as error:
             self.rows.append(Row("flow stopped early", "no error", f"error: {_first_line(error)}"))
         finally:
             self._teardown()
