@@ -17,37 +17,39 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
-# AWS patterns mean ASCII; Python's \w would also accept non-ASCII letters.
+# AWS patterns mean ASCII; Python's \w would also accept non-ASCII letters. Patterns end in \Z, not $,
+# which would also match before a trailing newline.
 _A = re.ASCII
 
-ACCOUNT_ID_RE: Final = re.compile(r"^\d{12}$", _A)
-IAM_NAME_RE: Final = re.compile(r"^[\w+=,.@-]+$", _A)  # role, group, policy names
-IAM_PATH_RE: Final = re.compile(r"^(/|/[\x21-\x7E]+/)$", _A)
-EXTERNAL_ID_RE: Final = re.compile(r"^[\w+=,.@:/-]+$", _A)
-SESSION_NAME_RE: Final = re.compile(r"^[\w+=,.@-]+$", _A)  # also source identity
-MFA_SERIAL_RE: Final = re.compile(r"^[\w+=/:,.@-]+$", _A)
-MFA_TOKEN_RE: Final = re.compile(r"^\d{6}$", _A)
-ORG_ID_RE: Final = re.compile(r"^o-[a-z0-9]{10,32}$", _A)
-OU_ID_RE: Final = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$", _A)
-ROOT_ID_RE: Final = re.compile(r"^r-[0-9a-z]{4,32}$", _A)
-STACKSET_NAME_RE: Final = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,127}$", _A)
-REGION_RE: Final = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$", _A)
+ACCOUNT_ID_RE: Final = re.compile(r"^\d{12}\Z", _A)
+IAM_NAME_RE: Final = re.compile(r"^[\w+=,.@-]+\Z", _A)  # role, group, policy names
+IAM_PATH_RE: Final = re.compile(r"^(/|/[\x21-\x7E]+/)\Z", _A)
+EXTERNAL_ID_RE: Final = re.compile(r"^[\w+=,.@:/-]+\Z", _A)
+SESSION_NAME_RE: Final = re.compile(r"^[\w+=,.@-]+\Z", _A)  # also source identity
+MFA_SERIAL_RE: Final = re.compile(r"^[\w+=/:,.@-]+\Z", _A)
+MFA_TOKEN_RE: Final = re.compile(r"^\d{6}\Z", _A)
+ORG_ID_RE: Final = re.compile(r"^o-[a-z0-9]{10,32}\Z", _A)
+OU_ID_RE: Final = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\Z", _A)
+ROOT_ID_RE: Final = re.compile(r"^r-[0-9a-z]{4,32}\Z", _A)
+STACKSET_NAME_RE: Final = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,127}\Z", _A)
+REGION_RE: Final = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}\Z", _A)
 PARTITION_RE: Final = r"aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]"
 ROLE_ARN_RE: Final = re.compile(
     rf"^arn:(?P<partition>{PARTITION_RE}):iam::(?P<account>\d{{12}}):role"
-    r"(?P<path>/(?:[\x21-\x7E]+/)?)(?P<name>[\w+=,.@-]{1,64})$",
+    r"(?P<path>/(?:[\x21-\x7E]+/)?)(?P<name>[\w+=,.@-]{1,64})\Z",
     _A,
 )
 PRINCIPAL_ARN_RE: Final = re.compile(
     rf"^arn:(?P<partition>{PARTITION_RE}):iam::(?P<account>\d{{12}}):"
-    r"(?P<kind>user|role)(?P<path>/(?:[\x21-\x7E]+/)?)(?P<name>[\w+=,.@*-]{1,64})$",
+    r"(?P<kind>user|role)(?P<path>/(?:[\x21-\x7E]+/)?)(?P<name>[\w+=,.@*-]{1,64})\Z",
     _A,
 )
 POLICY_ARN_RE: Final = re.compile(
-    rf"^arn:(?:{PARTITION_RE}):iam::(?:aws|\d{{12}}):policy/(?:[\x21-\x7E]+/)?[\w+=,.@-]{{1,128}}$",
+    rf"^arn:(?:{PARTITION_RE}):iam::(?:aws|\d{{12}}):policy/(?:[\x21-\x7E]+/)?[\w+=,.@-]{{1,128}}\Z",
     _A,
 )
-ACTION_RE: Final = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$", _A)
+PROFILE_NAME_RE: Final = re.compile(r"^[\w+=,.@:/-]{1,128}\Z", _A)
+ACTION_RE: Final = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+\Z", _A)
 
 MIN_SESSION_SECONDS: Final = 900
 MAX_SESSION_SECONDS: Final = 43200
@@ -163,6 +165,13 @@ def validate_mfa_serial(key: str, value: Any) -> str:
 def validate_mfa_token(key: str, value: Any) -> str:
     text = _str(key, value)
     _check(key, text, bool(MFA_TOKEN_RE.match(text)), "must be exactly 6 digits")
+    return text
+
+
+def validate_profile_name(key: str, value: Any) -> str:
+    """An AWS config profile name, kept to characters the config file and shells take as they are."""
+    text = _str(key, value)
+    _check(key, text, bool(PROFILE_NAME_RE.match(text)), "must be 1-128 characters of letters, digits and +=,.@:/_-")
     return text
 
 
@@ -320,7 +329,7 @@ def role_arn(*, partition: str, account_id: str, role_path: str, role_name: str)
 #: CDK's own context keys (feature flags, aws:cdk:*, lookup caches) are not ours to check.
 _CDK_OWNED_KEYS: Final = frozenset({"acknowledged-issue-numbers", "cli-telemetry"})
 
-TIER_NAME_RE: Final = re.compile(r"^[A-Z][A-Za-z0-9]{0,31}$", _A)
+TIER_NAME_RE: Final = re.compile(r"^[A-Z][A-Za-z0-9]{0,31}\Z", _A)
 STACKSET_CALL_AS: Final = ("SELF", "DELEGATED_ADMIN")
 
 

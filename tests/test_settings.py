@@ -6,7 +6,17 @@ from typing import Any
 
 import pytest
 
-from cross_account.settings import HOWTO_ACTIONS, Settings, SettingsError, validate_duration, validate_role_arn
+from cross_account.settings import (
+    HOWTO_ACTIONS,
+    Settings,
+    SettingsError,
+    validate_account_id,
+    validate_duration,
+    validate_external_id,
+    validate_profile_name,
+    validate_role_arn,
+    validate_session_name,
+)
 from harness.synth import cdk_json_context
 
 
@@ -271,3 +281,18 @@ def test_bad_scale_settings(context: dict[str, Any], key: str, rule: str) -> Non
     with pytest.raises(SettingsError) as caught:
         Settings.from_context(context)
     assert (caught.value.key, rule in caught.value.rule) == (key, True), str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("validator", "value"),
+    [
+        (validate_external_id, "12345678TESTID\n"),
+        (validate_account_id, "222222222222\n"),
+        (validate_session_name, "alice\n"),
+        (validate_profile_name, "deploy\n"),
+    ],
+)
+def test_a_trailing_newline_is_not_accepted(validator: Any, value: str) -> None:
+    # `$` would match before a final newline; the patterns end in \Z.
+    with pytest.raises(SettingsError):
+        validator("key", value)

@@ -344,8 +344,8 @@ def sts_client(*, profile: str | None, region: str | None) -> tuple[Any, str | N
 
     The endpoint follows AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, as boto3 does natively.
     """
-    import boto3  # type: ignore[import-untyped]
-    from botocore.config import Config  # type: ignore[import-untyped]
+    import boto3
+    from botocore.config import Config
 
     session = boto3.Session(profile_name=profile)
     known_region = region or session.region_name
@@ -360,7 +360,7 @@ def sts_client(*, profile: str | None, region: str | None) -> tuple[Any, str | N
 
 def caller_arn(*, profile: str | None, region: str | None, context: CallContext) -> str:
     """GetCallerIdentity's ARN for the given source credentials."""
-    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         client, _ = sts_client(profile=profile, region=region)

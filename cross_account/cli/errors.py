@@ -37,7 +37,7 @@ def from_settings_error(error: SettingsError, *, source: str | None = None) -> C
         return CliError(f"invalid {error.key}: {error.rule}", exit_code=2)
     prefix = f"{source}: " if source else ""
     shown = str(error).removeprefix("invalid setting ")
-    if error.key.startswith("--"):
+    if error.key.startswith("--") or error.key.isupper():  # a flag, or a positional argument such as NAME
         return CliError(f"{prefix}invalid {shown}", exit_code=2)
     return CliError(f"{prefix}invalid setting {shown}", exit_code=2)
 
@@ -57,7 +57,7 @@ class CallContext:
 
 def explain_aws_error(error: Exception, context: CallContext) -> CliError:
     """Map a botocore exception to one line that names the likely cause and the fix."""
-    from botocore import exceptions as bx  # type: ignore[import-untyped]
+    from botocore import exceptions as bx
 
     if isinstance(error, bx.ClientError):
         return _explain_client_error(error, context)
@@ -81,7 +81,7 @@ def explain_aws_error(error: Exception, context: CallContext) -> CliError:
 
 
 def _explain_client_error(error: Exception, context: CallContext) -> CliError:
-    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+    from botocore.exceptions import ClientError
 
     assert isinstance(error, ClientError)
     info = error.response.get("Error", {})

@@ -19,7 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from cross_account.cli.errors import CliError
+from cross_account import settings
+from cross_account.cli.errors import CliError, from_settings_error
+from cross_account.settings import SettingsError
 
 #: Keys this command owns in a profile. Any other key (output, cli_pager, …) is left alone.
 OWNED_KEYS: Final = (
@@ -33,16 +35,16 @@ OWNED_KEYS: Final = (
     "region",
 )
 
-# Written into a `[profile NAME]` header and into credential_process: no spaces, brackets or quotes.
-PROFILE_NAME_RE: Final = re.compile(r"[\w+=,.@:/-]{1,128}", re.ASCII)
 _HEADER: Final = re.compile(r"\s*\[(?P<header>.+)\]")
 _KEY_LINE: Final = re.compile(r"(?P<key>[^\s=:#;\[][^=:]*?)\s*[=:]\s*(?P<value>.*?)\s*")
 
 
 def validate_profile_name(key: str, value: str) -> str:
-    if not PROFILE_NAME_RE.fullmatch(value):
-        raise CliError(f"invalid {key}: must be 1-128 characters of letters, digits and +=,.@:/_-", exit_code=2)
-    return value
+    """Profile names go into a `[profile NAME]` header and into credential_process: no spaces, brackets or quotes."""
+    try:
+        return settings.validate_profile_name(key, value)
+    except SettingsError as error:
+        raise from_settings_error(error) from None
 
 
 def config_path(environ: Mapping[str, str] = os.environ) -> Path:
