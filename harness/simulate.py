@@ -162,11 +162,11 @@ class IamModel:
     managed_policies: Mapping[str, PolicyDocument]
 
     def role(self, name: str | None = None) -> Role:
-        """The role called ``name``, or the only role."""
+        """The role with this name or ARN, or the only role."""
         return _pick("role", self.roles.values(), name)
 
     def group(self, name: str | None = None) -> Group:
-        """The group called ``name``, or the only group."""
+        """The group with this name or ARN, or the only group."""
         return _pick("group", self.groups.values(), name)
 
 
@@ -175,7 +175,7 @@ _Named = TypeVar("_Named", Role, Group)
 
 def _pick(kind: str, items: Iterable[_Named], name: str | None) -> _Named:
     items = list(items)
-    found = [i for i in items if name is None or i.name == name]
+    found = [i for i in items if name is None or name in (i.name, i.arn)]
     if len(found) != 1:
         names = sorted(i.name for i in items)
         wanted = f" called {name}" if name else ""
@@ -837,8 +837,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m harness.simulate [cdk.out]``: 0 all as expected, 1 some unexpected, 2 error."""
     parser = argparse.ArgumentParser(prog="python -m harness.simulate", description=main.__doc__)
     parser.add_argument("cdk_out", nargs="?", default="cdk.out", help="cloud assembly directory (default: cdk.out)")
-    parser.add_argument("--role", help="role name, if the assembly has several")
-    parser.add_argument("--group", help="group name, if the assembly has several")
+    parser.add_argument("--role", help="role name or ARN, if the assembly has several")
+    parser.add_argument("--group", help="group name or ARN, if the assembly has several")
     parser.add_argument("--external-id", help="the right external ID (default: the trust's first one)")
     parser.add_argument(
         "--howto", action="store_true", help="simulate the original how-to's policies instead (negative control)"
