@@ -277,3 +277,14 @@ def test_module_runs_from_the_command_line() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "member of CrossAccountAssumers, right external ID" in result.stdout
+
+
+def test_roles_and_groups_are_picked_by_name_or_arn() -> None:
+    model = howto_model()
+    role = model.role()
+    assert model.role("CrossAccountAccessRole") == model.role(role.arn) == role
+    assert model.group("HowToAssumers").arn == "arn:aws:iam::111111111111:group/HowToAssumers"
+    with pytest.raises(
+        SimulationError, match=r"expected exactly one role called Nope, found 0 among \['CrossAccountAccessRole'\]"
+    ):
+        model.role("Nope")
