@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import boto3  # type: ignore[import-untyped]
-from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from harness.emulator.server import LOCAL_STATE_ROOT, Emulator, client_env, run_emulator
 from harness.node import NODE, NODE_BIN_DIR, NPM_BIN_DIR, PROJECT_ROOT
