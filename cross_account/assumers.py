@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Final
 
 from aws_cdk import Aws
@@ -35,7 +36,7 @@ class OrganizationRoles:
 
     def role_arn_pattern(self) -> str:
         return rules.role_arn(
-            partition=Aws.PARTITION, account_id="*", role_path=self.role_path, role_name=self.role_name
+            partition=partition_token(), account_id="*", role_path=self.role_path, role_name=self.role_name
         )
 
     def conditions(self) -> dict[str, dict[str, Any]]:
@@ -50,6 +51,12 @@ class OrganizationRoles:
         return conditions
 
 
+@cache
+def partition_token() -> str:
+    """The deploying stack's partition, as a token; one string for the whole process (each read is a jsii call)."""
+    return Aws.PARTITION
+
+
 def target_role_arn(*, target_account_id: str, role_path: str, role_name: str) -> str:
     """The target role's ARN in the deploying stack's partition.
 
@@ -57,7 +64,7 @@ def target_role_arn(*, target_account_id: str, role_path: str, role_name: str) -
     CloudFormation reference.
     """
     return rules.role_arn(
-        partition=Aws.PARTITION, account_id=target_account_id, role_path=role_path, role_name=role_name
+        partition=partition_token(), account_id=target_account_id, role_path=role_path, role_name=role_name
     )
 
 
@@ -173,8 +180,9 @@ def _chunks(arns: Sequence[str]) -> list[list[str]]:
     """Split the ARNs so that each managed policy stays under its size quota."""
     chunks: list[list[str]] = []
     size = POLICY_RESOURCE_BUDGET
+    partition = partition_token()
     for arn in arns:
-        length = len(arn.replace(Aws.PARTITION, "aws-us-gov")) + 3  # quotes and comma
+        length = len(arn.replace(partition, "aws-us-gov")) + 3  # quotes and comma
         if size + length > POLICY_RESOURCE_BUDGET:
             chunks.append([])
             size = 0
@@ -185,5 +193,5 @@ def _chunks(arns: Sequence[str]) -> list[list[str]]:
 
 def _validate_role_arn(key: str, value: str) -> str:
     # The partition may be the deploying stack's token; check the rest of the ARN.
-    rules.validate_role_arn(key, value.replace(Aws.PARTITION, "aws"))
+    rules.validate_role_arn(key, value.replace(partition_token(), "aws"))
     return value

@@ -108,9 +108,13 @@ def acknowledge_configured_findings(access: CrossAccountRole, spec: RoleSpec) ->
     ]
     role_resource = access.role.node.default_child
     assert role_resource is not None
-    for finding, setting, value in findings:
+    if findings:
+        # One call for all of them: each jsii call costs, and this runs once per account.
         Validations.of(role_resource).acknowledge(
-            Acknowledgment(
-                id=finding, reason=f"{value} is granted on purpose by the {setting} setting; narrow it there"
+            *(
+                Acknowledgment(
+                    id=finding, reason=f"{value} is granted on purpose by the {setting} setting; narrow it there"
+                )
+                for finding, setting, value in findings
             )
         )

@@ -6,8 +6,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from harness.node import NPM_BIN_DIR, PROJECT_ROOT
 
 NOISE = ("end-of-life", "NOTICES", "feature flags", "telemetry", "Traceback")
@@ -41,19 +39,13 @@ def test_cdk_synth_writes_both_templates_and_prints_nothing_else(tmp_path: Path)
     ]
 
 
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [
-        (
-            'external_ids=["x"]',
-            'invalid setting external_ids[0]="x": must be 2-1224 characters of letters, digits and +=,.@:/_-',
-        ),
-        ("trusted_acount_id=111111111111", "unknown setting (did you mean trusted_account_id?)"),
-    ],
-)
-def test_a_bad_setting_fails_the_synth_and_writes_no_templates(tmp_path: Path, override: str, message: str) -> None:
-    result = cdk_synth(tmp_path, "-c", override)
+def test_a_bad_setting_fails_the_synth_and_writes_no_templates(tmp_path: Path) -> None:
+    # One case through the CLI (each costs a CLI start); every rule is covered in-process in test_settings.
+    result = cdk_synth(tmp_path, "-c", 'external_ids=["x"]')
     assert result.returncode != 0
-    assert message in result.stderr
+    assert (
+        'cross-account app: invalid setting external_ids[0]="x": '
+        "must be 2-1224 characters of letters, digits and +=,.@:/_-"
+    ) in result.stderr
     assert "Traceback" not in result.stderr
     assert list(tmp_path.glob("*.template.json")) == []
