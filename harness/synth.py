@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Mapping
-from types import MappingProxyType
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from harness.node import PROJECT_ROOT
@@ -34,18 +35,22 @@ class SynthesizedApp:
         return copy.deepcopy(self.templates[stack_id])
 
 
-def synth(overrides: Mapping[str, Any] | None = None, *, nag: bool = False, validation: bool = False) -> SynthesizedApp:
+def synth(overrides: Mapping[str, Any] | None = None, *, nag: bool = False) -> SynthesizedApp:
     """Synthesize the app with cdk.json's context plus `overrides` (values as `-c` or cdk.json would give them).
 
-    The built-in CloudFormation validator is off by default (about 75% of a synth;
-    cfn-lint covers the same ground in one test); cdk-nag is on where a test asks.
+    Apps are cached by settings and shared by every test of the session (set
+    HARNESS_SYNTH_CACHE=0 to measure what that saves: bench/bench_synth.py). The
+    built-in CloudFormation validator is off: it is most of a synth, and cfn-lint checks
+    the templates in one test; `cdk synth` (test_app) runs it as users do. cdk-nag runs
+    where a test asks.
     """
     key = json.dumps(overrides or {}, sort_keys=True)
-    return _synth_cached(key, nag, validation)
+    if os.environ.get("HARNESS_SYNTH_CACHE") == "0":
+        return _synth(key, nag)
+    return _synth_cached(key, nag)
 
 
-@cache
-def _synth_cached(overrides_json: str, nag: bool, validation: bool) -> SynthesizedApp:
+def _synth(overrides_json: str, nag: bool) -> SynthesizedApp:
     import atexit
     import shutil
     import tempfile
@@ -58,9 +63,12 @@ def _synth_cached(overrides_json: str, nag: bool, validation: bool) -> Synthesiz
     context = {**cdk_json_context(), **json.loads(overrides_json)}
     outdir = Path(tempfile.mkdtemp(prefix="cdk-test-"))
     atexit.register(shutil.rmtree, outdir, ignore_errors=True)
-    app = App(context=context, outdir=str(outdir), builtin_cloud_formation_validation=validation)
+    app = App(context=context, outdir=str(outdir), builtin_cloud_formation_validation=False)
     settings = Settings.from_context(app.node.get_all_context())
     add_stacks(app, settings, nag=nag)
     assembly = app.synth()
     templates = {stack.stack_name: stack.template for stack in assembly.stacks}
     return SynthesizedApp(templates=MappingProxyType(templates), outdir=outdir)
+
+
+_synth_cached = cache(_synth)
