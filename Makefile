@@ -54,4 +54,4 @@ typecheck: setup
 check: lint typecheck test
 
 clean:
-	rm -rf cdk.out .pytest_cache
+	rm -rf cdk.out .pytest_cache .local

@@ -116,7 +116,7 @@ class AppRole:
 def _validated(key: str, value: str | None, validator: Callable[[str, Any], Any]) -> Any:
     if value is None:
         return None
-    # The shared rules end in `$`, which also matches before a final newline: refuse control characters first.
+    # Control characters get their own message (the shared rules refuse them too, with a longer one).
     if _CONTROL.search(value):
         raise CliError(f"invalid {key}: control characters are not allowed", exit_code=2)
     try:
