@@ -125,14 +125,18 @@ def _validated(key: str, value: str | None, validator: Callable[[str, Any], Any]
         raise from_settings_error(error) from None
 
 
-def load_settings(path: Path) -> Settings:
-    """The app's settings from cdk.json's context, by the app's own parser."""
+def _read_json(path: Path) -> Any:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise CliError(f"cannot read {path}: {error.strerror}", exit_code=2) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CliError(f"{path} is not valid JSON: {error}", exit_code=2) from None
+
+
+def load_settings(path: Path) -> Settings:
+    """The app's settings from cdk.json's context, by the app's own parser."""
+    document = _read_json(path)
     context = document.get("context", {}) if isinstance(document, dict) else None
     if not isinstance(context, dict):
         raise CliError(f"{path}: 'context' must be a JSON object", exit_code=2)
@@ -150,12 +154,7 @@ class _OutputRole:
 
 
 def _outputs_roles(path: Path) -> list[_OutputRole]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise CliError(f"cannot read {path}: {error.strerror}", exit_code=2) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CliError(f"{path} is not valid JSON: {error}", exit_code=2) from None
+    document = _read_json(path)
     found: dict[str, _OutputRole] = {}
     for stack, outputs in document.items() if isinstance(document, dict) else []:
         if not isinstance(outputs, dict):
