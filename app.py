@@ -10,9 +10,8 @@ from stacks import add_stacks
 
 app = App()
 try:
-    settings = Settings.from_context(app.node.get_all_context())
+    add_stacks(app, Settings.from_context(app.node.get_all_context()))
 except SettingsError as error:
-    # Nothing has been created yet, so nothing is written.
+    # Raised before app.synth(), so no template is written.
     sys.exit(f"cross-account app: {error}")
-add_stacks(app, settings)
 app.synth()

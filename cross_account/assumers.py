@@ -116,8 +116,7 @@ class CrossAccountAssumers(Construct):
             rules.validate_policy_name("managed_policy_name", managed_policy_name)
         if mfa_max_age_seconds is not None:
             rules.validate_mfa_max_age("mfa_max_age_seconds", mfa_max_age_seconds)
-            if not require_mfa:
-                raise SettingsError("mfa_max_age_seconds", mfa_max_age_seconds, "only applies with require_mfa=True")
+        rules.check_mfa_max_age("mfa_max_age_seconds", mfa_max_age_seconds, require_mfa=require_mfa)
         chunks = _chunks(arns)
         if len(chunks) + (organization_roles is not None) > MAX_POLICIES_PER_GROUP:
             raise SettingsError(

@@ -94,8 +94,7 @@ class CrossAccountRole(Construct):
             rules.validate_description("description", description)
         if mfa_max_age_seconds is not None:
             rules.validate_mfa_max_age("mfa_max_age_seconds", mfa_max_age_seconds)
-            if not require_mfa:
-                raise SettingsError("mfa_max_age_seconds", mfa_max_age_seconds, "only applies with require_mfa=True")
+        rules.check_mfa_max_age("mfa_max_age_seconds", mfa_max_age_seconds, require_mfa=require_mfa)
         principals = rules.sequence_of(
             "trusted_principal_arns",
             trusted_principal_arns,
@@ -109,10 +108,7 @@ class CrossAccountRole(Construct):
         policy_arns = rules.sequence_of("managed_policy_arns", managed_policy_arns, rules.validate_policy_arn)
         if permissions_boundary_arn is not None:
             rules.validate_policy_arn("permissions_boundary_arn", permissions_boundary_arn)
-        if actions and not resources:
-            raise SettingsError("allowed_resources", [], "must name at least one resource for allowed_actions")
-        if not actions and not policy_arns:
-            raise SettingsError("allowed_actions", [], "the role would grant nothing: give actions or policy ARNs")
+        rules.check_grants("", actions=actions, resources=resources, managed_policy_arns=policy_arns)
         validated_tags = rules.validate_tags("tags", tags or {})
 
         own_account = Stack.of(scope).account

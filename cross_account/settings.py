@@ -319,6 +319,45 @@ def validate_tags(key: str, value: Any) -> dict[str, str]:
     return tags
 
 
+# --- rules across several values, shared by the settings and the constructs ----------------
+
+
+def check_mfa_max_age(key: str, mfa_max_age_seconds: int | None, *, require_mfa: bool) -> None:
+    _check(
+        key,
+        mfa_max_age_seconds,
+        mfa_max_age_seconds is None or require_mfa,
+        "only applies with require_mfa=true; set both or neither",
+    )
+
+
+def check_grants(
+    prefix: str, *, actions: Sequence[str], resources: Sequence[str], managed_policy_arns: Sequence[str]
+) -> None:
+    """The role must grant something, and actions need resources."""
+    _check(
+        f"{prefix}allowed_actions",
+        list(actions),
+        bool(actions or managed_policy_arns),
+        "the role would grant nothing: give allowed_actions or managed_policy_arns",
+    )
+    _check(
+        f"{prefix}allowed_resources",
+        list(resources),
+        bool(resources or not actions),
+        "must name at least one resource for allowed_actions",
+    )
+
+
+def check_not_trusted_account(key: str, account_id: str, *, trusted_account_id: str) -> None:
+    _check(
+        key,
+        account_id,
+        account_id != trusted_account_id,
+        "must differ from trusted_account_id: a role that trusts its own account is not cross-account",
+    )
+
+
 def role_arn(*, partition: str, account_id: str, role_path: str, role_name: str) -> str:
     """The ARN of a role, computed, so the trusted side needs no cross-account reference."""
     return f"arn:{partition}:iam::{account_id}:role{role_path}{role_name}"
@@ -421,18 +460,13 @@ class RoleSpec:
         """Rules that involve several keys of one role."""
         for i, arn in enumerate(self.trusted_principal_arns):
             validate_principal_arn(f"{prefix}trusted_principal_arns[{i}]", arn, trusted_account_id=trusted_account_id)
-        if self.mfa_max_age_seconds is not None and not self.require_mfa:
-            raise SettingsError(
-                f"{prefix}mfa_max_age_seconds",
-                self.mfa_max_age_seconds,
-                "only applies with require_mfa=true; set both or neither",
-            )
-        if not self.allowed_actions and not self.managed_policy_arns:
-            raise SettingsError(
-                f"{prefix}allowed_actions",
-                [],
-                "the role would grant nothing: give allowed_actions or managed_policy_arns",
-            )
+        check_mfa_max_age(f"{prefix}mfa_max_age_seconds", self.mfa_max_age_seconds, require_mfa=self.require_mfa)
+        check_grants(
+            prefix,
+            actions=self.allowed_actions,
+            resources=self.allowed_resources,
+            managed_policy_arns=self.managed_policy_arns,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -520,12 +554,7 @@ class Settings:
     def _check_together(self) -> None:
         for i, account in enumerate(self.target_accounts):
             key = f"target_account_ids[{i}]" if self.target_account_ids else "target_account_id"
-            _check(
-                key,
-                account,
-                account != self.trusted_account_id,
-                "must differ from trusted_account_id: a role that trusts its own account is not cross-account",
-            )
+            check_not_trusted_account(key, account, trusted_account_id=self.trusted_account_id)
         if self.target_account_ids:
             _check(
                 "target_account_id",
@@ -553,12 +582,7 @@ class Settings:
                 "stackset_account_ids", list(self.stackset_account_ids), "only applies with organization_id"
             )
         for i, account in enumerate(self.stackset_account_ids):
-            _check(
-                f"stackset_account_ids[{i}]",
-                account,
-                account != self.trusted_account_id,
-                "must differ from trusted_account_id: a role that trusts its own account is not cross-account",
-            )
+            check_not_trusted_account(f"stackset_account_ids[{i}]", account, trusted_account_id=self.trusted_account_id)
         if bool(self.organization_id) != bool(self.target_organizational_unit_ids):
             missing = "target_organizational_unit_ids" if self.organization_id else "organization_id"
             present = "organization_id" if self.organization_id else "target_organizational_unit_ids"

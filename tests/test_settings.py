@@ -122,6 +122,7 @@ BAD_SETTINGS = [
     ({"allowed_actions": '["s3"]'}, "allowed_actions[0]", "service:Action"),
     ({"allowed_actions": "[]"}, "allowed_actions", "would grant nothing"),
     ({"allowed_resources": '["bucket"]'}, "allowed_resources[0]", "'*' or an ARN"),
+    ({"allowed_resources": "[]"}, "allowed_resources", "at least one resource"),
     ({"managed_policy_arns": '["ReadOnlyAccess"]'}, "managed_policy_arns[0]", "managed policy ARN"),
     ({"permissions_boundary_arn": "arn:aws:iam::aws:role/x"}, "permissions_boundary_arn", "managed policy ARN"),
     ({"assumers_group_name": "a/b"}, "assumers_group_name", "1-128 characters"),
