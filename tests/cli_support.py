@@ -7,6 +7,8 @@ boto3 reaches them through AWS_ENDPOINT_URL, over real HTTP: nothing in boto3 is
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import itertools
 import os
 import secrets
@@ -15,13 +17,23 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import urllib.request
-from collections.abc import Iterator, Mapping
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
+
+import cross_account.cli.assume as cli_assume
+import cross_account.cli.run as cli_run
+from cross_account.cli import main as cli_main
+
+if TYPE_CHECKING:
+    from _typeshed import StrOrBytesPath
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -207,7 +219,8 @@ class StubStsServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: shutdown() waits for it (0.5 s by default).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -251,9 +264,29 @@ class Result:
 
 
 def run_cli(
-    *args: str, env: Mapping[str, str], cwd: Path | None = None, timeout: float = 60.0, check_leaks: bool = True
+    *args: str,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    timeout: float = 60.0,
+    check_leaks: bool = True,
+    subprocess: bool = False,
 ) -> Result:
-    """Run the installed console script as a subprocess (in `cwd`, else in the test's HOME: no stray cdk.json)."""
+    """Run the client with exactly `env`, in `cwd` (else in the test's HOME: no stray cdk.json).
+
+    In this process by default (``main()`` with the environment, folder and standard streams swapped in, all
+    restored afterwards); ``subprocess=True`` runs the installed console script instead, for tests whose subject
+    is the process itself. `timeout` applies to the subprocess only.
+    """
+    if subprocess:
+        result = _run_console_script(args, env=env, cwd=cwd, timeout=timeout)
+    else:
+        result = _run_in_process(args, env=env, cwd=cwd)
+    if check_leaks:
+        assert_clean_stderr(result)
+    return result
+
+
+def _run_console_script(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | None, timeout: float) -> Result:
     completed = subprocess.run(
         [str(CLI), *args],
         env=dict(env),
@@ -263,10 +296,132 @@ def run_cli(
         timeout=timeout,
         start_new_session=True,  # no controlling terminal: the MFA prompt must not find one
     )
-    result = Result(completed.returncode, completed.stdout, completed.stderr)
-    if check_leaks:
-        assert_clean_stderr(result)
-    return result
+    return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+class InProcessUnsupported(AssertionError):
+    """The test asked the in-process runner for something only a real process can do."""
+
+
+class _NoTerminalOs:
+    """`os` as the client's MFA prompt sees it in a process without a controlling terminal.
+
+    The console script runs with start_new_session=True, so opening /dev/tty fails (ENXIO) and the prompt
+    refuses; in-process, pytest's own terminal must be just as unreachable (else getpass would wait on it).
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+    @staticmethod
+    def open(path: StrOrBytesPath, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
+        if os.fsdecode(path) == "/dev/tty":
+            raise OSError(errno.ENXIO, os.strerror(errno.ENXIO), os.fsdecode(path))
+        return os.open(path, flags, mode, dir_fd=dir_fd)
+
+
+class _NoGetpass:
+    # Never reached while /dev/tty cannot be opened; if the prompt ever asks another way, fail instead of waiting.
+    @staticmethod
+    def getpass(prompt: str = "Password: ", stream: object = None) -> str:
+        raise InProcessUnsupported(f"the client prompted {prompt!r} in-process: use run_cli(..., subprocess=True)")
+
+
+def _no_child_process(command: Sequence[str], env: Mapping[str, str]) -> int:
+    # The child would inherit pytest's file descriptors (its output would bypass the captured stdout), and the
+    # signal forwarding would be installed in pytest itself.
+    raise InProcessUnsupported(f"exec would start {command[0]!r}: use run_cli(..., subprocess=True)")
+
+
+@contextlib.contextmanager
+def _patched(target: object, name: str, value: object) -> Iterator[None]:
+    previous = getattr(target, name)
+    setattr(target, name, value)
+    try:
+        yield
+    finally:
+        setattr(target, name, previous)
+
+
+@contextlib.contextmanager
+def _process_state(env: Mapping[str, str], cwd: Path, out: io.StringIO, err: io.StringIO) -> Iterator[None]:
+    """What a fresh process would have: this environment (replacing ours), this folder, these streams."""
+    saved_env, saved_cwd = dict(os.environ), Path.cwd()
+    saved_streams = (sys.stdin, sys.stdout, sys.stderr)
+    saved_stdout = sys.__stdout__
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        os.chdir(cwd)
+        sys.stdin, sys.stdout, sys.stderr = io.StringIO(), out, err  # no input, as with stdin at /dev/null
+        # argparse sizes --help by sys.__stdout__: no terminal, 80 columns, as into a pipe.
+        sys.__stdout__ = out  # type: ignore[misc,assignment]
+        with warnings.catch_warnings(record=True) as caught:
+            # Python's start-up filters (pytest's would turn a DeprecationWarning a process never prints into noise).
+            warnings.resetwarnings()
+            warnings.simplefilter("default")
+            for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                warnings.filterwarnings("ignore", category=category)
+            try:
+                yield
+            finally:
+                # A process prints its warnings on stderr, where the leak checks look.
+                for warning in caught:
+                    err.write(
+                        warnings.formatwarning(
+                            warning.message, warning.category, warning.filename, warning.lineno, warning.line
+                        )
+                    )
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        sys.__stdout__ = saved_stdout  # type: ignore[misc]
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+_LOADERS: dict[str | None, Any] = {}
+
+
+def _shared_loader(search_path_string: str | None = None) -> Any:
+    """botocore's data loader, one per AWS_DATA_PATH for the whole test session.
+
+    Every run makes a new boto3 Session, which would parse botocore's data files (endpoints, partitions, the STS
+    model) again: most of an in-process run's time. They are the same installed files each time.
+    """
+    from botocore.loaders import create_loader
+
+    if search_path_string not in _LOADERS:
+        _LOADERS[search_path_string] = create_loader(search_path_string)
+    return _LOADERS[search_path_string]
+
+
+def _run_in_process(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | None) -> Result:
+    import botocore.session  # the client imports it too, on its first STS call
+
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        _process_state(env, cwd or Path(env["HOME"]), out, err),
+        _patched(cli_assume, "os", _NoTerminalOs()),
+        _patched(cli_assume, "getpass", _NoGetpass()),
+        _patched(cli_run, "run_command", _no_child_process),
+        _patched(botocore.session, "create_loader", _shared_loader),
+    ):
+        try:
+            code = cli_main(list(args))
+        except InProcessUnsupported:
+            raise
+        except SystemExit as done:  # what the console script's sys.exit(main()) would make of it
+            if done.code is None or isinstance(done.code, int):
+                code = done.code or 0
+            else:
+                print(done.code, file=err)
+                code = 1
+        except Exception:
+            # A process would print the traceback and exit 1: so does this run, and assert_clean_stderr fails on it.
+            err.write(traceback.format_exc())
+            code = 1
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def assert_clean_stderr(result: Result, *secrets_: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests.cli_support import MotoServer, Result, StubSts, StubStsServer, assert_clean_stderr, base_environment  # noqa: E402
+from tests.cli_support import MotoServer, Result, StubSts, StubStsServer, base_environment, run_cli  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +53,11 @@ def stub_env(tmp_path: Path, stub_sts_server: StubStsServer, stub_sts: StubSts) 
 
 
 @pytest.fixture
-def cli_in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """Run `main()` in this process with exactly `env` (AWS_* of the machine removed), in `cwd` or HOME."""
-    from cross_account.cli import main
+def cli_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Run `main()` in this process with exactly `env` (AWS_* of the machine removed), in `cwd` or HOME.
+
+    The environment and folder also stay applied until the end of the test (a test checks what was there).
+    """
 
     def run(*args: str, env: Mapping[str, str], cwd: Path | None = None) -> Result:
         for key in list(os.environ):
@@ -64,11 +66,7 @@ def cli_in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtur
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         monkeypatch.chdir(cwd or env["HOME"])
-        capsys.readouterr()
-        code = main(list(args))
-        captured = capsys.readouterr()
-        result = Result(code, captured.out, captured.err)
-        assert_clean_stderr(result)
-        return result
+        # The same in-process runner as run_cli: captured streams, no terminal, no child process, leak checks.
+        return run_cli(*args, env=dict(os.environ), cwd=cwd)
 
     return run

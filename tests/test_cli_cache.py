@@ -241,7 +241,8 @@ def test_unusable_cache_folder_warns_and_still_prints_credentials(
 
 
 def test_cache_hit_loads_neither_boto3_nor_aws_cdk(stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path) -> None:
-    assert run_cli(*ASSUME, env=stub_env).code == 0
+    # Subprocesses only: the subject is what a fresh process imports, on an entry another process wrote.
+    assert run_cli(*ASSUME, env=stub_env, subprocess=True).code == 0
     probe = (
         "import sys; from cross_account.cli import main; code = main(sys.argv[1:]); "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'aws_cdk'}), file=sys.stderr); "

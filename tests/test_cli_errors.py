@@ -205,7 +205,8 @@ def test_mfa_required_by_the_app_but_no_serial(stub_sts: StubSts, stub_env: dict
 
 
 def test_mfa_prompt_without_a_terminal(stub_sts: StubSts, stub_env: dict[str, str]) -> None:
-    result = run_cli(*ASSUME, "--mfa-serial", MFA_SERIAL, env=stub_env)
+    # A subprocess in a session of its own: really no controlling terminal (in-process, the runner only fakes one).
+    result = run_cli(*ASSUME, "--mfa-serial", MFA_SERIAL, env=stub_env, subprocess=True)
     assert_one_line_error(result, "no terminal to ask on", "--mfa-token", code=2)
     assert "AssumeRole" not in stub_sts.actions()
 

@@ -103,7 +103,8 @@ def test_python_dash_m_and_no_aws_cdk_import(stub_sts: StubSts, stub_env: dict[s
 
 
 def test_console_script_is_installed(stub_env: dict[str, str]) -> None:
-    result = run_cli("--version", env=stub_env)
+    # A subprocess: the subject is the installed entry point itself (its shebang, its import of main).
+    result = run_cli("--version", env=stub_env, subprocess=True)
     assert (result.code, result.out.strip()) == (0, f"cross-account {__version__}")
 
 

@@ -263,7 +263,16 @@ def test_credential_process_profile_works_with_boto3_and_the_aws_cli(moto_env: d
     env = write_source_credentials(moto_env)
     path = config_file(env)
     path.write_text(BEFORE)
-    result = run_cli(*CONFIGURE, "--credential-process", "--mfa-serial", "arn:aws:iam::111111111111:mfa/alice", env=env)
+    # Subprocesses: the credential_process line names the interpreter of the client that wrote it (the installed
+    # script's), and the session it serves to boto3 and the AWS CLI is one another process put in the cache.
+    result = run_cli(
+        *CONFIGURE,
+        "--credential-process",
+        "--mfa-serial",
+        "arn:aws:iam::111111111111:mfa/alice",
+        env=env,
+        subprocess=True,
+    )
     assert result.code == 0, result.err
     section = path.read_text().split("[profile deploy-b]\n", 1)[1].split("\n\n", 1)[0]
     assert "role_arn" not in section and "source_profile" not in section and "mfa_serial =" not in section
@@ -278,7 +287,7 @@ def test_credential_process_profile_works_with_boto3_and_the_aws_cli(moto_env: d
 
     # A token can only come from a prompt; give one through a pre-filled cache instead of MFA hardware:
     # first assume directly (with a token), so credential_process finds the session cached.
-    primed = run_cli(*command[1:], "--mfa-token", "123456", env=env)
+    primed = run_cli(*command[1:], "--mfa-token", "123456", env=env, subprocess=True)
     assert primed.code == 0, primed.err
     probe = as_profile(
         {**env, "AWS_PROFILE": "deploy-b"},  # the profile itself in AWS_PROFILE must not recurse
@@ -308,7 +317,8 @@ def test_credential_process_profile_works_with_boto3_and_the_aws_cli(moto_env: d
 
 def test_credential_process_profile_without_mfa_assumes_on_demand(moto_env: dict[str, str]) -> None:
     env = write_source_credentials(moto_env)
-    assert run_cli(*CONFIGURE, "--credential-process", env=env).code == 0
+    # A subprocess: the credential_process line names the interpreter of the client that wrote it.
+    assert run_cli(*CONFIGURE, "--credential-process", env=env, subprocess=True).code == 0
     probe = as_profile(
         env, "import boto3; print(boto3.Session(profile_name='deploy-b').client('sts').get_caller_identity()['Arn'])"
     )

@@ -22,6 +22,11 @@ from tests.cli_support import CLI, ROLE_ARN, SOURCE_ACCESS_KEY, SOURCE_SECRET, S
 
 DUMP_ENV = "import json, os, sys; print(json.dumps({'argv': sys.argv, 'env': dict(os.environ)}))"
 
+# Every exec that gets as far as starting the command runs the installed script (subprocess=True): the subject is
+# a real process, whose command inherits its stdout and environment, whose exit code is the command's, and whose
+# signal handlers forward to it. In pytest the command would write past the captured stdout and the handlers would
+# be pytest's; the in-process runner refuses to start a command. Usage errors (no command) run in-process.
+
 
 def test_command_gets_the_role_credentials_and_region_and_no_profile(moto_env: dict[str, str], tmp_path: Path) -> None:
     home = Path(moto_env["HOME"])
@@ -34,7 +39,7 @@ def test_command_gets_the_role_credentials_and_region_and_no_profile(moto_env: d
     result = run_cli(
         "exec", "--role-arn", ROLE_ARN, "--session-name", "deployer", "--region", "eu-west-1", "--",
         sys.executable, "-c", DUMP_ENV, "extra arg",
-        env=env,
+        env=env, subprocess=True,
     )  # fmt: skip
     assert result.code == 0, result.err
     seen = json.loads(result.out)
@@ -66,7 +71,7 @@ def test_an_aws_cli_in_the_command_uses_the_role(moto_env: dict[str, str]) -> No
     result = run_cli(
         "exec", "--role-arn", ROLE_ARN, "--session-name", "deployer", "--region", "us-east-1", "--",
         str(aws), "sts", "get-caller-identity", "--output", "json",
-        env=moto_env,
+        env=moto_env, subprocess=True,
     )  # fmt: skip
     assert result.code == 0, result.err
     assert json.loads(result.out)["Arn"] == "arn:aws:sts::222222222222:assumed-role/CrossAccountAccessRole/deployer"
@@ -74,19 +79,19 @@ def test_an_aws_cli_in_the_command_uses_the_role(moto_env: dict[str, str]) -> No
 
 @pytest.mark.parametrize("code", [0, 3, 255])
 def test_exit_code_is_the_commands(stub_sts: StubSts, stub_env: dict[str, str], code: int) -> None:
-    result = run_cli("exec", "--role-arn", ROLE_ARN, "--", "sh", "-c", f"exit {code}", env=stub_env)
+    result = run_cli("exec", "--role-arn", ROLE_ARN, "--", "sh", "-c", f"exit {code}", env=stub_env, subprocess=True)
     assert result.code == code
     assert result.err == ""
 
 
 def test_exec_reuses_the_cache(stub_sts: StubSts, stub_env: dict[str, str]) -> None:
     for _ in range(2):
-        assert run_cli("exec", "--role-arn", ROLE_ARN, "--", "true", env=stub_env).code == 0
+        assert run_cli("exec", "--role-arn", ROLE_ARN, "--", "true", env=stub_env, subprocess=True).code == 0
     assert stub_sts.actions() == ["GetCallerIdentity", "AssumeRole"]
 
 
 def test_command_not_found_is_127(stub_sts: StubSts, stub_env: dict[str, str]) -> None:
-    result = run_cli("exec", "--role-arn", ROLE_ARN, "--", "no-such-command-xyz", env=stub_env)
+    result = run_cli("exec", "--role-arn", ROLE_ARN, "--", "no-such-command-xyz", env=stub_env, subprocess=True)
     assert_one_line_error(result, "command not found: no-such-command-xyz", code=127)
 
 
@@ -94,7 +99,7 @@ def test_command_not_executable_is_126(stub_sts: StubSts, stub_env: dict[str, st
     script = tmp_path / "script.sh"
     script.write_text("#!/bin/sh\n")
     script.chmod(0o644)
-    result = run_cli("exec", "--role-arn", ROLE_ARN, "--", str(script), env=stub_env)
+    result = run_cli("exec", "--role-arn", ROLE_ARN, "--", str(script), env=stub_env, subprocess=True)
     assert_one_line_error(result, "permission denied", code=126)
 
 
@@ -110,7 +115,7 @@ def test_command_arguments_that_look_like_our_flags_are_the_commands(
 ) -> None:
     result = run_cli(
         "exec", "--role-arn", ROLE_ARN, "--", sys.executable, "-c", DUMP_ENV, "--role-arn", "x", "--", "--help",
-        env=stub_env,
+        env=stub_env, subprocess=True,
     )  # fmt: skip
     assert result.code == 0, result.err
     assert json.loads(result.out)["argv"] == ["-c", "--role-arn", "x", "--", "--help"]
