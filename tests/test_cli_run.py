@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from cross_account.cli.run import exit_status
+from cross_account.cli.run import FORWARDED, exit_status
 from tests.cli_support import CLI, ROLE_ARN, SOURCE_ACCESS_KEY, SOURCE_SECRET, StubSts, assert_one_line_error, run_cli
 
 DUMP_ENV = "import json, os, sys; print(json.dumps({'argv': sys.argv, 'env': dict(os.environ)}))"
@@ -151,6 +151,16 @@ CHILD = textwrap.dedent(
 )
 
 
+def default_signal_dispositions() -> None:
+    """Start the client as an interactive shell would: with no signal ignored.
+
+    Whoever runs the tests may ignore some (`nohup` ignores SIGHUP; a background job of a
+    non-interactive shell ignores SIGINT), and the client rightly leaves ignored signals alone.
+    """
+    for signum in FORWARDED:
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def start_exec(env: dict[str, str], tmp_path: Path, mode: str) -> tuple[subprocess.Popen[str], Path]:
     ready, report = tmp_path / "ready", tmp_path / "report"
     process = subprocess.Popen(
@@ -161,6 +171,7 @@ def start_exec(env: dict[str, str], tmp_path: Path, mode: str) -> tuple[subproce
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # no terminal: nothing but our forwarding can reach the child
+        preexec_fn=default_signal_dispositions,
     )
     deadline = time.monotonic() + 30
     while not ready.exists():
@@ -218,6 +229,7 @@ def test_ctrl_c_on_a_terminal_reaches_the_command_once(
     pid, fd = pty.fork()
     if pid == 0:  # a new session whose controlling terminal is the pty; we are its foreground group
         os.chdir(stub_env["HOME"])
+        default_signal_dispositions()
         os.execve(args[0], args, stub_env)  # noqa: S606 (no shell wanted)
     try:
         deadline = time.monotonic() + 30
