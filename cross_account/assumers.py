@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final
+from typing import Any
 
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
@@ -14,11 +14,6 @@ from constructs import Construct
 from cross_account import settings as rules
 from cross_account.role import mfa_conditions
 from cross_account.settings import SettingsError
-
-#: A managed policy holds 6,144 characters; keep room for the statement around the ARNs.
-POLICY_RESOURCE_BUDGET: Final = 5000
-#: A group takes 10 managed policies by default; beyond that, use the organization-wide grant.
-MAX_POLICIES_PER_GROUP: Final = 10
 
 
 @dataclass(frozen=True)
@@ -117,14 +112,9 @@ class CrossAccountAssumers(Construct):
         if mfa_max_age_seconds is not None:
             rules.validate_mfa_max_age("mfa_max_age_seconds", mfa_max_age_seconds)
         rules.check_mfa_max_age("mfa_max_age_seconds", mfa_max_age_seconds, require_mfa=require_mfa)
-        chunks = _chunks(arns)
-        if len(chunks) + (organization_roles is not None) > MAX_POLICIES_PER_GROUP:
-            raise SettingsError(
-                "role_arns",
-                f"{len(arns)} ARNs",
-                f"needs more than {MAX_POLICIES_PER_GROUP} managed policies, the per-group quota; "
-                "grant organization-wide (organization_roles) instead",
-            )
+        partition = partition_token()
+        chunks = rules.policy_chunks(arns, length=lambda arn: len(arn.replace(partition, rules.LONGEST_PARTITION)))
+        rules.check_policy_count("role_arns", len(arns), len(chunks) + (organization_roles is not None))
         super().__init__(scope, construct_id)
 
         actions = ["sts:AssumeRole"]
@@ -173,21 +163,6 @@ class CrossAccountAssumers(Construct):
         """Let an existing user, role or group assume the target role(s) too."""
         for policy in self.policies:
             identity.add_managed_policy(policy)
-
-
-def _chunks(arns: Sequence[str]) -> list[list[str]]:
-    """Split the ARNs so that each managed policy stays under its size quota."""
-    chunks: list[list[str]] = []
-    size = POLICY_RESOURCE_BUDGET
-    partition = partition_token()
-    for arn in arns:
-        length = len(arn.replace(partition, "aws-us-gov")) + 3  # quotes and comma
-        if size + length > POLICY_RESOURCE_BUDGET:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(arn)
-        size += length
-    return chunks
 
 
 def _validate_role_arn(key: str, value: str) -> str:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any, Final
 
 # AWS patterns mean ASCII; Python's \w would also accept non-ASCII letters. Patterns end in \Z, not $,
@@ -49,12 +51,16 @@ POLICY_ARN_RE: Final = re.compile(
     _A,
 )
 PROFILE_NAME_RE: Final = re.compile(r"^[\w+=,.@:/-]{1,128}\Z", _A)
+DESCRIPTION_RE: Final = re.compile(r"^[\t\n\r\x20-\x7E\xA1-\xFF]*\Z")
 ACTION_RE: Final = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+\Z", _A)
 
 MIN_SESSION_SECONDS: Final = 900
 MAX_SESSION_SECONDS: Final = 43200
 ROLE_CHAINING_MAX_SECONDS: Final = 3600
 CONSOLE_SWITCH_ROLE_MAX: Final = 64  # path (without leading slash) + name
+
+#: Service-wide wildcards with which a session can grant itself anything.
+ADMIN_EQUIVALENT_ACTIONS: Final = frozenset({"iam:*", "sts:*", "organizations:*"})
 
 #: The original how-to's permission set, kept as the default.
 HOWTO_ACTIONS: Final = ("s3:*", "cloudwatch:*", "cloudformation:*", "sqs:*", "events:*")
@@ -244,8 +250,7 @@ def validate_role_arn(key: str, value: Any) -> re.Match[str]:
     match = ROLE_ARN_RE.match(text)
     if match is None:
         raise SettingsError(key, text, "must be a role ARN arn:<partition>:iam::<12 digits>:role/[path/]name")
-    path_and_name = match["path"].lstrip("/") + match["name"]
-    _check(key, text, len(path_and_name) <= 512 + 64, "role path must be at most 512 characters")
+    _check(key, text, len(match["path"]) <= 512, "role path must be at most 512 characters")
     return match
 
 
@@ -291,6 +296,13 @@ def validate_action(key: str, value: Any) -> str:
         "a bare '*' grants administrator access; attach it deliberately through managed_policy_arns",
     )
     _check(key, text, bool(ACTION_RE.match(text)), "must be an IAM action service:Action (wildcards * and ? allowed)")
+    _check(
+        key,
+        text,
+        text.lower() not in ADMIN_EQUIVALENT_ACTIONS,
+        "lets the session grant itself anything (administrator-equivalent); name the iam/sts actions needed, "
+        "or attach such a policy deliberately through managed_policy_arns",
+    )
     return text
 
 
@@ -303,7 +315,21 @@ def validate_resource(key: str, value: Any) -> str:
 def validate_description(key: str, value: Any) -> str:
     text = _str(key, value)
     _check(key, text, len(text) <= 1000, "must be at most 1000 characters")
+    _check(
+        key,
+        text,
+        bool(DESCRIPTION_RE.match(text)),
+        "may hold tabs, line breaks, printable ASCII and Latin-1 letters only (IAM's rule)",
+    )
     return text
+
+
+def _is_tag_text(text: str) -> bool:
+    r"""IAM tags: Unicode letters, digits and spaces, and _.:/=+-@ (the pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]*)."""
+    return all(
+        unicodedata.category(char)[0] in "LN" or unicodedata.category(char) == "Zs" or char in "_.:/=+-@"
+        for char in text
+    )
 
 
 def validate_tags(key: str, value: Any) -> dict[str, str]:
@@ -315,6 +341,8 @@ def validate_tags(key: str, value: Any) -> dict[str, str]:
         _check(entry, tag_key, not tag_key.lower().startswith("aws:"), "the aws: tag prefix is reserved by AWS")
         _check(entry, tag_value, isinstance(tag_value, str), "tag values must be strings")
         _check(entry, tag_value, len(tag_value) <= 256, "tag values must be at most 256 characters")
+        for text in (tag_key, tag_value):
+            _check(entry, text, _is_tag_text(text), "tags may hold letters, digits, spaces and _.:/=+-@ only")
         tags[tag_key] = tag_value
     return tags
 
@@ -327,7 +355,7 @@ def check_mfa_max_age(key: str, mfa_max_age_seconds: int | None, *, require_mfa:
         key,
         mfa_max_age_seconds,
         mfa_max_age_seconds is None or require_mfa,
-        "only applies with require_mfa=true; set both or neither",
+        'only applies with require_mfa=true; set both or neither ("" unsets an inherited value)',
     )
 
 
@@ -346,6 +374,38 @@ def check_grants(
         list(resources),
         bool(resources or not actions),
         "must name at least one resource for allowed_actions",
+    )
+
+
+#: A managed policy holds 6,144 characters; keep room for the statement around the ARNs.
+POLICY_RESOURCE_BUDGET: Final = 5000
+#: A group takes 10 managed policies by default; beyond that, use the organization-wide grant.
+MAX_POLICIES_PER_GROUP: Final = 10
+#: Sizes are reckoned with the longest partition name, wherever the stack deploys.
+LONGEST_PARTITION: Final = "aws-us-gov"
+
+
+def policy_chunks(arns: Sequence[str], *, length: Callable[[str], int] = len) -> list[list[str]]:
+    """Split role ARNs so that each managed policy stays under its size quota."""
+    chunks: list[list[str]] = []
+    size = POLICY_RESOURCE_BUDGET
+    for arn in arns:
+        needed = length(arn) + 3  # quotes and comma
+        if size + needed > POLICY_RESOURCE_BUDGET:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(arn)
+        size += needed
+    return chunks
+
+
+def check_policy_count(key: str, arn_count: int, policy_count: int) -> None:
+    _check(
+        key,
+        f"{arn_count} role ARNs",
+        policy_count <= MAX_POLICIES_PER_GROUP,
+        f"the grant needs {policy_count} managed policies, over the per-group quota of {MAX_POLICIES_PER_GROUP}; "
+        "grant organization-wide instead (the organization_id setting; organization_roles on the construct)",
     )
 
 
@@ -373,7 +433,8 @@ STACKSET_CALL_AS: Final = ("SELF", "DELEGATED_ADMIN")
 
 
 def is_cdk_owned_key(key: str) -> bool:
-    return key.startswith("@") or ":" in key or "/" in key or key in _CDK_OWNED_KEYS
+    """Feature flags (@aws-cdk/…), aws:cdk:… keys and lookup caches (provider:account=…); not a typo of ours."""
+    return key.startswith(("@", "aws:cdk:")) or ":account=" in key or key in _CDK_OWNED_KEYS
 
 
 def _parse_json_string(key: str, value: Any, kind: type) -> Any:
@@ -532,7 +593,7 @@ class Settings:
     def organization_wide(self) -> bool:
         return self.organization_id is not None
 
-    @property
+    @cached_property
     def role_specs(self) -> tuple[RoleSpec, ...]:
         """The roles to create: the top-level role, or one per tier of ``roles``."""
         base = {key: getattr(self, key) for key in RoleSpec.setting_names()}
@@ -565,7 +626,18 @@ class Settings:
             )
         for spec in self.role_specs:
             prefix = f"roles.{spec.tier}." if spec.tier else ""
+            if spec.tier:
+                # Tier names are built from the top-level ones; check what is built.
+                validate_role_name(f"{prefix}role_name", spec.role_name)
+                validate_group_name(f"{prefix}assumers_group_name", spec.assumers_group_name)
             spec.check(trusted_account_id=self.trusted_account_id, prefix=prefix)
+            arns = [
+                role_arn(
+                    partition=LONGEST_PARTITION, account_id=account, role_path=spec.role_path, role_name=spec.role_name
+                )
+                for account in self.target_accounts
+            ]
+            check_policy_count("target_account_ids", len(arns), len(policy_chunks(arns)) + self.organization_wide)
         for attribute, rule in (("role_name", "role names"), ("assumers_group_name", "group names")):
             seen: dict[str, str] = {}
             for spec in self.role_specs:

@@ -163,5 +163,5 @@ def test_many_targets_spread_over_managed_policies_under_the_size_quota() -> Non
 def test_more_targets_than_the_group_quota_allows_point_to_the_organization_grant() -> None:
     stack = cdk.Stack(cdk.App(), "Tooling")
     arns = [f"arn:aws:iam::{n:012d}:role/CrossAccountAccessRole" for n in range(300000000000, 300000001000)]
-    with pytest.raises(SettingsError, match="organization_roles"):
+    with pytest.raises(SettingsError, match="organization_roles on the construct"):
         CrossAccountAssumers(stack, "Assumers", role_arns=arns)

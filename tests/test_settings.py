@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -297,3 +298,52 @@ def test_a_trailing_newline_is_not_accepted(validator: Any, value: str) -> None:
     # `$` would match before a final newline; the patterns end in \Z.
     with pytest.raises(SettingsError):
         validator("key", value)
+
+
+REVIEW_CASES = [
+    # Names built for tiers are checked like the names given.
+    ({"role_name": "R" * 60, "roles": '{"Deploy": {}}'}, "roles.Deploy.role_name", "1-64 characters"),
+    ({"assumers_group_name": "G" * 125, "roles": '{"Deploy": {}}'}, "roles.Deploy.assumers_group_name", "1-128"),
+    # More explicit targets than a group's policies can name.
+    (
+        {
+            "target_account_ids": json.dumps([f"{300000000000 + i:012d}" for i in range(900)]),
+            "target_account_id": "300000000000",
+        },
+        "target_account_ids",
+        "grant organization-wide instead",
+    ),
+    # A typo with a colon is still a typo.
+    ({"external_ids:": '["abc123"]'}, "external_ids:", "did you mean external_ids?"),
+    # Administrator-equivalent wildcards.
+    ({"allowed_actions": '["iam:*"]'}, "allowed_actions[0]", "administrator-equivalent"),
+    ({"allowed_actions": '["STS:*"]'}, "allowed_actions[0]", "service:Action"),
+    (
+        {"roles": '{"Admin": {"allowed_actions": ["sts:*"]}}'},
+        "roles.Admin.allowed_actions[0]",
+        "administrator-equivalent",
+    ),
+    # IAM's character rules for descriptions and tags.
+    ({"role_description": "emoji \U0001f600"}, "role_description", "Latin-1"),
+    ({"tags": '{"a\\nb": "x"}'}, "tags.a\nb", "letters, digits, spaces"),
+    ({"tags": '{"team": "a;b"}'}, "tags.team", "letters, digits, spaces"),
+]
+
+
+@pytest.mark.parametrize(("context", "key", "rule"), REVIEW_CASES, ids=[c[1] for c in REVIEW_CASES])
+def test_rules_found_in_review(context: dict[str, Any], key: str, rule: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_context(context)
+    assert (caught.value.key, rule in caught.value.rule) == (key, True), str(caught.value)
+
+
+def test_tags_and_descriptions_accept_what_iam_accepts() -> None:
+    settings = Settings.from_context(
+        {"tags": '{"équipe": "plateforme 42", "cost-center": "a.b/c=d+e@f:g_h"}', "role_description": "Zugriff für A\n"}
+    )
+    assert settings.tags["équipe"] == "plateforme 42"
+
+
+def test_a_role_path_over_512_characters_is_refused_whatever_the_name() -> None:
+    with pytest.raises(SettingsError, match="at most 512"):
+        validate_role_arn("--role-arn", "arn:aws:iam::222222222222:role/" + "a" * 570 + "/R")
