@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cross_account.cli.cache import CredentialCache, cache_key, default_directory
+from cross_account.cli.cache import CREDENTIAL_PROCESS_MARGIN, CredentialCache, cache_key, default_directory
 from cross_account.cli.formats import Credentials
 from tests.cli_support import ROLE_ARN, Result, StubSts, assert_clean_stderr, run_cli
 
@@ -148,6 +148,30 @@ def test_cache_entry_holds_no_source_access_key(tmp_path: Path) -> None:
 # --- through the command line ----------------------------------------------------------------------
 
 ASSUME = ("assume", "--role-arn", ROLE_ARN, "--session-name", "alice", "--format", "json")
+
+
+def test_credential_process_gets_a_fresh_session_in_botocores_refresh_window(tmp_path: Path) -> None:
+    # botocore asks a credential_process again from 15 minutes before expiry; handing back the same
+    # session then would make it ask again on every call.
+    clock = Clock(NOW)
+    cache = CredentialCache(tmp_path / "cache", clock=clock)
+    key = cache_key(FIELDS)
+    cache.put(key, session(timedelta(minutes=30)), fields=FIELDS)
+    clock.now = NOW + timedelta(minutes=16)  # 14 min left
+    assert cache.get(key) is not None  # assume / exec: still good for 9 more minutes
+    assert cache.get(key, margin=CREDENTIAL_PROCESS_MARGIN) is None
+
+
+def test_a_request_with_mfa_never_gets_a_session_made_without(tmp_path: Path) -> None:
+    cache = CredentialCache(tmp_path / "cache", clock=Clock(NOW))
+    key = cache_key(FIELDS)
+    cache.put(key, session(timedelta(hours=1)), fields=FIELDS, mfa=False)
+    assert cache.get(key, need_mfa=True) is None
+    assert cache.get(key) is not None
+    cache.put(key, session(timedelta(hours=1), key_id="ASIAWITHMFA000000001"), fields=FIELDS, mfa=True)
+    for need_mfa in (True, False):  # a session made with MFA serves both
+        hit = cache.get(key, need_mfa=need_mfa)
+        assert hit is not None and hit.access_key_id == "ASIAWITHMFA000000001"
 
 
 def test_second_assume_is_served_from_the_cache_without_any_call(

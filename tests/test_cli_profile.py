@@ -392,3 +392,11 @@ def test_config_written_by_cwd_settings_not_by_shell_region(
     text = config_file(env).read_text()
     assert "region = eu-north-1\n" in text and "external_id = app-id\n" in text
     assert os.environ.get("AWS_REGION") == "ap-south-1"  # the shell's value was there, and not used
+
+
+def test_an_indented_bracket_line_is_a_value_not_a_section() -> None:
+    # configparser reads an indented line as the continuation of the value above it.
+    before = "[profile other]\ns3 =\n    [profile b]\n    max_concurrent_requests = 5\n"
+    after = update_profile(before, "b", {"role_arn": ROLE_ARN, "source_profile": "other"})
+    assert after.startswith(before)
+    assert after[len(before) :].lstrip("\n").startswith("[profile b]\n")

@@ -20,14 +20,20 @@ from cross_account.cli.assume import (
     RoleOptions,
     call_assume_role,
     caller_arn,
-    is_role_session,
+    check_role_chaining,
     resolve_request,
     session_name_from_arn,
 )
-from cross_account.cli.cache import CredentialCache, cache_key, default_directory
-from cross_account.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError, from_settings_error
+from cross_account.cli.cache import (
+    CREDENTIAL_PROCESS_MARGIN,
+    REUSE_MARGIN,
+    CredentialCache,
+    cache_key,
+    default_directory,
+)
+from cross_account.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError
 from cross_account.cli.formats import FORMATS, Credentials, render
-from cross_account.settings import ROLE_CHAINING_MAX_SECONDS, SettingsError, validate_duration
+from cross_account.settings import ROLE_CHAINING_MAX_SECONDS
 
 __all__ = ["main"]
 
@@ -156,13 +162,16 @@ def _logger(verbose: bool) -> Callable[[str], None]:
 def obtain_credentials(
     args: argparse.Namespace, *, environ: Mapping[str, str], cwd: Path, log: Callable[[str], None]
 ) -> Credentials:
-    """From the cache when a session has more than five minutes left; else from STS (and cached)."""
+    """From the cache when a session has more than five minutes left (fifteen for credential_process);
+    else from STS (and cached)."""
     request, mfa_token = resolve_request(_options(args), cwd=cwd, environ=environ)
     cache = None if args.no_cache else CredentialCache(default_directory(environ))
     fields = request.cache_fields(environ)
     key = cache_key(fields)
     if cache is not None:
-        cached = cache.get(key)
+        # botocore asks a credential_process again from 15 minutes before expiry: hand it a fresh session then.
+        margin = CREDENTIAL_PROCESS_MARGIN if getattr(args, "format", None) == "credential-process" else REUSE_MARGIN
+        cached = cache.get(key, margin=margin, need_mfa=request.mfa_serial is not None)
         if cached is not None:
             log(f"cached session {cached.session_name} for {cached.role_arn} (expires {cached.expiration:%H:%M:%S}Z)")
             return dataclasses.replace(cached, region=request.region or cached.region)
@@ -170,7 +179,7 @@ def obtain_credentials(
     log(f"new session {credentials.session_name}, expires {credentials.expiration.isoformat()}")
     if cache is not None:
         try:
-            cache.put(key, credentials, fields=fields)
+            cache.put(key, credentials, fields=fields, mfa=request.mfa_serial is not None)
         except (CliError, OSError) as error:
             # The credentials are good; only reuse is lost.
             print(f"{PROG}: warning: not cached: {error}", file=sys.stderr)
@@ -222,11 +231,7 @@ def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str],
             caller = caller_arn(profile=source, region=request.region, context=request.call_context())
         except CliError as error:
             raise CliError(f"{error} (looking up your user name; --session-name skips this)") from None
-        if long_session and is_role_session(caller):
-            try:
-                validate_duration("--duration", request.duration, role_chaining=True)
-            except SettingsError as error:
-                raise from_settings_error(error) from None
+        check_role_chaining(caller, request.duration)
         if not args.credential_process:
             session_name = session_name or session_name_from_arn(caller)
         if request.source_identity_from_caller:

@@ -368,6 +368,12 @@ def caller_arn(*, profile: str | None, region: str | None, context: CallContext)
         raise explain_aws_error(error, context) from None
 
 
+def check_role_chaining(caller: str, duration: int | None) -> None:
+    """Role chaining caps a session at 1 hour: refuse a longer --duration before calling AssumeRole."""
+    if duration is not None and is_role_session(caller):
+        _validated("--duration", str(duration), lambda k, v: validate_duration(k, v, role_chaining=True))
+
+
 def call_assume_role(
     request: RoleRequest,
     *,
@@ -386,10 +392,7 @@ def call_assume_role(
         if session_name is None or request.source_identity_from_caller or long_session:
             caller = str(client.get_caller_identity()["Arn"])
             log(f"caller is {caller}")
-            if is_role_session(caller) and request.duration is not None:
-                _validated(
-                    "--duration", str(request.duration), lambda k, v: validate_duration(k, v, role_chaining=True)
-                )
+            check_role_chaining(caller, request.duration)
             user_name = session_name_from_arn(caller)
             session_name = session_name or user_name
             if request.source_identity_from_caller:

@@ -1,8 +1,10 @@
 """The credential cache: one 0600 JSON file per role session, in a 0700 user folder.
 
 Keyed by a hash of what identifies a session (role, session name, external ID, source
-identity, requested duration, and which source credentials asked), so a file name
-reveals nothing. An entry is reused until five minutes before it expires.
+identity, requested duration, and which source credentials asked), so a file name reveals
+nothing; a request with MFA never gets a session made without. An entry is reused until
+five minutes before it expires (fifteen for credential_process, which botocore calls
+again from then on).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from cross_account.cli.formats import Credentials
 
 CACHE_DIR_VARIABLE: Final = "CROSS_ACCOUNT_CACHE_DIR"
 REUSE_MARGIN: Final = timedelta(minutes=5)
+#: botocore refreshes credential_process credentials from 15 minutes before they expire.
+CREDENTIAL_PROCESS_MARGIN: Final = timedelta(minutes=15)
 _ENTRY_VERSION: Final = 1
 _ENTRY_NAME: Final = re.compile(r"^[0-9a-f]{64}\.json$", re.ASCII)
 
@@ -53,8 +57,12 @@ class CredentialCache:
         self.directory = directory
         self.clock = clock
 
-    def get(self, key: str) -> Credentials | None:
-        """The cached session, or ``None`` when absent, unreadable, not ours, or within 5 minutes of expiry."""
+    def get(self, key: str, *, margin: timedelta = REUSE_MARGIN, need_mfa: bool = False) -> Credentials | None:
+        """The cached session, or ``None`` when absent, unreadable, not ours, or within ``margin`` of expiry.
+
+        With ``need_mfa``, a session made without MFA does not count: actions that require MFA would fail
+        in it. (A session made with MFA serves a request without.)
+        """
         path = self._path(key)
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -67,21 +75,21 @@ class CredentialCache:
                 return None
             try:
                 entry = json.loads(handle.read())
-                if entry.get("Version") != _ENTRY_VERSION:
+                if entry.get("Version") != _ENTRY_VERSION or (need_mfa and entry.get("Mfa") is not True):
                     return None
                 credentials = Credentials.from_dict(entry["Credentials"])
             except (ValueError, KeyError, TypeError, AttributeError):
                 return None
-        if credentials.expiration - self.clock() <= REUSE_MARGIN:
+        if credentials.expiration - self.clock() <= margin:
             with contextlib.suppress(OSError):
                 path.unlink()
             return None
         return credentials
 
-    def put(self, key: str, credentials: Credentials, *, fields: Mapping[str, Any]) -> Path:
+    def put(self, key: str, credentials: Credentials, *, fields: Mapping[str, Any], mfa: bool = False) -> Path:
         """Write atomically: a reader sees the old entry or the new one, never half of one."""
         self._ensure_directory()
-        entry = {"Version": _ENTRY_VERSION, "Key": dict(fields), "Credentials": credentials.to_dict()}
+        entry = {"Version": _ENTRY_VERSION, "Key": dict(fields), "Mfa": mfa, "Credentials": credentials.to_dict()}
         fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")  # mode 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -46,9 +46,6 @@ class Credentials:
             f"session_name={self.session_name!r}, expiration={iso8601(self.expiration)!r}, secrets=<hidden>)"
         )
 
-    def seconds_left(self, now: datetime) -> float:
-        return (self.expiration - now).total_seconds()
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "AccessKeyId": self.access_key_id,

@@ -73,8 +73,9 @@ def credential_process_line(arguments: Sequence[str]) -> str:
 
 
 def _section_name(line: str) -> str | None:
+    # An indented line continues the value above it (configparser), even when it looks like a header.
     match = _HEADER.match(line)
-    return match["header"] if match and line.lstrip().startswith("[") else None
+    return match["header"] if match and line.startswith("[") else None
 
 
 def _profile_of(header: str) -> str | None:
