@@ -109,8 +109,6 @@ class CrossAccountAssumers(Construct):
         rules.validate_group_name("group_name", group_name)
         if managed_policy_name is not None:
             rules.validate_policy_name("managed_policy_name", managed_policy_name)
-        if mfa_max_age_seconds is not None:
-            rules.validate_mfa_max_age("mfa_max_age_seconds", mfa_max_age_seconds)
         rules.check_mfa_max_age("mfa_max_age_seconds", mfa_max_age_seconds, require_mfa=require_mfa)
         partition = partition_token()
         chunks = rules.policy_chunks(arns, length=lambda arn: len(arn.replace(partition, rules.LONGEST_PARTITION)))

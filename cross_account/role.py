@@ -92,8 +92,6 @@ class CrossAccountRole(Construct):
         rules.validate_path("role_path", role_path)
         if description is not None:
             rules.validate_description("description", description)
-        if mfa_max_age_seconds is not None:
-            rules.validate_mfa_max_age("mfa_max_age_seconds", mfa_max_age_seconds)
         rules.check_mfa_max_age("mfa_max_age_seconds", mfa_max_age_seconds, require_mfa=require_mfa)
         principals = rules.sequence_of(
             "trusted_principal_arns",

@@ -351,6 +351,9 @@ def validate_tags(key: str, value: Any) -> dict[str, str]:
 
 
 def check_mfa_max_age(key: str, mfa_max_age_seconds: int | None, *, require_mfa: bool) -> None:
+    """The age limit is in range, and only given together with require_mfa."""
+    if mfa_max_age_seconds is not None:
+        validate_mfa_max_age(key, mfa_max_age_seconds)
     _check(
         key,
         mfa_max_age_seconds,

@@ -42,7 +42,7 @@ class TrustedStack(Stack):
                 mfa_max_age_seconds=spec.mfa_max_age_seconds,
                 require_source_identity=spec.require_source_identity,
             )
-            if assumers.organization_policy is not None and organization_roles is not None:
+            if assumers.organization_policy is not None:
                 Validations.of(assumers.organization_policy).acknowledge(
                     Acknowledgment(
                         id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role{spec.role_path}{spec.role_name}]",
