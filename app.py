@@ -5,7 +5,8 @@ import sys
 
 from aws_cdk import App
 
-from cross_account.settings import Settings, SettingsError
+from cross_account.rules import SettingsError
+from cross_account.settings import Settings
 from stacks import add_stacks
 
 app = App()

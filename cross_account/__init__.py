@@ -8,13 +8,17 @@ The settings contract (:class:`Settings`) and its validators have no CDK import;
 the ``cross-account`` client reuses them.
 """
 
-from cross_account.settings import Settings, SettingsError
+from cross_account.props import CrossAccountRoleProps
+from cross_account.rules import SettingsError
+from cross_account.settings import Settings
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CrossAccountAssumers",
     "CrossAccountRole",
+    "CrossAccountRoleProps",
+    "OrganizationRoles",
     "Settings",
     "SettingsError",
     "__version__",
@@ -28,7 +32,7 @@ def __getattr__(name: str) -> object:
         from cross_account.role import CrossAccountRole
 
         return CrossAccountRole
-    if name in ("CrossAccountAssumers", "target_role_arn"):
+    if name in ("CrossAccountAssumers", "OrganizationRoles", "target_role_arn"):
         from cross_account import assumers
 
         return getattr(assumers, name)

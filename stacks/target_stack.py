@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -9,7 +10,8 @@ from aws_cdk import Acknowledgment, Annotations, CfnOutput, Stack, Validations
 from constructs import Construct
 
 from cross_account.role import CrossAccountRole
-from cross_account.settings import CONSOLE_SWITCH_ROLE_MAX, RoleSpec, Settings
+from cross_account.rules import CONSOLE_SWITCH_ROLE_MAX
+from cross_account.settings import RoleSpec, Settings
 
 
 class TargetStack(Stack):
@@ -18,7 +20,7 @@ class TargetStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         for spec in settings.role_specs:
-            access = add_role(self, spec, trusted_account_id=settings.trusted_account_id)
+            access = add_role(self, spec)
             self._add_outputs(spec, access)
 
     def _add_outputs(self, spec: RoleSpec, access: CrossAccountRole) -> None:
@@ -53,27 +55,11 @@ class TargetStack(Stack):
             )
 
 
-def add_role(scope: Construct, spec: RoleSpec, *, trusted_account_id: str) -> CrossAccountRole:
+def add_role(scope: Construct, spec: RoleSpec) -> CrossAccountRole:
     """The role of one spec, from the settings; also used for the StackSet's template (one source of truth)."""
+    description = spec.description or f"Cross-account access for account {spec.trusted_account_id}"
     access = CrossAccountRole(
-        scope,
-        f"{spec.tier}Role" if spec.tier else "CrossAccountRole",
-        trusted_account_id=trusted_account_id,
-        external_ids=spec.external_ids,
-        role_name=spec.role_name,
-        role_path=spec.role_path,
-        description=spec.role_description or f"Cross-account access for account {trusted_account_id}",
-        require_mfa=spec.require_mfa,
-        mfa_max_age_seconds=spec.mfa_max_age_seconds,
-        trusted_principal_arns=spec.trusted_principal_arns,
-        principal_org_id=spec.principal_org_id,
-        require_source_identity=spec.require_source_identity,
-        max_session_duration_seconds=spec.max_session_duration_seconds,
-        allowed_actions=spec.allowed_actions,
-        allowed_resources=spec.allowed_resources,
-        managed_policy_arns=spec.managed_policy_arns,
-        permissions_boundary_arn=spec.permissions_boundary_arn,
-        tags=spec.tags,
+        scope, f"{spec.tier}Role" if spec.tier else "CrossAccountRole", replace(spec, description=description)
     )
     acknowledge_configured_findings(access, spec)
     return access

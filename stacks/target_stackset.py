@@ -14,7 +14,8 @@ from aws_cdk import BootstraplessSynthesizer, CfnOutput, Stack, Stage
 from aws_cdk import aws_cloudformation as cfn
 from constructs import Construct
 
-from cross_account.settings import Settings, role_arn
+from cross_account.rules import role_arn
+from cross_account.settings import Settings
 from stacks.target_stack import add_role
 
 ROLE_TEMPLATE_STAGE = "TargetStackSetTemplate"
@@ -75,6 +76,6 @@ def role_template(scope: Construct, settings: Settings) -> dict[str, Any]:
     # Environment-agnostic, no bootstrap version check, no metadata: it deploys into accounts we never bootstrapped.
     stack = Stack(stage, "Role", synthesizer=BootstraplessSynthesizer(), analytics_reporting=False)
     for spec in settings.role_specs:
-        add_role(stack, spec, trusted_account_id=settings.trusted_account_id)
+        add_role(stack, spec)
     template: dict[str, Any] = stage.synth().get_stack_by_name(stack.stack_name).template
     return template

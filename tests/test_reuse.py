@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
-from aws_cdk.assertions import Template
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
 
-from cross_account import CrossAccountAssumers, CrossAccountRole, SettingsError, target_role_arn
+from cross_account import (
+    CrossAccountAssumers,
+    CrossAccountRole,
+    CrossAccountRoleProps,
+    OrganizationRoles,
+    SettingsError,
+    target_role_arn,
+)
 from harness.node import PROJECT_ROOT
 
 B = cdk.Environment(account="222222222222", region="eu-west-1")
 A = cdk.Environment(account="111111111111", region="eu-west-1")
+ROLE_X = "arn:aws:iam::222222222222:role/X"
 
 
 def fresh_app() -> cdk.App:
@@ -34,14 +45,14 @@ def readme_sample() -> str:
 def test_the_readme_sample_runs_and_builds_both_sides(tmp_path: Path) -> None:
     sample = readme_sample()
     assert "app = cdk.App()" in sample
+    assert "app.synth()" in sample
     # The jsii process is already running, so the output folder goes in as an argument, not CDK_OUTDIR.
     sample = sample.replace(
         "app = cdk.App()", f"app = cdk.App(outdir={str(tmp_path)!r}, builtin_cloud_formation_validation=False)"
     )
     namespace: dict[str, Any] = {}
     exec(compile(sample, "README.md", "exec"), namespace)  # noqa: S102 - our own README
-    app: cdk.App = namespace["app"]
-    assembly = app.synth()
+    assembly = namespace["app"].synth()
     stacks = {s.stack_name: s for s in assembly.stacks}
     assert set(stacks) == {"Deployments", "Tooling"}
     target = Template.from_json(stacks["Deployments"].template)
@@ -54,12 +65,40 @@ def test_the_readme_sample_runs_and_builds_both_sides(tmp_path: Path) -> None:
             },
         },
     )
+    # bucket.grant_read_write(access) reached the role.
+    target.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with([Match.object_like({"Action": Match.array_with(["s3:GetObject*"])})])
+            },
+            "Roles": [{"Ref": _logical_id(target, "AWS::IAM::Role")}],
+        },
+    )
     tooling = Template.from_json(stacks["Tooling"].template)
     tooling.resource_count_is("AWS::IAM::Group", 1)
-    tooling.resource_count_is("AWS::IAM::User", 1)
-    # grant_assume attached the managed policy to the existing user too.
+    # grant_assume gave the imported user an inline policy with the same statement as the group's.
     tooling.has_resource_properties(
-        "AWS::IAM::User", {"ManagedPolicyArns": [{"Ref": _logical_id(tooling, "AWS::IAM::ManagedPolicy")}]}
+        "AWS::IAM::Policy",
+        {
+            "Users": ["ci-deployer"],
+            "PolicyDocument": {
+                "Statement": [
+                    Match.object_like(
+                        {
+                            "Action": "sts:AssumeRole",
+                            "Effect": "Allow",
+                            "Resource": {
+                                "Fn::Join": [
+                                    "",
+                                    ["arn:", {"Ref": "AWS::Partition"}, ":iam::222222222222:role/DeployRole"],
+                                ]
+                            },
+                        }
+                    )
+                ]
+            },
+        },
     )
 
 
@@ -69,16 +108,89 @@ def _logical_id(template: Template, resource_type: str) -> str:
 
 
 def test_cdk_nag_fails_on_unacknowledged_wildcards_outside_our_app(tmp_path: Path) -> None:
-    # The construct does not hide findings: acknowledging the how-to's wildcards is the app's decision.
+    # The construct does not hide findings: acknowledging wildcards is the app's decision.
     app = cdk.App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     stack = cdk.Stack(app, "Deployments", env=B)
-    CrossAccountRole(stack, "Access", trusted_account_id="111111111111", external_ids=["deploy-2026"])
-    with pytest.raises(RuntimeError, match=r"ValidationFailed(.|\n)*AwsSolutions-IAM5\[Resource::\*\]"):
+    CrossAccountRole(
+        stack, "Access", trusted_account_id="111111111111", external_ids=["deploy-2026"], allowed_actions=["s3:*"]
+    )
+    with pytest.raises(RuntimeError, match=r"ValidationFailed(.|\n)*AwsSolutions-IAM5\[Action::s3:\*\]"):
         app.synth()
 
 
-def construct_error(build: Any) -> SettingsError:
+# --- defaults -----------------------------------------------------------------------------------------
+
+
+def test_a_reused_role_grants_nothing_by_default_and_gets_a_generated_name() -> None:
+    stack = cdk.Stack(fresh_app(), "Deployments", env=B)
+    access = CrossAccountRole(stack, "Access", trusted_account_id="111111111111", external_ids=["deploy-2026"])
+    template = Template.from_stack(stack)
+    (role,) = template.find_resources("AWS::IAM::Role").values()
+    assert "RoleName" not in role["Properties"]
+    assert "Policies" not in role["Properties"]
+    assert "ManagedPolicyArns" not in role["Properties"]
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    assert access.props.allowed_actions == ()
+
+
+def test_two_unnamed_roles_in_one_stack_do_not_collide() -> None:
+    stack = cdk.Stack(fresh_app(), "Deployments", env=B)
+    for name in ("One", "Two"):
+        CrossAccountRole(stack, name, trusted_account_id="111111111111", external_ids=["deploy-2026"])
+    Template.from_stack(stack).resource_count_is("AWS::IAM::Role", 2)
+
+
+def test_a_second_role_with_the_same_name_in_one_account_is_refused_naming_both() -> None:
+    app = fresh_app()
+    one = cdk.Stack(app, "One", env=B)
+    two = cdk.Stack(app, "Two", env=B)
+    elsewhere = cdk.Stack(app, "Elsewhere", env=cdk.Environment(account="333333333333", region="eu-west-1"))
+    props = CrossAccountRoleProps(trusted_account_id="111111111111", external_ids=["x-1"], role_name="Deploy")
+    CrossAccountRole(one, "Access", props)
+    CrossAccountRole(elsewhere, "Access", props)  # another account: its own namespace
+    with pytest.raises(SettingsError) as caught:
+        CrossAccountRole(two, "Access", CrossAccountRoleProps(**{**props.__dict__, "role_name": "DEPLOY"}))
+    assert str(caught.value).startswith('Two/Access (CrossAccountRole): invalid role_name="DEPLOY": One/Access')
+
+
+def test_props_object_or_keywords_alike() -> None:
+    props = CrossAccountRoleProps(trusted_account_id="111111111111", external_ids=["x-1"], allowed_actions=["s3:Get*"])
+    templates = []
+    for build in (
+        lambda stack: CrossAccountRole(stack, "Access", props),
+        lambda stack: CrossAccountRole(stack, "Access", **props.__dict__),
+    ):
+        stack = cdk.Stack(fresh_app(), "Deployments", env=B)
+        build(stack)
+        templates.append(Template.from_stack(stack).to_json())
+    assert templates[0] == templates[1]
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda s: CrossAccountRole(s, "Access", external_ids=[]), "invalid trusted_account_id=null: is required"),
+        (lambda s: CrossAccountRole(s, "Access", trusted_account_id="111111111111"), "invalid external_ids=null"),
+        (
+            lambda s: CrossAccountRole(s, "Access", trusted_account_id="111111111111", external_ids=[], rolename="R"),
+            'invalid rolename="R": is not a CrossAccountRole prop',
+        ),
+        (
+            lambda s: CrossAccountRole(
+                s, "Access", CrossAccountRoleProps(trusted_account_id="111111111111", external_ids=[]), role_name="R"
+            ),
+            "a CrossAccountRoleProps or keyword arguments, not both",
+        ),
+    ],
+)
+def test_construct_errors_name_the_construct_path(build: Callable[[cdk.Stack], Any], message: str) -> None:
+    error = construct_error(build)
+    assert str(error).startswith("Deployments/Access (CrossAccountRole): "), str(error)
+    assert message in str(error)
+
+
+def construct_error(build: Callable[[cdk.Stack], Any]) -> SettingsError:
     stack = cdk.Stack(fresh_app(), "Deployments", env=B)
     with pytest.raises(SettingsError) as caught:
         build(stack)
@@ -99,8 +211,7 @@ def construct_error(build: Any) -> SettingsError:
         ({"mfa_max_age_seconds": 300}, "mfa_max_age_seconds"),
         ({"max_session_duration_seconds": 60}, "max_session_duration_seconds"),
         ({"allowed_actions": ["*"]}, "allowed_actions[0]"),
-        ({"allowed_actions": [], "managed_policy_arns": []}, "allowed_actions"),
-        ({"allowed_resources": []}, "allowed_resources"),
+        ({"allowed_actions": ["s3:GetObject"], "allowed_resources": []}, "allowed_resources"),
         ({"principal_org_id": "o-1"}, "principal_org_id"),
         ({"permissions_boundary_arn": "Boundary"}, "permissions_boundary_arn"),
         ({"tags": {"aws:x": "y"}}, "tags.aws:x"),
@@ -110,6 +221,7 @@ def test_role_props_are_validated_before_anything_is_created(kwargs: dict[str, A
     props: dict[str, Any] = {"trusted_account_id": "111111111111", "external_ids": ["deploy-2026"], **kwargs}
     error = construct_error(lambda stack: CrossAccountRole(stack, "Access", **props))
     assert error.key == key
+    assert str(error).startswith(f"Deployments/Access (CrossAccountRole): invalid {key}=")
 
 
 def test_role_refuses_to_trust_its_own_account() -> None:
@@ -128,12 +240,20 @@ def test_role_refuses_to_trust_its_own_account() -> None:
         ({"group_name": "a b"}, "group_name"),
         ({"managed_policy_name": ""}, "managed_policy_name"),
         ({"mfa_max_age_seconds": 300}, "mfa_max_age_seconds"),
+        (
+            {"organization_roles": OrganizationRoles(organization_id="o-1", role_path="/", role_name="R")},
+            "organization_roles.organization_id",
+        ),
     ],
 )
 def test_assumers_props_are_validated_before_anything_is_created(kwargs: dict[str, Any], key: str) -> None:
-    props: dict[str, Any] = {"role_arns": ["arn:aws:iam::222222222222:role/X"], **kwargs}
-    error = construct_error(lambda stack: CrossAccountAssumers(stack, "Assumers", **props))
-    assert error.key == key
+    props: dict[str, Any] = {"role_arns": [ROLE_X], **kwargs}
+    stack = cdk.Stack(fresh_app(), "Deployments", env=A)
+    with pytest.raises(SettingsError) as caught:
+        CrossAccountAssumers(stack, "Assumers", **props)
+    assert stack.node.find_all() == [stack], "nothing may be created before validation fails"
+    assert caught.value.key == key
+    assert str(caught.value).startswith(f"Deployments/Assumers (CrossAccountAssumers): invalid {key}=")
 
 
 def test_target_role_arn_follows_the_stack_partition() -> None:
@@ -145,12 +265,237 @@ def test_target_role_arn_follows_the_stack_partition() -> None:
     }
 
 
-def test_grant_assume_accepts_roles_and_groups_too() -> None:
-    stack = cdk.Stack(fresh_app(), "Tooling", env=A)
-    assumers = CrossAccountAssumers(stack, "Assumers", role_arns=["arn:aws:iam::222222222222:role/X"])
-    ci_role = iam.Role(stack, "Ci", assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"))
-    assumers.grant_assume(ci_role)
+# --- tokens: every prop takes a value only known at deploy time ----------------------------------------
+
+
+class Tokens:
+    """Deploy-time values of each kind, in one stack: parameters, and attributes of other constructs."""
+
+    def __init__(self) -> None:
+        self.app = fresh_app()
+        self.stack = cdk.Stack(self.app, "Deployments")  # environment-agnostic: its account is a token too
+        self.text = cdk.CfnParameter(self.stack, "Text").value_as_string
+        self.number = cdk.CfnParameter(self.stack, "Number", type="Number").value_as_number
+        self.texts = cdk.CfnParameter(self.stack, "Texts", type="CommaDelimitedList").value_as_list
+        self.bucket_arn = s3.Bucket(self.stack, "Bucket").bucket_arn
+        self.policy_arn = iam.ManagedPolicy(
+            self.stack, "Policy", statements=[iam.PolicyStatement(actions=["s3:ListBucket"], resources=["*"])]
+        ).managed_policy_arn
+
+
+#: prop -> (its value, built from the stack's tokens; what the role's resources must then refer to)
+ROLE_TOKEN_CASES: dict[str, tuple[Callable[[Tokens], dict[str, Any]], str]] = {
+    "trusted_account_id": (lambda t: {"trusted_account_id": t.text}, '{"Ref": "Text"}'),
+    "trusted_account_id=Aws.ACCOUNT_ID": (
+        lambda t: {"trusted_account_id": cdk.Aws.ACCOUNT_ID},
+        '{"Ref": "AWS::AccountId"}',
+    ),
+    "external_ids (a list token)": (lambda t: {"external_ids": t.texts}, '"sts:ExternalId": {"Ref": "Texts"}'),
+    "external_ids (an item)": (lambda t: {"external_ids": [t.text, "fixed-id"]}, '[{"Ref": "Text"}, "fixed-id"]'),
+    "role_name": (lambda t: {"role_name": t.text}, '"RoleName": {"Ref": "Text"}'),
+    "role_path": (lambda t: {"role_path": t.text}, '"Path": {"Ref": "Text"}'),
+    "description": (lambda t: {"description": t.text}, '"Description": {"Ref": "Text"}'),
+    "mfa_max_age_seconds": (
+        lambda t: {"require_mfa": True, "mfa_max_age_seconds": t.number},
+        '"aws:MultiFactorAuthAge": {"Ref": "Number"}',
+    ),
+    "max_session_duration_seconds": (
+        lambda t: {"max_session_duration_seconds": t.number},
+        '"MaxSessionDuration": {"Ref": "Number"}',
+    ),
+    "trusted_principal_arns": (lambda t: {"trusted_principal_arns": [t.text]}, '"aws:PrincipalArn": [{"Ref": "Text"}]'),
+    "principal_org_id": (lambda t: {"principal_org_id": t.text}, '"aws:PrincipalOrgID": {"Ref": "Text"}'),
+    "allowed_actions": (lambda t: {"allowed_actions": [t.text]}, '"Action": {"Ref": "Text"}'),
+    "allowed_resources": (
+        lambda t: {"allowed_actions": ["s3:GetObject"], "allowed_resources": [t.bucket_arn]},
+        '"Resource": {"Fn::GetAtt": ["Bucket',
+    ),
+    "managed_policy_arns": (lambda t: {"managed_policy_arns": [t.policy_arn]}, '"ManagedPolicyArns": [{"Ref": "Policy'),
+    "permissions_boundary_arn": (
+        lambda t: {"permissions_boundary_arn": t.policy_arn},
+        '"PermissionsBoundary": {"Ref": "Policy',
+    ),
+    "tags": (lambda t: {"tags": {"team": t.text}}, '{"Key": "team", "Value": {"Ref": "Text"}}'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ROLE_TOKEN_CASES))
+def test_every_role_prop_takes_a_token(case: str) -> None:
+    tokens = Tokens()
+    given, expected = ROLE_TOKEN_CASES[case]
+    CrossAccountRole(
+        tokens.stack, "Access", **{"trusted_account_id": "111111111111", "external_ids": ["x-1"], **given(tokens)}
+    )
+    (role,) = Template.from_stack(tokens.stack).find_resources("AWS::IAM::Role").values()
+    # The deploy-time value reached the role, where it belongs: not dropped, not refused.
+    assert expected in json.dumps(role), json.dumps(role)
+
+
+def test_assumers_take_the_arn_of_a_role_in_the_same_app() -> None:
+    # The issue's example: a role built in this app, its ARN a token.
+    app = fresh_app()
+    stack = cdk.Stack(app, "Both", env=B)
+    role = CrossAccountRole(stack, "Access", trusted_account_id="111111111111", external_ids=["x-1"])
+    assumers = CrossAccountAssumers(stack, "Assumers", role_arns=[role.role_arn])
     template = Template.from_stack(stack)
     template.has_resource_properties(
-        "AWS::IAM::Role", {"ManagedPolicyArns": [{"Ref": _logical_id(template, "AWS::IAM::ManagedPolicy")}]}
+        "AWS::IAM::ManagedPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": [Match.object_like({"Resource": {"Fn::GetAtt": [Match.any_value(), "Arn"]}})]
+            }
+        },
     )
+    assert assumers.role_arns == (role.role_arn,)
+
+
+def test_every_assumers_prop_takes_a_token() -> None:
+    tokens = Tokens()
+    CrossAccountAssumers(
+        tokens.stack,
+        "Assumers",
+        role_arns=[tokens.text, f"arn:aws:iam::{cdk.Aws.ACCOUNT_ID}:role/Deploy"],
+        organization_roles=OrganizationRoles(
+            organization_id=tokens.text,
+            role_path="/",
+            role_name=tokens.text,
+            organizational_unit_ids=[tokens.text],
+        ),
+        group_name=tokens.text,
+        managed_policy_name=tokens.text,
+        require_mfa=True,
+        mfa_max_age_seconds=tokens.number,
+    )
+    template = Template.from_stack(tokens.stack)
+    template.has_resource_properties("AWS::IAM::Group", {"GroupName": {"Ref": "Text"}})
+    template.has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "ManagedPolicyName": {"Ref": "Text"},
+            "PolicyDocument": {
+                "Statement": [
+                    Match.object_like(
+                        {
+                            "Condition": Match.object_like(
+                                {"NumericLessThan": {"aws:MultiFactorAuthAge": {"Ref": "Number"}}}
+                            )
+                        }
+                    )
+                ]
+            },
+        },
+    )
+
+
+def test_known_parts_are_still_checked_beside_tokens() -> None:
+    tokens = Tokens()
+    with pytest.raises(SettingsError, match=r"invalid external_ids\[1\]=\"x\""):
+        CrossAccountRole(tokens.stack, "Access", trusted_account_id=tokens.text, external_ids=[tokens.text, "x"])
+
+
+# --- grants ------------------------------------------------------------------------------------------------
+
+
+def _grant_policy(stack: cdk.Stack) -> dict[str, Any]:
+    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    return dict(policy["Properties"])
+
+
+@pytest.mark.parametrize(
+    ("identity", "attached_to"),
+    [
+        (lambda s: iam.User.from_user_name(s, "Imported", "ci"), ("Users", ["ci"])),
+        (lambda s: iam.Group.from_group_name(s, "Imported", "ops"), ("Groups", ["ops"])),
+        (
+            lambda s: iam.Role.from_role_arn(s, "Imported", "arn:aws:iam::111111111111:role/ci"),
+            ("Roles", ["ci"]),
+        ),
+        (lambda s: iam.User(s, "Own"), ("Users", [{"Ref": "Own30425842"}])),
+    ],
+)
+def test_grant_assume_returns_a_grant_and_reaches_imported_identities(
+    identity: Callable[[cdk.Stack], iam.IGrantable], attached_to: tuple[str, Any]
+) -> None:
+    stack = cdk.Stack(fresh_app(), "Tooling", env=A)
+    assumers = CrossAccountAssumers(stack, "Assumers", role_arns=[ROLE_X], require_mfa=True, mfa_max_age_seconds=900)
+    grant = assumers.grant_assume(identity(stack))
+    assert isinstance(grant, iam.Grant)
+    assert grant.success
+    policy = _grant_policy(stack)
+    key, value = attached_to
+    assert policy[key] == value
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "Bool": {"aws:MultiFactorAuthPresent": "true"},
+                "NumericLessThan": {"aws:MultiFactorAuthAge": "900"},
+            },
+            "Effect": "Allow",
+            "Resource": ROLE_X,
+        }
+    ]
+
+
+def test_grant_assume_covers_the_organization_grant_too() -> None:
+    stack = cdk.Stack(fresh_app(), "Tooling", env=A)
+    assumers = CrossAccountAssumers(
+        stack,
+        "Assumers",
+        role_arns=[ROLE_X],
+        organization_roles=OrganizationRoles(organization_id="o-a1b2c3d4e5", role_path="/", role_name="R"),
+        require_source_identity=True,
+    )
+    assumers.grant_assume(iam.User.from_user_name(stack, "Imported", "ci"))
+    statements = _grant_policy(stack)["PolicyDocument"]["Statement"]
+    assert [s["Action"] for s in statements] == [["sts:AssumeRole", "sts:SetSourceIdentity"]] * 2
+    assert statements[1]["Condition"] == {"StringEquals": {"aws:ResourceOrgID": "o-a1b2c3d4e5"}}
+
+
+def test_grant_assume_never_succeeds_silently() -> None:
+    # A principal that is not an IAM identity cannot take a policy statement.
+    stack = cdk.Stack(fresh_app(), "Tooling", env=A)
+    assumers = CrossAccountAssumers(stack, "Assumers", role_arns=[ROLE_X])
+    with pytest.raises(
+        SettingsError, match=r"^Tooling/Assumers \(CrossAccountAssumers\): invalid identity=.*cannot take"
+    ):
+        assumers.grant_assume(iam.AccountPrincipal("333333333333"))
+
+
+def test_the_role_is_grantable_like_an_iam_role() -> None:
+    stack = cdk.Stack(fresh_app(), "Deployments", env=B)
+    access = CrossAccountRole(stack, "Access", trusted_account_id="111111111111", external_ids=["x-1"])
+    grant = s3.Bucket(stack, "Bucket").grant_read(access)
+    assert grant.success
+    policy = _grant_policy(stack)
+    assert policy["Roles"] == [{"Ref": _logical_id(Template.from_stack(stack), "AWS::IAM::Role")}]
+
+
+# --- checks that run at synth ---------------------------------------------------------------------------
+
+
+def _with_trust_principals(count: int) -> tuple[cdk.App, cdk.Stack]:
+    app = fresh_app()
+    stack = cdk.Stack(app, "Deployments", env=B)
+    access = CrossAccountRole(stack, "Access", trusted_account_id="111111111111", external_ids=["x-1"])
+    # Added after construction: only a synth-time check sees them.
+    access.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
+        iam.PolicyStatement(
+            actions=["sts:AssumeRole"],
+            principals=[iam.ArnPrincipal(f"arn:aws:iam::111111111111:role/deployer-{i:04}") for i in range(count)],
+        )
+    )
+    return app, stack
+
+
+def test_a_trust_policy_over_the_default_quota_warns_at_synth() -> None:
+    _app, stack = _with_trust_principals(40)
+    Annotations.from_stack(stack).has_warning("*", Match.string_like_regexp("over IAM's default quota of 2048"))
+
+
+def test_a_trust_policy_over_the_maximum_fails_the_synth() -> None:
+    app, _stack = _with_trust_principals(100)
+    with pytest.raises(RuntimeError, match="over IAM's maximum of 4096"):
+        app.synth()
+    _app, small = _with_trust_principals(2)
+    Annotations.from_stack(small).has_no_warning("*", Match.string_like_regexp("trust policy"))

@@ -7,9 +7,7 @@ from typing import Any
 
 import pytest
 
-from cross_account.settings import (
-    HOWTO_ACTIONS,
-    Settings,
+from cross_account.rules import (
     SettingsError,
     validate_account_id,
     validate_duration,
@@ -18,6 +16,7 @@ from cross_account.settings import (
     validate_role_arn,
     validate_session_name,
 )
+from cross_account.settings import HOWTO_ACTIONS, Settings
 from harness.synth import cdk_json_context
 
 
@@ -26,13 +25,13 @@ def test_defaults_match_the_contract() -> None:
     assert settings.trusted_account_id == "111111111111"
     assert settings.target_account_id == "222222222222"
     assert settings.region == "us-east-1"
-    assert settings.role_name == "CrossAccountAccessRole"
-    assert settings.role_path == "/"
-    assert settings.external_ids == ("12345678TESTID",)
-    assert settings.require_mfa is False
-    assert settings.max_session_duration_seconds == 3600
-    assert settings.allowed_actions == HOWTO_ACTIONS
-    assert settings.allowed_resources == ("*",)
+    assert settings.role.role_name == "CrossAccountAccessRole"
+    assert settings.role.role_path == "/"
+    assert settings.role.external_ids == ("12345678TESTID",)
+    assert settings.role.require_mfa is False
+    assert settings.role.max_session_duration_seconds == 3600
+    assert settings.role.allowed_actions == HOWTO_ACTIONS
+    assert settings.role.allowed_resources == ("*",)
     assert settings.role_arn == "arn:aws:iam::222222222222:role/CrossAccountAccessRole"
 
 
@@ -74,7 +73,7 @@ def test_cdk_owned_context_keys_are_not_ours_to_reject() -> None:
 def test_context_values_are_parsed(context: dict[str, Any], expected: dict[str, Any]) -> None:
     settings = Settings.from_context(context)
     for key, value in expected.items():
-        assert getattr(settings, key) == value
+        assert getattr(settings if hasattr(settings, key) else settings.role, key) == value
 
 
 BAD_SETTINGS = [
@@ -341,7 +340,7 @@ def test_tags_and_descriptions_accept_what_iam_accepts() -> None:
     settings = Settings.from_context(
         {"tags": '{"équipe": "plateforme 42", "cost-center": "a.b/c=d+e@f:g_h"}', "role_description": "Zugriff für A\n"}
     )
-    assert settings.tags["équipe"] == "plateforme 42"
+    assert settings.role.tags["équipe"] == "plateforme 42"
 
 
 def test_a_role_path_over_512_characters_is_refused_whatever_the_name() -> None:

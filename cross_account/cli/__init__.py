@@ -33,7 +33,7 @@ from cross_account.cli.cache import (
 )
 from cross_account.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError
 from cross_account.cli.formats import FORMATS, Credentials, render
-from cross_account.settings import ROLE_CHAINING_MAX_SECONDS
+from cross_account.rules import ROLE_CHAINING_MAX_SECONDS
 
 __all__ = ["main"]
 

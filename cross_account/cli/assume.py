@@ -19,11 +19,9 @@ from typing import Any, Final
 from cross_account import __version__
 from cross_account.cli.errors import CallContext, CliError, explain_aws_error, from_settings_error
 from cross_account.cli.formats import Credentials
-from cross_account.settings import (
+from cross_account.rules import (
     ROLE_ARN_RE,
     ROLE_CHAINING_MAX_SECONDS,
-    RoleSpec,
-    Settings,
     SettingsError,
     validate_account_id,
     validate_duration,
@@ -34,7 +32,8 @@ from cross_account.settings import (
     validate_role_arn,
     validate_session_name,
 )
-from cross_account.settings import role_arn as build_role_arn
+from cross_account.rules import role_arn as build_role_arn
+from cross_account.settings import RoleSpec, Settings
 
 _NOT_IN_SESSION_NAME: Final = re.compile(r"[^\w+=,.@-]", re.ASCII)
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from cross_account.settings import SettingsError
+from cross_account.rules import SettingsError
 
 EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2

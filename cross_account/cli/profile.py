@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from cross_account import settings
+from cross_account import rules
 from cross_account.cli.errors import CliError, from_settings_error
-from cross_account.settings import SettingsError
+from cross_account.rules import SettingsError
 
 #: Keys this command owns in a profile. Any other key (output, cli_pager, …) is left alone.
 OWNED_KEYS: Final = (
@@ -42,7 +42,7 @@ _KEY_LINE: Final = re.compile(r"(?P<key>[^\s=:#;\[][^=:]*?)\s*[=:]\s*(?P<value>.
 def validate_profile_name(key: str, value: str) -> str:
     """Profile names go into a `[profile NAME]` header and into credential_process: no spaces, brackets or quotes."""
     try:
-        return settings.validate_profile_name(key, value)
+        return rules.validate_profile_name(key, value)
     except SettingsError as error:
         raise from_settings_error(error) from None
 

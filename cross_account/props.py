@@ -1,0 +1,91 @@
+"""The options of one cross-account role, declared once, with their defaults and rules.
+
+:class:`CrossAccountRoleProps` has no CDK import. The construct takes it, and the app's
+settings extend it (:class:`cross_account.settings.RoleSpec`), so a role option, its
+default and its rule live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any, Self
+
+from cross_account import rules
+from cross_account.rules import setting
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrossAccountRoleProps:
+    """What a :class:`~cross_account.CrossAccountRole` trusts and grants.
+
+    Secure by default: the trust requires one of ``external_ids`` on every statement
+    that allows ``sts:AssumeRole``, and the role grants nothing until you say what.
+    Any value may be a CDK token (a parameter, another construct's attribute); what
+    is known at synth is validated, the rest is left to IAM at deploy time.
+    """
+
+    #: The account (A) whose principals may assume the role. Required.
+    trusted_account_id: str = setting(rules.validate_account_id)
+    #: One of these must be sent as ``sts:ExternalId``. Required; ``[]`` opts out explicitly.
+    external_ids: Sequence[str] = setting(rules.validate_external_id, shape="list")
+    #: The role's name. Default: none, so CloudFormation generates a unique one (name it to
+    #: give people a stable ARN; IAM names are unique per account, ignoring case).
+    role_name: str | None = setting(rules.optional(rules.validate_role_name), default=None)
+    #: The role's path. Default: ``/``.
+    role_path: str = setting(rules.validate_path, default="/")
+    #: The role's description. Default: none.
+    description: str | None = setting(rules.optional(rules.validate_description), default=None, name="role_description")
+    #: Callers must have signed in with MFA (``Bool aws:MultiFactorAuthPresent``). Default: false.
+    require_mfa: bool = setting(rules.validate_bool, default=False)
+    #: With ``require_mfa``: the MFA sign-in is at most this old (``aws:MultiFactorAuthAge``). Default: none.
+    mfa_max_age_seconds: int | None = setting(rules.optional(rules.validate_mfa_max_age), default=None)
+    #: Sessions last at most this long (3600-43200). Default: 3600.
+    max_session_duration_seconds: int = setting(rules.validate_max_session_duration, default=3600)
+    #: Only these users or roles of the trusted account (``ArnEquals aws:PrincipalArn``). Default: any
+    #: principal that the trusted account's own policies allow.
+    trusted_principal_arns: Sequence[str] = setting(rules.validate_principal_arn, default=(), shape="list")
+    #: Callers must belong to this organization (``aws:PrincipalOrgID``). Default: none.
+    principal_org_id: str | None = setting(rules.optional(rules.validate_org_id), default=None)
+    #: Callers must set their user name as the source identity. Default: false.
+    require_source_identity: bool = setting(rules.validate_bool, default=False)
+    #: Actions the role's inline policy allows. Default: none (grant with CDK's ``grant_*`` methods,
+    #: the construct is ``IGrantable``, or here).
+    allowed_actions: Sequence[str] = setting(rules.validate_action, default=(), shape="list")
+    #: Resources for ``allowed_actions``. Default: ``["*"]``.
+    allowed_resources: Sequence[str] = setting(rules.validate_resource, default=("*",), shape="list")
+    #: Managed policies attached to the role. Default: none.
+    managed_policy_arns: Sequence[str] = setting(rules.validate_policy_arn, default=(), shape="list")
+    #: The role's permissions boundary. Default: none.
+    permissions_boundary_arn: str | None = setting(rules.optional(rules.validate_policy_arn), default=None)
+    #: Tags on the role. Default: none.
+    tags: Mapping[str, str] = setting(rules.mapping_of_tags, default_factory=dict, shape="tags")
+
+    @classmethod
+    def prop_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(CrossAccountRoleProps))
+
+    def validated(self, *, unresolved: Callable[[Any], bool] = rules.never, prefix: str = "") -> Self:
+        """A copy with every value checked and normalized (lists as tuples, ``""`` as none).
+
+        Raises :class:`~cross_account.rules.SettingsError` naming the first bad prop
+        (``prefix`` + its name). Values for which ``unresolved`` is true pass unchecked.
+        """
+        values = {
+            f.name: rules.rule_of(f).apply(f"{prefix}{f.name}", getattr(self, f.name), unresolved=unresolved)
+            for f in fields(CrossAccountRoleProps)
+        }
+        props = replace(self, **values)
+        props.check_together(unresolved=unresolved, prefix=prefix)
+        return props
+
+    def check_together(self, *, unresolved: Callable[[Any], bool] = rules.never, prefix: str = "") -> None:
+        """Rules that involve several props."""
+        trusted = None if unresolved(self.trusted_account_id) else self.trusted_account_id
+        for i, arn in enumerate(self.trusted_principal_arns):
+            if not unresolved(arn):
+                rules.validate_principal_arn(f"{prefix}trusted_principal_arns[{i}]", arn, trusted_account_id=trusted)
+        rules.check_mfa_max_age(f"{prefix}mfa_max_age_seconds", self.mfa_max_age_seconds, require_mfa=self.require_mfa)
+        rules.check_resources_for_actions(
+            f"{prefix}allowed_resources", self.allowed_resources, actions=self.allowed_actions
+        )

@@ -1,0 +1,463 @@
+"""AWS's rules for each value: patterns, validators, rules across values, IAM quotas.
+
+The error a user sees for a bad value is written once, here, and used by the app's
+settings, the constructs and the ``cross-account`` client alike. No CDK import: the
+client uses this module without paying for jsii.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, Field, dataclass, field
+from typing import Any, Final, Literal
+
+# AWS patterns mean ASCII; Python's \w would also accept non-ASCII letters. Patterns end in \Z, not $,
+# which would also match before a trailing newline.
+_A = re.ASCII
+
+ACCOUNT_ID_RE: Final = re.compile(r"^\d{12}\Z", _A)
+IAM_NAME_RE: Final = re.compile(r"^[\w+=,.@-]+\Z", _A)  # role, group, policy names
+IAM_PATH_RE: Final = re.compile(r"^(/|/[\x21-\x7E]+/)\Z", _A)
+EXTERNAL_ID_RE: Final = re.compile(r"^[\w+=,.@:/-]+\Z", _A)
+SESSION_NAME_RE: Final = re.compile(r"^[\w+=,.@-]+\Z", _A)  # also source identity
+MFA_SERIAL_RE: Final = re.compile(r"^[\w+=/:,.@-]+\Z", _A)
+MFA_TOKEN_RE: Final = re.compile(r"^\d{6}\Z", _A)
+ORG_ID_RE: Final = re.compile(r"^o-[a-z0-9]{10,32}\Z", _A)
+OU_OR_ROOT_ID_RE: Final = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})\Z", _A)
+STACKSET_NAME_RE: Final = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,127}\Z", _A)
+REGION_RE: Final = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}\Z", _A)
+PARTITION_RE: Final = r"aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]"
+ROLE_ARN_RE: Final = re.compile(
+    rf"^arn:(?P<partition>{PARTITION_RE}):iam::(?P<account>\d{{12}}):role"
+    r"(?P<path>/(?:[\x21-\x7E]+/)?)(?P<name>[\w+=,.@-]{1,64})\Z",
+    _A,
+)
+PRINCIPAL_ARN_RE: Final = re.compile(
+    rf"^arn:(?P<partition>{PARTITION_RE}):iam::(?P<account>\d{{12}}):"
+    r"(?P<kind>user|role)(?P<path>/(?:[\x21-\x7E]+/)?)(?P<name>[\w+=,.@*-]{1,64})\Z",
+    _A,
+)
+POLICY_ARN_RE: Final = re.compile(
+    rf"^arn:(?:{PARTITION_RE}):iam::(?:aws|\d{{12}}):policy/(?:[\x21-\x7E]+/)?[\w+=,.@-]{{1,128}}\Z",
+    _A,
+)
+PROFILE_NAME_RE: Final = re.compile(r"^[\w+=,.@:/-]{1,128}\Z", _A)
+DESCRIPTION_RE: Final = re.compile(r"^[\t\n\r\x20-\x7E\xA1-\xFF]*\Z")
+ACTION_RE: Final = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+\Z", _A)
+
+MIN_SESSION_SECONDS: Final = 900
+MAX_SESSION_SECONDS: Final = 43200
+ROLE_CHAINING_MAX_SECONDS: Final = 3600
+CONSOLE_SWITCH_ROLE_MAX: Final = 64  # path (without leading slash) + name
+
+#: Service-wide wildcards with which a session can grant itself anything.
+ADMIN_EQUIVALENT_ACTIONS: Final = frozenset({"iam:*", "sts:*", "organizations:*"})
+
+Validator = Callable[[str, Any], Any]
+
+
+class SettingsError(ValueError):
+    """A setting, construct prop or client option broke a rule. The message names key, value and rule.
+
+    ``where`` names the construct (its path and class) when a construct raised it, as CDK's
+    own validation errors do.
+    """
+
+    def __init__(self, key: str, value: Any, rule: str, *, where: str | None = None) -> None:
+        self.key, self.value, self.rule, self.where = key, value, rule, where
+        prefix = f"{where}: invalid " if where else "invalid setting "
+        super().__init__(f"{prefix}{key}={_show(value)}: {rule}")
+
+    def at(self, where: str) -> SettingsError:
+        """The same error, raised by the construct at ``where``."""
+        return SettingsError(self.key, self.value, self.rule, where=where)
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def check(key: str, value: Any, ok: bool, rule: str) -> None:
+    """Raise :class:`SettingsError` unless ``ok``."""
+    if not ok:
+        raise SettingsError(key, value, rule)
+
+
+# --- single-value validators, shared by the app settings, the constructs and the client --------
+
+
+def _str(key: str, value: Any) -> str:
+    check(key, value, isinstance(value, str), "must be a string")
+    return str(value)
+
+
+def _matching(
+    pattern: re.Pattern[str], rule: str, length: tuple[int, int] = (0, sys.maxsize)
+) -> Callable[[str, Any], str]:
+    """A validator for a string of ``length`` characters matching ``pattern``; ``rule`` says so in words."""
+    low, high = length
+
+    def validate(key: str, value: Any) -> str:
+        text = _str(key, value)
+        check(key, text, low <= len(text) <= high and bool(pattern.match(text)), rule)
+        return text
+
+    return validate
+
+
+def validate_account_id(key: str, value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise SettingsError(key, value, "must be a string of exactly 12 digits (quote it: leading zeros matter)")
+    text = _str(key, value)
+    check(key, text, bool(ACCOUNT_ID_RE.match(text)), "must be exactly 12 digits")
+    return text
+
+
+validate_role_name = _matching(IAM_NAME_RE, "must be 1-64 characters of letters, digits and +=,.@_-", (1, 64))
+validate_group_name = _matching(IAM_NAME_RE, "must be 1-128 characters of letters, digits and +=,.@_-", (1, 128))
+validate_policy_name = validate_group_name
+validate_path = _matching(
+    IAM_PATH_RE, "must be '/' or start and end with '/', 1-512 printable ASCII characters", (1, 512)
+)
+validate_external_id = _matching(
+    EXTERNAL_ID_RE, "must be 2-1224 characters of letters, digits and +=,.@:/_-", (2, 1224)
+)
+#: Role session names and source identities share one rule.
+validate_session_name = _matching(SESSION_NAME_RE, "must be 2-64 characters of letters, digits and +=,.@_-", (2, 64))
+validate_mfa_serial = _matching(
+    MFA_SERIAL_RE, "must be 9-256 characters of letters, digits and +=/:,.@_- (an MFA device ARN)", (9, 256)
+)
+validate_mfa_token = _matching(MFA_TOKEN_RE, "must be exactly 6 digits")
+#: An AWS config profile name, kept to characters the config file and shells take as they are.
+validate_profile_name = _matching(PROFILE_NAME_RE, "must be 1-128 characters of letters, digits and +=,.@:/_-")
+validate_org_id = _matching(ORG_ID_RE, "must match o-[a-z0-9]{10,32}")
+validate_ou_id = _matching(
+    OU_OR_ROOT_ID_RE, "must be an OU ID ou-[0-9a-z]{4,32}-[a-z0-9]{8,32} or a root ID r-[0-9a-z]{4,32}"
+)
+validate_stackset_name = _matching(STACKSET_NAME_RE, "must start with a letter and be 1-128 letters, digits or -")
+validate_region = _matching(REGION_RE, "must be an AWS region name such as us-east-1")
+validate_policy_arn = _matching(
+    POLICY_ARN_RE, "must be a managed policy ARN arn:<partition>:iam::<aws|account>:policy/[path/]name"
+)
+
+
+def validate_int(key: str, value: Any) -> int:
+    if isinstance(value, str) and re.fullmatch(r"\d+", value, _A):
+        return int(value)
+    check(key, value, isinstance(value, int) and not isinstance(value, bool), "must be an integer")
+    return int(value)
+
+
+def validate_bool(key: str, value: Any) -> bool:
+    """``-c`` delivers booleans as the strings true and false."""
+    if isinstance(value, str) and value in ("true", "false"):
+        return value == "true"
+    check(key, value, isinstance(value, bool), "must be true or false")
+    return bool(value)
+
+
+def validate_max_session_duration(key: str, value: Any) -> int:
+    seconds = validate_int(key, value)
+    check(key, value, 3600 <= seconds <= MAX_SESSION_SECONDS, "must be between 3600 and 43200 seconds")
+    return seconds
+
+
+def validate_duration(key: str, value: Any, *, role_max: int | None = None, role_chaining: bool = False) -> int:
+    """AssumeRole DurationSeconds: 900-43200, within the role's maximum, 1 h when chaining."""
+    seconds = validate_int(key, value)
+    check(key, value, MIN_SESSION_SECONDS <= seconds <= MAX_SESSION_SECONDS, "must be between 900 and 43200 seconds")
+    if role_max is not None:
+        check(key, value, seconds <= role_max, f"must not exceed the role's MaxSessionDuration of {role_max} seconds")
+    if role_chaining:
+        check(
+            key,
+            value,
+            seconds <= ROLE_CHAINING_MAX_SECONDS,
+            "must not exceed 3600 seconds: the caller is an assumed role, and role chaining caps sessions at 1 hour",
+        )
+    return seconds
+
+
+def validate_mfa_max_age(key: str, value: Any) -> int:
+    seconds = validate_int(key, value)
+    check(key, value, 1 <= seconds <= 129600, "must be between 1 and 129600 seconds (36 hours)")
+    return seconds
+
+
+def validate_role_arn(key: str, value: Any) -> re.Match[str]:
+    text = _str(key, value)
+    match = ROLE_ARN_RE.match(text)
+    if match is None:
+        raise SettingsError(key, text, "must be a role ARN arn:<partition>:iam::<12 digits>:role/[path/]name")
+    check(key, text, len(match["path"]) <= 512, "role path must be at most 512 characters")
+    return match
+
+
+def validate_principal_arn(key: str, value: Any, *, trusted_account_id: str | None = None) -> str:
+    """A user or role ARN; in ``trusted_account_id`` when that is known."""
+    text = _str(key, value)
+    check(key, text, text != "*", "a wildcard principal '*' would let any AWS account assume the role; name principals")
+    match = PRINCIPAL_ARN_RE.match(text)
+    check(
+        key,
+        text,
+        match is not None,
+        "must be an IAM user or role ARN arn:<partition>:iam::<account>:user|role/[path/]name",
+    )
+    assert match is not None
+    if trusted_account_id is not None:
+        check(
+            key,
+            text,
+            match["account"] == trusted_account_id,
+            f"must be a principal in the trusted account {trusted_account_id}",
+        )
+    return text
+
+
+def validate_action(key: str, value: Any) -> str:
+    text = _str(key, value)
+    check(
+        key,
+        text,
+        text != "*",
+        "a bare '*' grants administrator access; attach it deliberately through managed_policy_arns",
+    )
+    check(key, text, bool(ACTION_RE.match(text)), "must be an IAM action service:Action (wildcards * and ? allowed)")
+    check(
+        key,
+        text,
+        text.lower() not in ADMIN_EQUIVALENT_ACTIONS,
+        "lets the session grant itself anything (administrator-equivalent); name the iam/sts actions needed, "
+        "or attach such a policy deliberately through managed_policy_arns",
+    )
+    return text
+
+
+def validate_resource(key: str, value: Any) -> str:
+    text = _str(key, value)
+    check(key, text, text == "*" or text.startswith("arn:"), "must be '*' or an ARN starting with arn:")
+    return text
+
+
+def validate_description(key: str, value: Any) -> str:
+    text = _str(key, value)
+    check(key, text, len(text) <= 1000, "must be at most 1000 characters")
+    check(
+        key,
+        text,
+        bool(DESCRIPTION_RE.match(text)),
+        "may hold tabs, line breaks, printable ASCII and Latin-1 letters only (IAM's rule)",
+    )
+    return text
+
+
+def _is_tag_text(text: str) -> bool:
+    r"""IAM tags: Unicode letters, digits and spaces, and _.:/=+-@ (the pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]*)."""
+    return all(
+        unicodedata.category(char)[0] in "LN" or unicodedata.category(char) == "Zs" or char in "_.:/=+-@"
+        for char in text
+    )
+
+
+def validate_tag(key: str, tag_key: Any, tag_value: Any, *, unresolved: Callable[[Any], bool]) -> None:
+    """One tag; a value only known at deploy time (a CDK token) is left to IAM."""
+    entry = f"{key}.{tag_key}"
+    check(entry, tag_key, isinstance(tag_key, str) and 1 <= len(tag_key) <= 128, "tag keys must be 1-128 characters")
+    check(entry, tag_key, not tag_key.lower().startswith("aws:"), "the aws: tag prefix is reserved by AWS")
+    check(entry, tag_value, isinstance(tag_value, str), "tag values must be strings")
+    if unresolved(tag_value):
+        return
+    check(entry, tag_value, len(tag_value) <= 256, "tag values must be at most 256 characters")
+    for text in (tag_key, tag_value):
+        check(entry, text, _is_tag_text(text), "tags may hold letters, digits, spaces and _.:/=+-@ only")
+
+
+# --- rules across several values, shared by the settings and the constructs ----------------
+
+
+def check_mfa_max_age(key: str, mfa_max_age_seconds: Any, *, require_mfa: bool) -> None:
+    """The age limit is only given together with require_mfa."""
+    check(
+        key,
+        mfa_max_age_seconds,
+        mfa_max_age_seconds is None or require_mfa,
+        'only applies with require_mfa=true; set both or neither ("" unsets an inherited value)',
+    )
+
+
+def check_grants(
+    prefix: str, *, actions: Sequence[str], resources: Sequence[str], managed_policy_arns: Sequence[str]
+) -> None:
+    """The app's role must grant something."""
+    check(
+        f"{prefix}allowed_actions",
+        list(actions),
+        bool(actions or managed_policy_arns),
+        "the role would grant nothing: give allowed_actions or managed_policy_arns",
+    )
+
+
+def check_resources_for_actions(key: str, resources: Sequence[str], *, actions: Sequence[str]) -> None:
+    check(key, list(resources), bool(resources or not actions), "must name at least one resource for allowed_actions")
+
+
+def check_not_trusted_account(key: str, account_id: str, *, trusted_account_id: str) -> None:
+    check(
+        key,
+        account_id,
+        account_id != trusted_account_id,
+        "must differ from trusted_account_id: a role that trusts its own account is not cross-account",
+    )
+
+
+#: A managed policy holds 6,144 characters; keep room for the statement around the ARNs.
+POLICY_RESOURCE_BUDGET: Final = 5000
+#: A group takes 10 managed policies by default; beyond that, use the organization-wide grant.
+MAX_POLICIES_PER_GROUP: Final = 10
+#: Sizes are reckoned with the longest partition name, wherever the stack deploys.
+LONGEST_PARTITION: Final = "aws-us-gov"
+
+
+def policy_chunks(arns: Sequence[str], *, length: Callable[[str], int] = len) -> list[list[str]]:
+    """Split role ARNs so that each managed policy stays under its size quota."""
+    chunks: list[list[str]] = []
+    size = POLICY_RESOURCE_BUDGET
+    for arn in arns:
+        needed = length(arn) + 3  # quotes and comma
+        if size + needed > POLICY_RESOURCE_BUDGET:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(arn)
+        size += needed
+    return chunks
+
+
+def check_policy_count(key: str, arn_count: int, policy_count: int) -> None:
+    check(
+        key,
+        f"{arn_count} role ARNs",
+        policy_count <= MAX_POLICIES_PER_GROUP,
+        f"the grant needs {policy_count} managed policies, over the per-group quota of {MAX_POLICIES_PER_GROUP}; "
+        "grant organization-wide instead (the organization_id setting; organization_roles on the construct)",
+    )
+
+
+def role_arn(*, partition: str, account_id: str, role_path: str, role_name: str) -> str:
+    """The ARN of a role, computed, so the trusted side needs no cross-account reference."""
+    return f"arn:{partition}:iam::{account_id}:role{role_path}{role_name}"
+
+
+# --- combinators: lists and optional values ---------------------------------------------
+
+
+def never(_value: Any) -> bool:
+    """No value is a deploy-time token (outside CDK)."""
+    return False
+
+
+def parse_json_string(key: str, value: Any, kind: type) -> Any:
+    """``-c key=value`` delivers lists and objects as JSON strings."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(key, value, f"must be a JSON {kind.__name__}: {exc.msg}") from None
+    return value
+
+
+def sequence_of(
+    key: str, values: Any, item: Validator, *, unresolved: Callable[[Any], bool] = never
+) -> tuple[Any, ...]:
+    """Validate a list; items that are deploy-time tokens pass as they are. Duplicates are refused."""
+    check(key, values, not isinstance(values, str | bytes), "must be a list, not a single string")
+    check(key, values, isinstance(values, Sequence), "must be a list")
+    items = tuple(v if unresolved(v) else item(f"{key}[{i}]", v) for i, v in enumerate(values))
+    seen: set[Any] = set()
+    for i, v in enumerate(items):
+        check(f"{key}[{i}]", v, v not in seen, "duplicates an earlier entry")
+        seen.add(v)
+    return items
+
+
+def optional(validator: Validator) -> Validator:
+    """None or "" is unset (the CDK drops JSON null from context before the app sees it)."""
+    return lambda key, value: None if value is None or value == "" else validator(key, value)
+
+
+def percentage(low: int) -> Validator:
+    def parse(key: str, value: Any) -> int:
+        number = validate_int(key, value)
+        check(key, value, low <= number <= 100, f"must be a percentage between {low} and 100")
+        return number
+
+    return parse
+
+
+def one_of(choices: Sequence[str]) -> Validator:
+    def parse(key: str, value: Any) -> str:
+        text = _str(key, value)
+        check(key, text, text in choices, f"must be one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def mapping_of_tags(key: str, value: Any, *, unresolved: Callable[[Any], bool] = never) -> dict[str, str]:
+    check(key, value, isinstance(value, Mapping), "must be an object of tag keys to string values")
+    for tag_key, tag_value in value.items():
+        validate_tag(key, tag_key, tag_value, unresolved=unresolved)
+    return dict(value)
+
+
+# --- the rule of one setting or construct prop, kept beside its declaration ---------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one setting or construct prop is validated: ``validate`` checks the value, or each item of a list."""
+
+    validate: Validator
+    shape: Literal["one", "list", "tags"] = "one"
+    #: The cdk.json key, where it differs from the field's name.
+    setting: str | None = None
+
+    def apply(self, key: str, value: Any, *, unresolved: Callable[[Any], bool] = never, context: bool = False) -> Any:
+        """The validated value. ``context``: it comes from cdk.json or ``-c`` (lists and objects as JSON text).
+
+        A value only known at deploy time (``unresolved``: a CDK token) passes as it is, as in ``aws-iam``.
+        """
+        if unresolved(value):
+            return value
+        if self.shape == "list":
+            if context:
+                value = parse_json_string(key, value, list)
+                check(key, value, isinstance(value, list), "must be a JSON list")
+            return sequence_of(key, value, self.validate, unresolved=unresolved)
+        if self.shape == "tags":
+            value = parse_json_string(key, value, dict) if context else value
+            return mapping_of_tags(key, value, unresolved=unresolved)
+        return self.validate(key, value)
+
+
+def rule_of(f: Field[Any]) -> Rule:
+    rule: Rule = f.metadata["rule"]
+    return rule
+
+
+def setting(
+    validate: Validator,
+    *,
+    default: Any = MISSING,
+    default_factory: Callable[[], Any] | Any = MISSING,
+    shape: Literal["one", "list", "tags"] = "one",
+    name: str | None = None,
+) -> Any:
+    """A dataclass field with its rule; the one place a setting or prop is declared."""
+    rule = Rule(validate, shape, name)
+    return field(default=default, default_factory=default_factory, metadata={"rule": rule})
