@@ -31,8 +31,9 @@ from cross_account.cli.cache import (
     cache_key,
     default_directory,
 )
+from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError
-from cross_account.cli.formats import FORMATS, Credentials, render
+from cross_account.cli.formats import FORMATS, render
 from cross_account.settings import ROLE_CHAINING_MAX_SECONDS
 
 __all__ = ["main"]

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from cross_account import __version__
+from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import CallContext, CliError, explain_aws_error, from_settings_error
-from cross_account.cli.formats import Credentials
 from cross_account.settings import (
     ROLE_ARN_RE,
     ROLE_CHAINING_MAX_SECONDS,

@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import CliError
-from cross_account.cli.formats import Credentials
 
 CACHE_DIR_VARIABLE: Final = "CROSS_ACCOUNT_CACHE_DIR"
 REUSE_MARGIN: Final = timedelta(minutes=5)

@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import Final
 
+from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import CliError
-from cross_account.cli.formats import CONFLICTING_VARIABLES, Credentials
+from cross_account.cli.formats import CONFLICTING_VARIABLES
 
 #: Signals a wrapper should pass on: termination requests, job control from `kill`, user signals.
 FORWARDED: Final = tuple(
