@@ -32,7 +32,7 @@ from cross_account.cli.cache import (
     default_directory,
 )
 from cross_account.cli.credentials import Credentials
-from cross_account.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError
+from cross_account.cli.errors import EXIT_INTERRUPTED, CliError, UsageError
 from cross_account.cli.formats import FORMATS, render
 from cross_account.settings import ROLE_CHAINING_MAX_SECONDS
 
@@ -74,7 +74,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix(PROG).strip()
-        raise CliError(f"{command + ': ' if command else ''}{message} (see --help)", exit_code=EXIT_USAGE)
+        raise UsageError(f"{command + ': ' if command else ''}{message} (see --help)")
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
@@ -201,7 +201,7 @@ def _cmd_exec(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -
     from cross_account.cli.run import child_environment, run_command
 
     if not args.command_line:
-        raise CliError("exec needs a command after --, e.g. cross-account exec -- cdk deploy", exit_code=EXIT_USAGE)
+        raise UsageError("exec needs a command after --, e.g. cross-account exec -- cdk deploy")
     credentials = obtain_credentials(args, environ=environ, cwd=cwd, log=_logger(args.verbose))
     return run_command(args.command_line, child_environment(credentials, environ))
 
@@ -213,16 +213,15 @@ def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str],
     name = profiles.validate_profile_name("NAME", args.name)
     source = profiles.validate_profile_name("--source-profile", args.source_profile)
     if name == source:
-        raise CliError("--source-profile must differ from the profile being written", exit_code=EXIT_USAGE)
+        raise UsageError("--source-profile must differ from the profile being written")
     if args.mfa_token is not None:
-        raise CliError("--mfa-token is not stored in a profile: the MFA code is asked when needed", EXIT_USAGE)
+        raise UsageError("--mfa-token is not stored in a profile: the MFA code is asked when needed")
     # The profile's region is the flag's or the app's, never the shell's AWS_REGION of the moment.
     request, _ = resolve_request(_options(args, profile=source), cwd=cwd, environ={})
     if not args.credential_process and (request.source_identity or request.source_identity_from_caller):
-        raise CliError(
+        raise UsageError(
             "AWS config role profiles cannot send a source identity (the role requires one, or you gave "
-            "--source-identity): add --credential-process",
-            exit_code=EXIT_USAGE,
+            "--source-identity): add --credential-process"
         )
     session_name, source_identity = request.session_name, request.source_identity
     long_session = (request.duration or 0) > ROLE_CHAINING_MAX_SECONDS
@@ -306,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(arguments)
         if command_line is not None and args.command != "exec":
-            raise CliError(f"{args.command} takes no command after --", exit_code=EXIT_USAGE)
+            raise UsageError(f"{args.command} takes no command after --")
         args.command_line = command_line or []
         return _COMMANDS[args.command](args, os.environ, Path.cwd())
     except _ParserExit as done:
