@@ -12,7 +12,6 @@ import re
 import shlex
 import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from typing import Any, Final
 
 from cross_account import settings
 from cross_account.cli.errors import CliError, from_settings_error
+from cross_account.cli.files import write_atomically
 from cross_account.settings import SettingsError
 
 #: Keys this command owns in a profile. Any other key (output, cli_pager, …) is left alone.
@@ -238,21 +238,13 @@ def _backup(real: Path, data: bytes, mode: int, now: datetime) -> Path:
 
 
 def _replace_atomically(real: Path, data: bytes, mode: int, *, expected: bytes | None) -> None:
-    fd, temporary = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(temporary).chmod(mode)
+    def unchanged_since_read() -> None:
         # Someone else (aws configure, an editor) may have written meanwhile: never drop their change.
         current = real.read_bytes() if real.exists() else None
         if current != expected:
             raise CliError(f"{real} changed while it was being edited; run the command again")
-        Path(temporary).replace(real)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+
+    write_atomically(real, data, mode=mode, prefix=f".{real.name}.", suffix=".tmp", before_replace=unchanged_since_read)
 
 
 def profile_values(
