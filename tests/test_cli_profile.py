@@ -400,3 +400,35 @@ def test_an_indented_bracket_line_is_a_value_not_a_section() -> None:
     after = update_profile(before, "b", {"role_arn": ROLE_ARN, "source_profile": "other"})
     assert after.startswith(before)
     assert after[len(before) :].lstrip("\n").startswith("[profile b]\n")
+
+
+# --- the caller lookup (shared with assume) ----------------------------------------------------------
+
+
+def test_role_chaining_over_an_hour_is_refused_before_writing(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    env = write_source_credentials(stub_env)
+    stub_sts.caller_arn = "arn:aws:sts::111111111111:assumed-role/Admin/alice"
+    result = cli_in_process(*CONFIGURE[:-4], "--duration", "7200", env=env)
+    assert_one_line_error(result, "invalid --duration", "role chaining caps sessions at 1 hour", code=2)
+    assert stub_sts.actions() == ["GetCallerIdentity"]
+    assert not config_file(env).exists()
+
+
+def test_credential_process_gets_the_callers_source_identity_but_no_session_name(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "cdk.json").write_text(json.dumps({"context": {"require_source_identity": True}}))
+    env = write_source_credentials(stub_env)
+    stub_sts.caller_arn = "arn:aws:iam::111111111111:user/bob"
+    args = ("configure-profile", "b", "--source-profile", "account-a", "--credential-process")
+    result = cli_in_process(*args, env=env, cwd=app)
+    assert result.code == 0, result.err
+    [line] = [line for line in config_file(env).read_text().splitlines() if line.startswith("credential_process")]
+    command = shlex.split(line.removeprefix("credential_process = "))
+    assert command[command.index("--source-identity") + 1] == "bob"
+    assert "--session-name" not in command, "looked up when the profile is used, so it follows the caller"
+    assert stub_sts.actions() == ["GetCallerIdentity"]

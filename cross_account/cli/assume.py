@@ -354,15 +354,47 @@ def sts_client(*, profile: str | None, region: str | None) -> tuple[Any, str | N
     return client, known_region
 
 
-def caller_arn(*, profile: str | None, region: str | None, context: CallContext) -> str:
-    """GetCallerIdentity's ARN for the given source credentials."""
+def names_from_caller(
+    request: RoleRequest,
+    *,
+    client: Any = None,
+    fill_session_name: bool = True,
+    lookup_hint: str | None = None,
+    log: Callable[[str], None] = lambda _message: None,
+) -> tuple[str | None, str | None]:
+    """(session name, source identity) to send: the request's own, else the caller's name where it is needed.
+
+    GetCallerIdentity is called only then, or when --duration needs the role-chaining check (1 hour at most).
+    ``client`` is an STS client to reuse; without one, one is made (and boto3 loaded) only if the call is needed.
+    ``lookup_hint`` is added to the message when the lookup itself fails.
+    """
+    session_name, source_identity = request.session_name, request.source_identity
+    name_wanted = fill_session_name and session_name is None
+    long_session = (request.duration or 0) > ROLE_CHAINING_MAX_SECONDS
+    if not (name_wanted or request.source_identity_from_caller or long_session):
+        return session_name, source_identity
+    caller = _caller_arn(request, client, lookup_hint)
+    log(f"caller is {caller}")
+    check_role_chaining(caller, request.duration)
+    user_name = session_name_from_arn(caller)
+    if name_wanted:
+        session_name = user_name
+    if request.source_identity_from_caller:
+        source_identity = user_name
+    return session_name, source_identity
+
+
+def _caller_arn(request: RoleRequest, client: Any, lookup_hint: str | None) -> str:
+    """GetCallerIdentity's ARN for the request's source credentials."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        client, _ = sts_client(profile=profile, region=region)
+        if client is None:
+            client, _ = sts_client(profile=request.profile, region=request.region)
         return str(client.get_caller_identity()["Arn"])
     except (BotoCoreError, ClientError) as error:
-        raise explain_aws_error(error, context) from None
+        explained = explain_aws_error(error, request.call_context())
+        raise (CliError(f"{explained} ({lookup_hint})") if lookup_hint else explained) from None
 
 
 def check_role_chaining(caller: str, duration: int | None) -> None:
@@ -384,16 +416,7 @@ def call_assume_role(
     context = request.call_context()
     try:
         client, known_region = sts_client(profile=request.profile, region=request.region)
-        session_name, source_identity = request.session_name, request.source_identity
-        long_session = (request.duration or 0) > ROLE_CHAINING_MAX_SECONDS
-        if session_name is None or request.source_identity_from_caller or long_session:
-            caller = str(client.get_caller_identity()["Arn"])
-            log(f"caller is {caller}")
-            check_role_chaining(caller, request.duration)
-            user_name = session_name_from_arn(caller)
-            session_name = session_name or user_name
-            if request.source_identity_from_caller:
-                source_identity = user_name
+        session_name, source_identity = names_from_caller(request, client=client, log=log)
         assert session_name is not None
         params: dict[str, Any] = {"RoleArn": request.role_arn, "RoleSessionName": session_name}
         if request.external_id is not None:

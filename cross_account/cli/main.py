@@ -19,10 +19,8 @@ from cross_account.cli import profile as profiles
 from cross_account.cli.assume import (
     RoleOptions,
     call_assume_role,
-    caller_arn,
-    check_role_chaining,
+    names_from_caller,
     resolve_request,
-    session_name_from_arn,
 )
 from cross_account.cli.cache import (
     CREDENTIAL_PROCESS_MARGIN,
@@ -34,7 +32,6 @@ from cross_account.cli.cache import (
 from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import EXIT_INTERRUPTED, CliError, UsageError
 from cross_account.cli.formats import FORMATS, render
-from cross_account.settings import ROLE_CHAINING_MAX_SECONDS
 
 __all__ = ["build_parser", "main"]
 
@@ -223,19 +220,12 @@ def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str],
             "AWS config role profiles cannot send a source identity (the role requires one, or you gave "
             "--source-identity): add --credential-process"
         )
-    session_name, source_identity = request.session_name, request.source_identity
-    long_session = (request.duration or 0) > ROLE_CHAINING_MAX_SECONDS
-    needs_caller = (not args.credential_process and session_name is None) or request.source_identity_from_caller
-    if needs_caller or long_session:
-        try:
-            caller = caller_arn(profile=source, region=request.region, context=request.call_context())
-        except CliError as error:
-            raise CliError(f"{error} (looking up your user name; --session-name skips this)") from None
-        check_role_chaining(caller, request.duration)
-        if not args.credential_process:
-            session_name = session_name or session_name_from_arn(caller)
-        if request.source_identity_from_caller:
-            source_identity = session_name_from_arn(caller)
+    # A credential_process profile looks the session name up each time it runs, so none is written.
+    session_name, source_identity = names_from_caller(
+        request,
+        fill_session_name=not args.credential_process,
+        lookup_hint="looking up your user name; --session-name skips this",
+    )
 
     if args.credential_process:
         command = [*profiles.self_command(), "assume", "--format", "credential-process", "--profile", source]
