@@ -18,6 +18,7 @@ from cross_account import __version__
 from cross_account.cli import profile as profiles
 from cross_account.cli.assume import (
     RoleOptions,
+    RoleRequest,
     call_assume_role,
     names_from_caller,
     resolve_request,
@@ -228,19 +229,7 @@ def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str],
     )
 
     if args.credential_process:
-        command = [*profiles.self_command(), "assume", "--format", "credential-process", "--profile", source]
-        command += ["--role-arn", request.role_arn]
-        for flag, value in (
-            ("--external-id", request.external_id),
-            ("--session-name", session_name),
-            ("--source-identity", source_identity),
-            ("--mfa-serial", request.mfa_serial),
-            ("--duration", request.duration),
-            ("--region", request.region),
-        ):
-            if value is not None:
-                command += [flag, str(value)]
-        values = profiles.credential_process_values(profiles.credential_process_line(command), region=request.region)
+        values = _credential_process_values(request, source, session_name, source_identity)
     else:
         values = profiles.profile_values(
             source_profile=source,
@@ -251,8 +240,7 @@ def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str],
             session_name=session_name,
             region=request.region,
         )
-    path = profiles.config_path(environ)
-    result = profiles.write_profile(path, name, values)
+    result = profiles.write_profile(profiles.config_path(environ), name, values)
     if not result.changed:
         print(f"profile {name} in {result.path} is already up to date")
     elif result.backup is not None:
@@ -261,6 +249,25 @@ def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str],
         print(f"wrote profile {name} to {result.path} (new file)")
     print(f"use it: cdk deploy --profile {name}  |  aws sts get-caller-identity --profile {name}")
     return 0
+
+
+def _credential_process_values(
+    request: RoleRequest, source: str, session_name: str | None, source_identity: str | None
+) -> dict[str, Any]:
+    """A profile whose credential_process line runs `assume` with every value of this request."""
+    command = [*profiles.self_command(), "assume", "--format", "credential-process", "--profile", source]
+    command += ["--role-arn", request.role_arn]
+    for flag, value in (
+        ("--external-id", request.external_id),
+        ("--session-name", session_name),
+        ("--source-identity", source_identity),
+        ("--mfa-serial", request.mfa_serial),
+        ("--duration", request.duration),
+        ("--region", request.region),
+    ):
+        if value is not None:
+            command += [flag, str(value)]
+    return profiles.credential_process_values(profiles.credential_process_line(command), region=request.region)
 
 
 def _cmd_clear_cache(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
