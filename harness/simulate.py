@@ -202,60 +202,81 @@ def load_templates(
             raise SimulationError(f"no environment for stack {stack}")
         resources: dict[str, Any] = template.get("Resources", {})
         resolved[stack] = (env, resources)
-        for logical_id, resource in resources.items():
-            if resource.get("Type") == "AWS::IAM::ManagedPolicy":
-                arn = _resolve_ref(logical_id, env=env, where=f"{stack}/{logical_id}", resources=resources)
-                known[arn] = resolve_intrinsics(
-                    resource["Properties"]["PolicyDocument"],
-                    env=env,
-                    where=f"{stack}/{logical_id}.PolicyDocument",
-                    resources=resources,
-                )
+        known.update(_managed_policies(stack, env, resources))
 
+    # Only now: a role may name a managed policy of another stack.
     roles: dict[str, Role] = {}
     groups: dict[str, Group] = {}
     for stack, (env, resources) in resolved.items():
         extra = _standalone_policies(stack, env, resources)
         for logical_id, resource in resources.items():
-            kind = resource.get("Type")
-            if kind not in ("AWS::IAM::Role", "AWS::IAM::Group"):
+            if resource.get("Type") not in ("AWS::IAM::Role", "AWS::IAM::Group"):
                 continue
             where = f"{stack}/{logical_id}"
-            props = resolve_intrinsics(resource.get("Properties", {}), env=env, where=where, resources=resources)
-            name_key = "RoleName" if kind == "AWS::IAM::Role" else "GroupName"
-            name = props.get(name_key)
-            if not isinstance(name, str):
-                raise SimulationError(f"{where}: {kind} without {name_key}; its ARN is only known after deploy")
-            policies = {p["PolicyName"]: p["PolicyDocument"] for p in props.get("Policies", [])}
-            policies.update(extra.get(logical_id, {}))
-            for arn in props.get("ManagedPolicyArns", []):
-                policies[arn.rsplit("/", 1)[-1]] = _known_policy(known, arn, f"{where}.ManagedPolicyArns")
-            account = env.account or _resolve_ref("AWS::AccountId", env=env, where=where, resources=resources)
-            path = props.get("Path", "/")
-            if kind == "AWS::IAM::Role":
-                boundary_arn = props.get("PermissionsBoundary")
-                role = Role(
-                    arn=f"arn:{env.partition}:iam::{account}:role{path}{name}",
-                    name=name,
-                    account=account,
-                    partition=env.partition,
-                    trust_policy=props["AssumeRolePolicyDocument"],
-                    policies=policies,
-                    permissions_boundary=(
-                        _known_policy(known, boundary_arn, f"{where}.PermissionsBoundary") if boundary_arn else None
-                    ),
-                )
-                roles[role.arn] = role
+            principal = _principal(where, resource, env, resources, known, extra.get(logical_id, {}))
+            if isinstance(principal, Role):
+                roles[principal.arn] = principal
             else:
-                group = Group(
-                    arn=f"arn:{env.partition}:iam::{account}:group{path}{name}",
-                    name=name,
-                    account=account,
-                    partition=env.partition,
-                    policies=policies,
-                )
-                groups[group.arn] = group
+                groups[principal.arn] = principal
     return IamModel(roles=roles, groups=groups, managed_policies=known)
+
+
+def _managed_policies(stack: str, env: StackEnv, resources: Mapping[str, Any]) -> dict[str, PolicyDocument]:
+    """The stack's ``AWS::IAM::ManagedPolicy`` documents, by ARN."""
+    found: dict[str, PolicyDocument] = {}
+    for logical_id, resource in resources.items():
+        if resource.get("Type") == "AWS::IAM::ManagedPolicy":
+            arn = _resolve_ref(logical_id, env=env, where=f"{stack}/{logical_id}", resources=resources)
+            found[arn] = resolve_intrinsics(
+                resource["Properties"]["PolicyDocument"],
+                env=env,
+                where=f"{stack}/{logical_id}.PolicyDocument",
+                resources=resources,
+            )
+    return found
+
+
+def _principal(
+    where: str,
+    resource: Mapping[str, Any],
+    env: StackEnv,
+    resources: Mapping[str, Any],
+    known: Mapping[str, PolicyDocument],
+    attached: Mapping[str, PolicyDocument],
+) -> Role | Group:
+    """One ``AWS::IAM::Role`` or ``AWS::IAM::Group`` with every policy it gets: inline, attached, managed."""
+    kind = resource["Type"]
+    props = resolve_intrinsics(resource.get("Properties", {}), env=env, where=where, resources=resources)
+    name_key = "RoleName" if kind == "AWS::IAM::Role" else "GroupName"
+    name = props.get(name_key)
+    if not isinstance(name, str):
+        raise SimulationError(f"{where}: {kind} without {name_key}; its ARN is only known after deploy")
+    policies = {p["PolicyName"]: p["PolicyDocument"] for p in props.get("Policies", [])}
+    policies.update(attached)
+    for arn in props.get("ManagedPolicyArns", []):
+        policies[arn.rsplit("/", 1)[-1]] = _known_policy(known, arn, f"{where}.ManagedPolicyArns")
+    account = env.account or _resolve_ref("AWS::AccountId", env=env, where=where, resources=resources)
+    path = props.get("Path", "/")
+    if kind == "AWS::IAM::Group":
+        return Group(
+            arn=f"arn:{env.partition}:iam::{account}:group{path}{name}",
+            name=name,
+            account=account,
+            partition=env.partition,
+            policies=policies,
+        )
+    boundary_arn = props.get("PermissionsBoundary")
+    return Role(
+        arn=f"arn:{env.partition}:iam::{account}:role{path}{name}",
+        name=name,
+        account=account,
+        partition=env.partition,
+        trust_policy=props["AssumeRolePolicyDocument"],
+        policies=policies,
+        permissions_boundary=(
+            _known_policy(known, boundary_arn, f"{where}.PermissionsBoundary") if boundary_arn else None
+        ),
+    )
 
 
 def _known_policy(known: Mapping[str, PolicyDocument], arn: str, where: str) -> PolicyDocument:

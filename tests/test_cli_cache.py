@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cross_account.cli.cache import CREDENTIAL_PROCESS_MARGIN, CredentialCache, cache_key, default_directory
-from cross_account.cli.formats import Credentials
+from cross_account.cli.credentials import Credentials
 from tests.cli_support import ROLE_ARN, Result, StubSts, assert_clean_stderr, run_cli
 
 NOW = datetime(2030, 6, 1, 12, 0, 0, tzinfo=UTC)

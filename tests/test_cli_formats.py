@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cross_account.cli.formats import Credentials, iso8601, parse_iso8601, render
+from cross_account.cli.credentials import Credentials, iso8601, parse_iso8601
+from cross_account.cli.formats import render
 
 EXPIRATION = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 

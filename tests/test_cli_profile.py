@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
+import random
 import shlex
 import stat
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cross_account.cli.errors import CliError
-from cross_account.cli.profile import _replace_atomically, update_profile
+from cross_account.cli.profile import OWNED_KEYS, _replace_atomically, update_profile
 from tests.cli_support import (
     CLI,
     ROLE_ARN,
@@ -400,3 +403,162 @@ def test_an_indented_bracket_line_is_a_value_not_a_section() -> None:
     after = update_profile(before, "b", {"role_arn": ROLE_ARN, "source_profile": "other"})
     assert after.startswith(before)
     assert after[len(before) :].lstrip("\n").startswith("[profile b]\n")
+
+
+# --- the caller lookup (shared with assume) ----------------------------------------------------------
+
+
+def test_role_chaining_over_an_hour_is_refused_before_writing(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    env = write_source_credentials(stub_env)
+    stub_sts.caller_arn = "arn:aws:sts::111111111111:assumed-role/Admin/alice"
+    result = cli_in_process(*CONFIGURE[:-4], "--duration", "7200", env=env)
+    assert_one_line_error(result, "invalid --duration", "role chaining caps sessions at 1 hour", code=2)
+    assert stub_sts.actions() == ["GetCallerIdentity"]
+    assert not config_file(env).exists()
+
+
+def test_credential_process_gets_the_callers_source_identity_but_no_session_name(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "cdk.json").write_text(json.dumps({"context": {"require_source_identity": True}}))
+    env = write_source_credentials(stub_env)
+    stub_sts.caller_arn = "arn:aws:iam::111111111111:user/bob"
+    args = ("configure-profile", "b", "--source-profile", "account-a", "--credential-process")
+    result = cli_in_process(*args, env=env, cwd=app)
+    assert result.code == 0, result.err
+    [line] = [line for line in config_file(env).read_text().splitlines() if line.startswith("credential_process")]
+    command = shlex.split(line.removeprefix("credential_process = "))
+    assert command[command.index("--source-identity") + 1] == "bob"
+    assert "--session-name" not in command, "looked up when the profile is used, so it follows the caller"
+    assert stub_sts.actions() == ["GetCallerIdentity"]
+
+
+# --- indented keys and continuation lines (issue 11): read the way botocore reads them ------------------
+
+
+def botocore_profiles(tmp_path: Path, text: str) -> dict[str, dict[str, Any]]:
+    from botocore.configloader import load_config
+
+    path = tmp_path / "botocore-reads-this"
+    path.write_text(text)
+    profiles: dict[str, dict[str, Any]] = load_config(str(path))["profiles"]
+    return profiles
+
+
+def test_tab_indented_keys_are_keys_and_none_is_lost(tmp_path: Path) -> None:
+    before = "[profile p]\n\tregion = eu-west-1\n\toutput = json\n"
+    assert botocore_profiles(tmp_path, before) == {"p": {"region": "eu-west-1", "output": "json"}}
+    after = update_profile(before, "p", {"role_arn": "R", "region": "us-east-1"})
+    assert after == "[profile p]\n\tregion = us-east-1\n\toutput = json\n\trole_arn = R\n"
+    assert botocore_profiles(tmp_path, after) == {"p": {"region": "us-east-1", "output": "json", "role_arn": "R"}}
+
+
+def test_a_deeper_line_continues_the_indented_key_above_it(tmp_path: Path) -> None:
+    before = (
+        "[profile p]\n"
+        "  role_arn = old\n"
+        "  s3 =\n"
+        "      max_concurrent_requests = 20\n"
+        "\n"
+        "      max_queue_size = 100\n"
+        "  mfa_serial = M\n"
+        "    M2\n"
+        "  output = json\n"
+        "[profile q]\n"
+        "region = x\n"
+    )
+    nested = {"max_concurrent_requests": "20", "max_queue_size": "100"}  # botocore parses an s3 block
+    assert botocore_profiles(tmp_path, before)["p"] == {
+        "role_arn": "old",
+        "s3": nested,
+        "mfa_serial": "M\nM2",
+        "output": "json",
+    }
+    after = update_profile(before, "p", {"role_arn": "R", "mfa_serial": None, "external_id": "E"})
+    assert after == (
+        "[profile p]\n"
+        "  role_arn = R\n"
+        "  s3 =\n"
+        "      max_concurrent_requests = 20\n"
+        "\n"
+        "      max_queue_size = 100\n"
+        "  output = json\n"
+        "  external_id = E\n"
+        "[profile q]\n"
+        "region = x\n"
+    )
+    assert botocore_profiles(tmp_path, after) == {
+        "p": {
+            "role_arn": "R",
+            "s3": nested,
+            "output": "json",
+            "external_id": "E",
+        },
+        "q": {"region": "x"},
+    }
+
+
+def test_an_indented_header_that_continues_nothing_is_a_section(tmp_path: Path) -> None:
+    before = "[profile a]\n  [profile p]\n  region = y\n"
+    assert botocore_profiles(tmp_path, before) == {"a": {}, "p": {"region": "y"}}
+    after = update_profile(before, "p", {"role_arn": "R"})
+    assert after == "[profile a]\n  [profile p]\n  region = y\n  role_arn = R\n"
+    assert botocore_profiles(tmp_path, after) == {"a": {}, "p": {"region": "y", "role_arn": "R"}}
+
+
+def test_a_key_added_to_a_section_without_keys_does_not_swallow_an_indented_header(tmp_path: Path) -> None:
+    before = "[profile p]\n  [profile q]\n  region = y\n"
+    after = update_profile(before, "p", {"role_arn": "R"})
+    assert botocore_profiles(tmp_path, after) == {"p": {"role_arn": "R"}, "q": {"region": "y"}}
+
+
+def random_config(rng: random.Random) -> str:
+    """Sections with keys, comments, blank and continuation lines, each indented at random."""
+    lines: list[str] = []
+    for section in rng.sample(["profile p", "profile q", "default", "sso-session x"], rng.randint(1, 3)):
+        lines.append(rng.choice(["", " ", "\t"]) + f"[{section}]")
+        for _ in range(rng.randint(0, 4)):
+            indent = rng.choice(["", "", " ", "  ", "\t", "    "])
+            kind = rng.random()
+            if kind < 0.6:
+                lines.append(f"{indent}{rng.choice([*OWNED_KEYS[:4], 'output', 's3'])} = v{rng.randint(0, 9)}")
+            elif kind < 0.85:
+                lines.append(rng.choice(["", f"{indent}# note"]))
+            else:
+                lines.append(f"{indent}    nested = {rng.randint(0, 9)}")
+    return "\n".join(lines) + rng.choice(["", "\n"])
+
+
+def test_random_configs_read_back_with_only_the_owned_keys_changed() -> None:
+    def read(text: str) -> dict[str, dict[str, str]]:
+        parser = configparser.RawConfigParser()  # botocore's reader, with its defaults
+        parser.read_string(text)
+        return {name: dict(parser.items(name)) for name in parser.sections()}
+
+    rng = random.Random(11)  # noqa: S311 (a fixed seed: the same configs every run)
+    checked = 0
+    for _ in range(3000):
+        text = random_config(rng)
+        try:
+            expected = read(text)
+        except configparser.Error:
+            continue  # botocore refuses it too (a repeated key): not the writer's business
+        profile = rng.choice(["p", "q", "default"])
+        values = {key: rng.choice([None, "NEW", "v1"]) for key in rng.sample(OWNED_KEYS, rng.randint(1, 4))}
+        try:
+            after = update_profile(text, profile, values)
+        except CliError:
+            continue  # the same profile twice
+        section = expected.setdefault("default" if profile == "default" else f"profile {profile}", {})
+        for key, value in values.items():
+            if value is None:
+                section.pop(key, None)
+            else:
+                section[key] = value
+        assert read(after) == expected, (text, profile, values, after)
+        checked += 1
+    assert checked > 2000

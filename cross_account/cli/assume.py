@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from cross_account import __version__
-from cross_account.cli.errors import CallContext, CliError, explain_aws_error, from_settings_error
-from cross_account.cli.formats import Credentials
+from cross_account.cli.credentials import Credentials
+from cross_account.cli.errors import CallContext, CliError, UsageError, explain_aws_error, from_settings_error
 from cross_account.rules import (
     ROLE_ARN_RE,
     ROLE_CHAINING_MAX_SECONDS,
@@ -117,7 +117,7 @@ def _validated(key: str, value: str | None, validator: Callable[[str, Any], Any]
         return None
     # Control characters get their own message (the shared rules refuse them too, with a longer one).
     if _CONTROL.search(value):
-        raise CliError(f"invalid {key}: control characters are not allowed", exit_code=2)
+        raise UsageError(f"invalid {key}: control characters are not allowed")
     try:
         return validator(key, value)
     except SettingsError as error:
@@ -128,9 +128,9 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise CliError(f"cannot read {path}: {error.strerror}", exit_code=2) from None
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CliError(f"{path} is not valid JSON: {error}", exit_code=2) from None
+        raise UsageError(f"{path} is not valid JSON: {error}") from None
 
 
 def load_settings(path: Path) -> Settings:
@@ -138,7 +138,7 @@ def load_settings(path: Path) -> Settings:
     document = _read_json(path)
     context = document.get("context", {}) if isinstance(document, dict) else None
     if not isinstance(context, dict):
-        raise CliError(f"{path}: 'context' must be a JSON object", exit_code=2)
+        raise UsageError(f"{path}: 'context' must be a JSON object")
     try:
         return Settings.from_context(context)
     except SettingsError as error:
@@ -175,16 +175,16 @@ def role_from_outputs(path: Path, *, account: str | None = None, tier: str | Non
     """(role ARN, first external ID) from a ``cdk deploy --outputs-file`` JSON file, picked by account and tier."""
     roles = _outputs_roles(path)
     if not roles:
-        raise CliError(f"{path}: no RoleArn output (write it with cdk deploy TargetStack --outputs-file)", exit_code=2)
+        raise UsageError(f"{path}: no RoleArn output (write it with cdk deploy TargetStack --outputs-file)")
     if account is not None:
         roles = [r for r in roles if f":iam::{account}:" in r.role_arn]
     if tier is not None:
         roles = [r for r in roles if r.tier == tier]
     if not roles:
-        raise CliError(f"{path}: no role for --account/--tier {account or '*'}/{tier or '*'}", exit_code=2)
+        raise UsageError(f"{path}: no role for --account/--tier {account or '*'}/{tier or '*'}")
     if len(roles) > 1:
         listed = ", ".join(sorted(r.role_arn for r in roles))
-        raise CliError(f"{path}: several roles ({listed}); pick one with --account, --tier or --role-arn", 2)
+        raise UsageError(f"{path}: several roles ({listed}); pick one with --account, --tier or --role-arn")
     [role] = roles
     _validated(f"{path}: RoleArn", role.role_arn, validate_role_arn)
     _validated(f"{path}: ExternalId", role.external_id, validate_external_id)
@@ -196,13 +196,12 @@ def app_role(settings: Settings, *, account: str | None, tier: str | None) -> Ap
     specs = {spec.tier: spec for spec in settings.role_specs}
     if tier is not None and tier not in specs:
         tiers = ", ".join(str(t) for t in specs if t) or "none: the app has no tiers"
-        raise CliError(f"no tier {tier!r} in the app's settings (tiers: {tiers})", exit_code=2)
+        raise UsageError(f"no tier {tier!r} in the app's settings (tiers: {tiers})")
     spec = specs[tier] if tier is not None else settings.role_specs[0]
     account = account or settings.target_account_id
     if account not in settings.target_accounts and not settings.organization_wide:
-        raise CliError(
-            f"account {account} is not a target of the app (target accounts: {', '.join(settings.target_accounts)})",
-            exit_code=2,
+        raise UsageError(
+            f"account {account} is not a target of the app (target accounts: {', '.join(settings.target_accounts)})"
         )
     arn = build_role_arn(partition="aws", account_id=account, role_path=spec.role_path, role_name=spec.role_name)
     return AppRole(settings, spec, arn)
@@ -250,9 +249,9 @@ def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, st
     for key, value in (("--profile", options.profile), ("--tier", options.tier)):
         _validated(key, value, lambda _key, text: text)
     if mfa_token is not None and mfa_serial is None:
-        raise CliError("--mfa-token needs --mfa-serial (the ARN of the MFA device)", exit_code=2)
+        raise UsageError("--mfa-token needs --mfa-serial (the ARN of the MFA device)")
     if role_arn_match is not None and (account or options.tier):
-        raise CliError("--account and --tier pick a role of the app; --role-arn names one already", exit_code=2)
+        raise UsageError("--account and --tier pick a role of the app; --role-arn names one already")
 
     cdk_json = Path(options.cdk_json) if options.cdk_json else cwd / "cdk.json"
     explicit = options.cdk_json is not None
@@ -271,10 +270,9 @@ def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, st
         app = app_role(load_settings(cdk_json), account=account, tier=options.tier)
         arn, origin = app.role_arn, str(cdk_json)
     else:
-        raise CliError(
+        raise UsageError(
             "no role to assume: pass --role-arn ARN, or --from-stack-outputs FILE (cdk deploy --outputs-file), "
-            "or run in the app's folder (cdk.json)",
-            exit_code=2,
+            "or run in the app's folder (cdk.json)"
         )
 
     role_max = app.spec.max_session_duration_seconds if app else None
@@ -285,10 +283,9 @@ def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, st
         external_id = external_id or (app.spec.external_ids[0] if app.spec.external_ids else None)
         region = region or app.settings.region
         if app.spec.require_mfa and mfa_serial is None:
-            raise CliError(
+            raise UsageError(
                 f"the role requires MFA (require_mfa in {cdk_json}): pass --mfa-serial "
-                f"arn:aws:iam::{app.settings.trusted_account_id}:mfa/<your device>",
-                exit_code=2,
+                f"arn:aws:iam::{app.settings.trusted_account_id}:mfa/<your device>"
             )
     request = RoleRequest(
         role_arn=arn,
@@ -326,13 +323,13 @@ def prompt_mfa_token(serial: str) -> str:
     try:
         os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
     except OSError:
-        raise CliError(
-            f"an MFA code is needed for {serial} and there is no terminal to ask on: pass --mfa-token", exit_code=2
+        raise UsageError(
+            f"an MFA code is needed for {serial} and there is no terminal to ask on: pass --mfa-token"
         ) from None
     try:
         token = getpass.getpass(f"MFA code for {serial}: ")
     except EOFError:
-        raise CliError("no MFA code entered", exit_code=2) from None
+        raise UsageError("no MFA code entered") from None
     result: str = _validated("--mfa-token", token.strip(), validate_mfa_token)
     return result
 
@@ -356,15 +353,47 @@ def sts_client(*, profile: str | None, region: str | None) -> tuple[Any, str | N
     return client, known_region
 
 
-def caller_arn(*, profile: str | None, region: str | None, context: CallContext) -> str:
-    """GetCallerIdentity's ARN for the given source credentials."""
+def names_from_caller(
+    request: RoleRequest,
+    *,
+    client: Any = None,
+    fill_session_name: bool = True,
+    lookup_hint: str | None = None,
+    log: Callable[[str], None] = lambda _message: None,
+) -> tuple[str | None, str | None]:
+    """(session name, source identity) to send: the request's own, else the caller's name where it is needed.
+
+    GetCallerIdentity is called only then, or when --duration needs the role-chaining check (1 hour at most).
+    ``client`` is an STS client to reuse; without one, one is made (and boto3 loaded) only if the call is needed.
+    ``lookup_hint`` is added to the message when the lookup itself fails.
+    """
+    session_name, source_identity = request.session_name, request.source_identity
+    name_wanted = fill_session_name and session_name is None
+    long_session = (request.duration or 0) > ROLE_CHAINING_MAX_SECONDS
+    if not (name_wanted or request.source_identity_from_caller or long_session):
+        return session_name, source_identity
+    caller = _caller_arn(request, client, lookup_hint)
+    log(f"caller is {caller}")
+    check_role_chaining(caller, request.duration)
+    user_name = session_name_from_arn(caller)
+    if name_wanted:
+        session_name = user_name
+    if request.source_identity_from_caller:
+        source_identity = user_name
+    return session_name, source_identity
+
+
+def _caller_arn(request: RoleRequest, client: Any, lookup_hint: str | None) -> str:
+    """GetCallerIdentity's ARN for the request's source credentials."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        client, _ = sts_client(profile=profile, region=region)
+        if client is None:
+            client, _ = sts_client(profile=request.profile, region=request.region)
         return str(client.get_caller_identity()["Arn"])
     except (BotoCoreError, ClientError) as error:
-        raise explain_aws_error(error, context) from None
+        explained = explain_aws_error(error, request.call_context())
+        raise (CliError(f"{explained} ({lookup_hint})") if lookup_hint else explained) from None
 
 
 def check_role_chaining(caller: str, duration: int | None) -> None:
@@ -386,16 +415,7 @@ def call_assume_role(
     context = request.call_context()
     try:
         client, known_region = sts_client(profile=request.profile, region=request.region)
-        session_name, source_identity = request.session_name, request.source_identity
-        long_session = (request.duration or 0) > ROLE_CHAINING_MAX_SECONDS
-        if session_name is None or request.source_identity_from_caller or long_session:
-            caller = str(client.get_caller_identity()["Arn"])
-            log(f"caller is {caller}")
-            check_role_chaining(caller, request.duration)
-            user_name = session_name_from_arn(caller)
-            session_name = session_name or user_name
-            if request.source_identity_from_caller:
-                source_identity = user_name
+        session_name, source_identity = names_from_caller(request, client=client, log=log)
         assert session_name is not None
         params: dict[str, Any] = {"RoleArn": request.role_arn, "RoleSessionName": session_name}
         if request.external_id is not None:

@@ -15,14 +15,14 @@ import json
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import CliError
-from cross_account.cli.formats import Credentials
+from cross_account.cli.files import write_atomically
 
 CACHE_DIR_VARIABLE: Final = "CROSS_ACCOUNT_CACHE_DIR"
 REUSE_MARGIN: Final = timedelta(minutes=5)
@@ -30,6 +30,8 @@ REUSE_MARGIN: Final = timedelta(minutes=5)
 CREDENTIAL_PROCESS_MARGIN: Final = timedelta(minutes=15)
 _ENTRY_VERSION: Final = 1
 _ENTRY_NAME: Final = re.compile(r"^[0-9a-f]{64}\.json$", re.ASCII)
+#: How clear() tells a stray temporary file (from a write that was killed) from an entry.
+_TEMPORARY_PREFIX: Final = ".tmp-"
 
 
 def utc_now() -> datetime:
@@ -90,16 +92,9 @@ class CredentialCache:
         """Write atomically: a reader sees the old entry or the new one, never half of one."""
         self._ensure_directory()
         entry = {"Version": _ENTRY_VERSION, "Key": dict(fields), "Mfa": mfa, "Credentials": credentials.to_dict()}
-        fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")  # mode 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(entry, handle)
-            Path(temporary).replace(self._path(key))
-        except BaseException:
-            with contextlib.suppress(OSError):
-                Path(temporary).unlink()
-            raise
-        return self._path(key)
+        path = self._path(key)
+        write_atomically(path, json.dumps(entry).encode(), mode=0o600, prefix=_TEMPORARY_PREFIX, suffix=".json")
+        return path
 
     def clear(self) -> int:
         """Delete every cached session (and stray temporary files); return how many sessions went."""
@@ -110,7 +105,7 @@ class CredentialCache:
             if _ENTRY_NAME.match(path.name):
                 path.unlink()
                 removed += 1
-            elif path.name.startswith(".tmp-"):
+            elif path.name.startswith(_TEMPORARY_PREFIX):
                 path.unlink()
         return removed
 

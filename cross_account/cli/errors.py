@@ -27,19 +27,26 @@ class CliError(Exception):
         super().__init__(one_line(message))
 
 
+class UsageError(CliError):
+    """Bad input (a flag, a setting, a file the user named): exit status 2, as for argparse's own errors."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, exit_code=EXIT_USAGE)
+
+
 def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def from_settings_error(error: SettingsError, *, source: str | None = None) -> CliError:
+def from_settings_error(error: SettingsError, *, source: str | None = None) -> UsageError:
     """A rule broken by a flag (or by a setting in cdk.json, named by `source`)."""
     if error.key in _SECRET_KEYS:
-        return CliError(f"invalid {error.key}: {error.rule}", exit_code=2)
+        return UsageError(f"invalid {error.key}: {error.rule}")
     prefix = f"{source}: " if source else ""
     shown = str(error).removeprefix("invalid setting ")
     if error.key.startswith("--") or error.key.isupper():  # a flag, or a positional argument such as NAME
-        return CliError(f"{prefix}invalid {shown}", exit_code=2)
-    return CliError(f"{prefix}invalid setting {shown}", exit_code=2)
+        return UsageError(f"{prefix}invalid {shown}")
+    return UsageError(f"{prefix}invalid setting {shown}")
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,12 @@
-"""Role credentials, and the three ways `assume` prints them."""
+"""The three ways `assume` prints a role's credentials."""
 
 from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
+
+from cross_account.cli.credentials import Credentials, iso8601
 
 FORMATS: Final = ("env", "json", "credential-process")
 
@@ -25,85 +24,6 @@ CONFLICTING_VARIABLES: Final = (
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 )
-
-
-@dataclass(frozen=True, repr=False)
-class Credentials:
-    """A role session. ``repr`` hides the secret and the token, so a log line or traceback cannot leak them."""
-
-    access_key_id: str
-    secret_access_key: str
-    session_token: str
-    expiration: datetime
-    role_arn: str
-    session_name: str
-    assumed_role_arn: str = ""
-    region: str | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"Credentials(access_key_id={self.access_key_id!r}, role_arn={self.role_arn!r}, "
-            f"session_name={self.session_name!r}, expiration={iso8601(self.expiration)!r}, secrets=<hidden>)"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "AccessKeyId": self.access_key_id,
-            "SecretAccessKey": self.secret_access_key,
-            "SessionToken": self.session_token,
-            "Expiration": iso8601(self.expiration),
-            "RoleArn": self.role_arn,
-            "RoleSessionName": self.session_name,
-            "AssumedRoleArn": self.assumed_role_arn,
-            "Region": self.region,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Credentials:
-        """The inverse of :meth:`to_dict`; raises ``KeyError``/``ValueError``/``TypeError`` on bad data."""
-        strings = ("AccessKeyId", "SecretAccessKey", "SessionToken", "RoleArn", "RoleSessionName")
-        for key in strings:
-            if not isinstance(data[key], str) or not data[key]:
-                raise ValueError(f"{key} must be a non-empty string")
-        region = data.get("Region")
-        return cls(
-            access_key_id=data["AccessKeyId"],
-            secret_access_key=data["SecretAccessKey"],
-            session_token=data["SessionToken"],
-            expiration=parse_iso8601(data["Expiration"]),
-            role_arn=data["RoleArn"],
-            session_name=data["RoleSessionName"],
-            assumed_role_arn=str(data.get("AssumedRoleArn") or ""),
-            region=region if isinstance(region, str) and region else None,
-        )
-
-    def environment(self) -> dict[str, str]:
-        """The variables a child process (or an `eval`) gets; region only when it is known."""
-        env = {
-            "AWS_ACCESS_KEY_ID": self.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
-            "AWS_SESSION_TOKEN": self.session_token,
-            # Read by the JS SDK v3 (so the CDK CLI) and aws-vault-aware tools: they know when to stop.
-            "AWS_CREDENTIAL_EXPIRATION": iso8601(self.expiration),
-        }
-        if self.region:
-            env["AWS_REGION"] = self.region
-            env["AWS_DEFAULT_REGION"] = self.region
-        return env
-
-
-def iso8601(moment: datetime) -> str:
-    """UTC, second precision, ``Z`` suffix: what STS returns and what credential_process expects."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso8601(text: Any) -> datetime:
-    if not isinstance(text, str):
-        raise TypeError("Expiration must be a string")
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError("Expiration must carry a time zone")
-    return moment
 
 
 def render(credentials: Credentials, output_format: str) -> str:

@@ -7,20 +7,21 @@ their line; the write is atomic and keeps the file's mode; the old file is backe
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
 import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 from cross_account import rules
 from cross_account.cli.errors import CliError, from_settings_error
+from cross_account.cli.files import write_atomically
 from cross_account.rules import SettingsError
 
 #: Keys this command owns in a profile. Any other key (output, cli_pager, …) is left alone.
@@ -72,12 +73,6 @@ def credential_process_line(arguments: Sequence[str]) -> str:
     return line
 
 
-def _section_name(line: str) -> str | None:
-    # An indented line continues the value above it (configparser), even when it looks like a header.
-    match = _HEADER.match(line)
-    return match["header"] if match and line.startswith("[") else None
-
-
 def _profile_of(header: str) -> str | None:
     """The profile a section header names, the way botocore reads it (`default`, or `profile NAME`)."""
     header = header.strip()
@@ -97,89 +92,130 @@ def _profile_of(header: str) -> str | None:
 class _Entry:
     key: str
     value: str
-    start: int  # first line
+    start: int  # its key line
     end: int  # one past its last continuation line
 
 
-def _entries(lines: Sequence[str], start: int, end: int) -> list[_Entry]:
-    entries: list[_Entry] = []
-    for index in range(start, end):
-        line = lines[index]
-        stripped = line.strip()
-        if not stripped or stripped[0] in "#;":
+@dataclass
+class _Section:
+    header: str  # the text between the brackets
+    line: int
+    entries: list[_Entry] = field(default_factory=list)
+
+
+def _sections(lines: Sequence[str]) -> list[_Section]:
+    """Every section and its keys, read as botocore reads them (configparser's rules).
+
+    A line indented deeper than the key line above it continues that key's value, even when it looks like
+    a key or a header; blank and comment lines in between do not end the value. Any other line is a header
+    or a key, however it is indented.
+    """
+    sections: list[_Section] = []
+    level = 0  # indentation of the last line that was not a continuation
+    in_value = False  # a key line came after the section's header: deeper lines continue it
+    for index, line in enumerate(lines):
+        text = line.strip()
+        if _blank_or_comment(text):
             continue
-        if line[0] in " \t" and entries:
-            # An indented line continues the value above (configparser's rule), e.g. nested s3 settings.
-            last = entries[-1]
-            entries[-1] = _Entry(last.key, last.value, last.start, index + 1)
+        indent = len(line) - len(line.lstrip())
+        if in_value and indent > level:
+            last = sections[-1].entries[-1]
+            sections[-1].entries[-1] = dataclasses.replace(last, end=index + 1)
             continue
-        match = _KEY_LINE.fullmatch(line.rstrip("\r\n"))
-        if match:
-            entries.append(_Entry(match["key"].strip().lower(), match["value"], index, index + 1))
-    return entries
+        level = indent
+        header = _HEADER.match(text)
+        key = _KEY_LINE.fullmatch(text)
+        if header:
+            sections.append(_Section(header["header"], index))
+            in_value = False
+        elif key and sections:
+            sections[-1].entries.append(_Entry(key["key"].strip().lower(), key["value"], index, index + 1))
+            in_value = True
+    return sections
 
 
 def update_profile(text: str, profile: str, values: Mapping[str, str | None]) -> str:
     """Return `text` with `profile` holding `values` (``None`` removes a key; keys not given stay as they are).
 
-    Every line outside that one section is kept byte for byte.
+    Every line outside that one section is kept byte for byte, and so is every key it does not change.
     """
     lines = text.splitlines(keepends=True)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-    names = {i: _section_name(line) for i, line in enumerate(lines)}
-    headers = [i for i, name in names.items() if name is not None]
-    matching = [i for i in headers if _profile_of(names[i] or "") == profile]
+    section = _locate(lines, profile)
+    if section is None:
+        return _with_new_section(text, profile, _key_lines(OWNED_KEYS, values, newline), newline)
+    edits, done = _replace(lines, section, values, newline)
+    missing = _key_lines([key for key in OWNED_KEYS if key not in done], values, newline)
+    if missing:
+        _insert(lines, section, missing, edits, newline)
+    return "".join("".join(edits.get(index, [line])) for index, line in enumerate(lines))
+
+
+def _key_lines(keys: Sequence[str], values: Mapping[str, str | None], newline: str) -> list[str]:
+    return [f"{key} = {values[key]}{newline}" for key in keys if values.get(key) is not None]
+
+
+def _locate(lines: Sequence[str], profile: str) -> _Section | None:
+    matching = [section for section in _sections(lines) if _profile_of(section.header) == profile]
     if len(matching) > 1:
         raise CliError(f"profile {profile} has {len(matching)} sections in the AWS config file; merge them first")
-    wanted = [f"{key} = {values[key]}{newline}" for key in OWNED_KEYS if values.get(key) is not None]
+    return matching[0] if matching else None
 
-    if not matching:
-        header = "[default]" if profile == "default" else f"[profile {profile}]"
-        prefix = text
-        if prefix and not prefix.endswith("\n"):
-            prefix += newline
-        if prefix.strip() and not prefix.endswith(("\n\n", "\r\n\r\n")):
-            prefix += newline  # a blank line between sections
-        return prefix + header + newline + "".join(wanted)
 
-    start = matching[0] + 1
-    end = next((i for i in headers if i > matching[0]), len(lines))
-    entries = _entries(lines, start, end)
-    replacement: dict[int, list[str]] = {}  # first line of an entry -> its new lines
-    dropped: set[int] = set()
+def _with_new_section(text: str, profile: str, key_lines: list[str], newline: str) -> str:
+    header = "[default]" if profile == "default" else f"[profile {profile}]"
+    if text and not text.endswith("\n"):
+        text += newline
+    if text.strip() and not text.endswith(("\n\n", "\r\n\r\n")):
+        text += newline  # a blank line between sections
+    return text + header + newline + "".join(key_lines)
+
+
+def _replace(
+    lines: Sequence[str], section: _Section, values: Mapping[str, str | None], newline: str
+) -> tuple[dict[int, list[str]], set[str]]:
+    """The section's owned keys set to `values`: {line index: the lines that take its place}, and the keys done.
+
+    A changed key becomes one line at its old indentation (so the lines after it keep their meaning), its
+    continuation lines go with it; a removed key, or a second copy of one, goes entirely.
+    """
+    edits: dict[int, list[str]] = {}
     done: set[str] = set()
-    for entry in entries:
+    for entry in section.entries:
         if entry.key not in values:
             continue
         desired = values[entry.key]
-        span = set(range(entry.start, entry.end))
+        span = range(entry.start, entry.end)
         if desired is None or entry.key in done:
-            dropped |= span
-        elif entry.value != desired or entry.end - entry.start > 1:
-            dropped |= span
-            replacement[entry.start] = [f"{entry.key} = {desired}{newline}"]
+            edits.update((index, []) for index in span)
+        elif entry.value != desired or len(span) > 1:
+            edits.update((index, []) for index in span)
+            edits[entry.start] = [f"{_indentation(lines[entry.start])}{entry.key} = {desired}{newline}"]
         done.add(entry.key)
-    missing = [
-        f"{key} = {values[key]}{newline}" for key in OWNED_KEYS if values.get(key) is not None and key not in done
-    ]
-    # New keys go after the section's last key, before blank lines and comments that lead into the next section.
-    insert_after = entries[-1].end - 1 if entries else matching[0]
+    return edits, done
 
-    out: list[str] = lines[:start]
-    if insert_after == matching[0] and missing:
-        out[-1] = _terminated(out[-1], newline)
-        out += missing
-    for index in range(start, end):
-        if index in replacement:
-            out += replacement[index]
-        elif index not in dropped:
-            out.append(lines[index])
-        if index == insert_after and missing:
-            if out:
-                out[-1] = _terminated(out[-1], newline)
-            out += missing
-    out += lines[end:]
-    return "".join(out)
+
+def _insert(lines: Sequence[str], section: _Section, new: list[str], edits: dict[int, list[str]], newline: str) -> None:
+    """Add `new` key lines after the section's last key, before blank lines and comments that lead into the next
+    section; indented like that key, or like the line after the header, so no line changes its meaning."""
+    if section.entries:
+        after, like = section.entries[-1].end - 1, lines[section.entries[-1].start]
+    else:
+        after = section.line
+        like = next((line for line in lines[after + 1 :] if not _blank_or_comment(line.strip())), "")
+    indentation = _indentation(like)
+    kept = edits.get(after, [lines[after]])
+    if kept:
+        kept = [*kept[:-1], _terminated(kept[-1], newline)]
+    edits[after] = kept + [indentation + line for line in new]
+
+
+def _blank_or_comment(stripped: str) -> bool:
+    return not stripped or stripped[0] in "#;"
+
+
+def _indentation(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
 
 
 def _terminated(line: str, newline: str) -> str:
@@ -238,21 +274,13 @@ def _backup(real: Path, data: bytes, mode: int, now: datetime) -> Path:
 
 
 def _replace_atomically(real: Path, data: bytes, mode: int, *, expected: bytes | None) -> None:
-    fd, temporary = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(temporary).chmod(mode)
+    def unchanged_since_read() -> None:
         # Someone else (aws configure, an editor) may have written meanwhile: never drop their change.
         current = real.read_bytes() if real.exists() else None
         if current != expected:
             raise CliError(f"{real} changed while it was being edited; run the command again")
-        Path(temporary).replace(real)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+
+    write_atomically(real, data, mode=mode, prefix=f".{real.name}.", suffix=".tmp", before_replace=unchanged_since_read)
 
 
 def profile_values(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import FrameType
 from typing import Final
 
+from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import CliError
-from cross_account.cli.formats import CONFLICTING_VARIABLES, Credentials
+from cross_account.cli.formats import CONFLICTING_VARIABLES
 
 #: Signals a wrapper should pass on: termination requests, job control from `kill`, user signals.
 FORWARDED: Final = tuple(
@@ -72,23 +74,35 @@ def run_command(command: Sequence[str], env: Mapping[str, str]) -> int:
         elif child.poll() is None:
             child.send_signal(signum)
 
+    with _forwarding_to(forward):
+        child = _start(command, env)
+        for signum in pending:
+            child.send_signal(signum)
+        return exit_status(child.wait())
+
+
+@contextlib.contextmanager
+def _forwarding_to(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """Route the FORWARDED signals to `handler` while the block runs; the caller's handlers come back after."""
     previous = {}
     for signum in FORWARDED:
         # A signal the caller chose to ignore (nohup) stays ignored, for us and for the child.
         if signal.getsignal(signum) is not signal.SIG_IGN:
-            previous[signum] = signal.signal(signum, forward)
+            previous[signum] = signal.signal(signum, handler)
     try:
-        try:
-            child = subprocess.Popen(list(command), env=dict(env))
-        except FileNotFoundError:
-            raise CliError(f"command not found: {command[0]}", exit_code=127) from None
-        except PermissionError:
-            raise CliError(f"permission denied: {command[0]}", exit_code=126) from None
-        except OSError as error:
-            raise CliError(f"cannot run {command[0]}: {error.strerror}", exit_code=126) from None
-        for signum in pending:
-            child.send_signal(signum)
-        return exit_status(child.wait())
+        yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for signum, earlier in previous.items():
+            signal.signal(signum, earlier)
+
+
+def _start(command: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start the child; a command that cannot run gets the shell's exit codes (127 not found, 126 not runnable)."""
+    try:
+        return subprocess.Popen(list(command), env=dict(env))
+    except FileNotFoundError:
+        raise CliError(f"command not found: {command[0]}", exit_code=127) from None
+    except PermissionError:
+        raise CliError(f"permission denied: {command[0]}", exit_code=126) from None
+    except OSError as error:
+        raise CliError(f"cannot run {command[0]}: {error.strerror}", exit_code=126) from None

@@ -71,30 +71,47 @@ def check_internals() -> list[str]:
         iam, provisioners = _modules()
     except ImportError as error:
         return [*problems, f"cannot import MiniStack's IAM or CloudFormation provisioner module: {error}"]
-    for name in _IAM_FUNCTIONS:
-        if not callable(getattr(iam, name, None)):
-            problems.append(f"ministack.services.iam.{name} is gone (the provisioner calls it)")
-    for name in _IAM_STORES:
-        if not hasattr(iam, name):
-            problems.append(f"ministack.services.iam.{name} is gone (the provisioner reads it)")
-    for name in _PROVISIONER_NAMES:
-        if not hasattr(provisioners, name):
-            problems.append(f"ministack.services.cloudformation.provisioners.{name} is gone")
+    return [*problems, *_missing_names(iam, provisioners), *_handler_table_problems(provisioners)]
+
+
+def _missing_names(iam: Any, provisioners: Any) -> list[str]:
+    problems = [
+        f"ministack.services.iam.{name} is gone (the provisioner calls it)"
+        for name in _IAM_FUNCTIONS
+        if not callable(getattr(iam, name, None))
+    ]
+    problems += [
+        f"ministack.services.iam.{name} is gone (the provisioner reads it)"
+        for name in _IAM_STORES
+        if not hasattr(iam, name)
+    ]
+    problems += [
+        f"ministack.services.cloudformation.provisioners.{name} is gone"
+        for name in _PROVISIONER_NAMES
+        if not hasattr(provisioners, name)
+    ]
+    return problems
+
+
+def _handler_table_problems(provisioners: Any) -> list[str]:
+    """Whether the handler table still has the shape we register into, and no group handler of its own."""
     handlers = getattr(provisioners, "_RESOURCE_HANDLERS", None)
-    if isinstance(handlers, dict):
-        existing = handlers.get(RESOURCE_TYPE)
-        if existing is not None and existing.get("create") is not _create:
-            problems.append(
-                f"MiniStack now ships its own {RESOURCE_TYPE} handler: drop this provisioner and its launcher hook"
-            )
-        sample = handlers.get("AWS::IAM::User", {})
-        if not (callable(sample.get("create")) and sample.get("update_with_logical_id") is True):
-            problems.append(
-                "_RESOURCE_HANDLERS entries no longer look like {'create', 'update', 'update_with_logical_id', "
-                "'delete'}: the handler contract changed"
-            )
-    elif handlers is not None:
-        problems.append("ministack.services.cloudformation.provisioners._RESOURCE_HANDLERS is no longer a dict")
+    if handlers is None:
+        return []  # already named by _missing_names
+    if not isinstance(handlers, dict):
+        return ["ministack.services.cloudformation.provisioners._RESOURCE_HANDLERS is no longer a dict"]
+    problems: list[str] = []
+    existing = handlers.get(RESOURCE_TYPE)
+    if existing is not None and existing.get("create") is not _create:
+        problems.append(
+            f"MiniStack now ships its own {RESOURCE_TYPE} handler: drop this provisioner and its launcher hook"
+        )
+    sample = handlers.get("AWS::IAM::User", {})
+    if not (callable(sample.get("create")) and sample.get("update_with_logical_id") is True):
+        problems.append(
+            "_RESOURCE_HANDLERS entries no longer look like {'create', 'update', 'update_with_logical_id', "
+            "'delete'}: the handler contract changed"
+        )
     return problems
 
 
