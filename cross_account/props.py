@@ -54,11 +54,20 @@ class CrossAccountRoleProps:
     allowed_actions: Sequence[str] = setting(rules.validate_action, default=(), shape="list")
     #: Resources for ``allowed_actions``. Default: ``["*"]``.
     allowed_resources: Sequence[str] = setting(rules.validate_resource, default=("*",), shape="list")
+    #: CloudFormation actions of ``allowed_actions`` apply only to stacks of these names (wildcards allowed),
+    #: in the role's account. Default: none, so they apply to ``allowed_resources`` (a synth warning names
+    #: what that reaches).
+    cloudformation_stack_names: Sequence[str] = setting(rules.validate_stack_name_pattern, default=(), shape="list")
+    #: More stacks the session may not operate, beside the ones always protected (the role's own stack,
+    #: CDK's bootstrap stack ``CDKToolkit``, StackSet instances). Default: none.
+    protected_stack_names: Sequence[str] = setting(rules.validate_stack_name_pattern, default=(), shape="list")
     #: Managed policies attached to the role. Default: none.
     managed_policy_arns: Sequence[str] = setting(rules.validate_policy_arn, default=(), shape="list")
     #: The role's permissions boundary. Default: none.
     permissions_boundary_arn: str | None = setting(rules.optional(rules.validate_policy_arn), default=None)
-    #: Tags on the role. Default: none.
+    #: The account's trust-policy size quota: IAM's default 2048, or up to 4096 after a quota increase.
+    trust_policy_quota: int = setting(rules.validate_trust_policy_quota, default=rules.DEFAULT_TRUST_POLICY_QUOTA)
+    #: Tags on the role (at most 50). Default: none.
     tags: Mapping[str, str] = setting(rules.mapping_of_tags, default_factory=dict, shape="tags")
 
     @classmethod

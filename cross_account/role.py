@@ -1,14 +1,14 @@
-"""Target side (account B): the role that people from the trusted account assume."""
+"""Target side (account B): the role that people from the trusted account assume, and the guard around it."""
 
 from __future__ import annotations
 
 import json
 import weakref
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, Literal
 
 import jsii
-from aws_cdk import Annotations, Duration, Stack, Tags
+from aws_cdk import Annotations, Aws, Duration, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
@@ -16,23 +16,32 @@ from cross_account import rules, tokens
 from cross_account.props import CrossAccountRoleProps
 from cross_account.rules import SettingsError
 
-#: Request keys the trust conditions compare the caller's user name with.
+#: The policy variable holding an IAM user's name; it does not exist for role sessions.
 CALLER_USER_NAME = "${aws:username}"
-#: IAM's trust-policy size: 2,048 characters by default, 4,096 at most with a quota increase.
-TRUST_POLICY_DEFAULT_QUOTA = 2048
-TRUST_POLICY_MAX = 4096
+#: Stacks the session may never operate, beside its own: CDK's bootstrap stack runs with an administrator
+#: service role, and StackSet instances with the StackSet's execution role.
+ALWAYS_PROTECTED_STACKS = ("CDKToolkit", "StackSet-*")
+Caller = Literal["user", "role"]
 
 
-def trust_conditions(props: CrossAccountRoleProps) -> dict[str, dict[str, Any]]:
-    """The conditions of the trust statement that allows ``sts:AssumeRole``."""
+def trust_conditions(props: CrossAccountRoleProps, *, caller: Caller = "user") -> dict[str, dict[str, Any]]:
+    """The conditions of a trust statement that allows ``sts:AssumeRole``.
+
+    With ``require_source_identity`` there is one statement per kind of ``caller``: an IAM user
+    must name itself (``${aws:username}``, which exists only for users); a role session (SSO,
+    CI, a chained role) must set a source identity, which then follows every session after it.
+    """
     string_equals: dict[str, Any] = {}
+    conditions: dict[str, dict[str, Any]] = {}
     if props.external_ids:
         string_equals["sts:ExternalId"] = list(props.external_ids)
     if props.principal_org_id:
         string_equals["aws:PrincipalOrgID"] = props.principal_org_id
-    if props.require_source_identity:
+    if props.require_source_identity and caller == "user":
         string_equals["sts:SourceIdentity"] = CALLER_USER_NAME
-    conditions: dict[str, dict[str, Any]] = {}
+    elif props.require_source_identity:
+        string_equals["aws:PrincipalType"] = "AssumedRole"
+        conditions["Null"] = {"sts:SourceIdentity": "false"}
     if string_equals:
         conditions["StringEquals"] = string_equals
     if props.trusted_principal_arns:
@@ -77,10 +86,15 @@ class CrossAccountRole(Construct):
     ``IGrantable`` (``bucket.grant_read(access)``). Without ``role_name`` CloudFormation names
     the role, so two of them never collide.
 
+    A tamper guard, an explicit Deny that no grant lifts, keeps the session from changing its
+    own role and the policies that shape it, and from operating its own stack, CDK's bootstrap
+    stack and StackSet instances (each runs with a service role of its own). A synth warning
+    names grants with which the session acts with another principal's permissions.
+
     Values may be CDK tokens; what is known at synth is validated, and a bad value raises
     :class:`~cross_account.rules.SettingsError` naming this construct's path.
 
-    Exposes ``role``, ``role_arn``, ``role_name`` and ``props`` (the validated options).
+    Exposes ``role``, ``role_arn``, ``role_name``, ``tamper_guard`` and ``props`` (the validated options).
     """
 
     def __init__(
@@ -107,8 +121,8 @@ class CrossAccountRole(Construct):
             path=props.role_path,
             description=props.description,
             assumed_by=trusted_account.with_conditions(conditions) if conditions else trusted_account,
-            max_session_duration=(None if duration_token else Duration.seconds(props.max_session_duration_seconds)),
-            inline_policies=_inline_policies(props),
+            max_session_duration=None if duration_token else Duration.seconds(props.max_session_duration_seconds),
+            inline_policies=self._inline_policies(),
             managed_policies=[
                 iam.ManagedPolicy.from_managed_policy_arn(self, f"Managed{i}", arn)
                 for i, arn in enumerate(props.managed_policy_arns)
@@ -119,25 +133,26 @@ class CrossAccountRole(Construct):
                 else None
             ),
         )
-        if props.require_source_identity:
-            # Its own statement: the service reference lists no sts:ExternalId key for
-            # sts:SetSourceIdentity, so a combined statement could never match. On its
-            # own it lets nobody assume the role.
-            self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
-                iam.PolicyStatement(
-                    actions=["sts:SetSourceIdentity"],
-                    principals=[trusted_account],
-                    conditions={"StringEquals": {"sts:SourceIdentity": CALLER_USER_NAME}},
-                )
-            )
         if duration_token:
             cfn_role = self.role.node.default_child
             assert isinstance(cfn_role, iam.CfnRole)
             cfn_role.max_session_duration = props.max_session_duration_seconds
+        if props.require_source_identity:
+            self._trust_source_identity(trusted_account)
         for key, value in props.tags.items():
             Tags.of(self.role).add(key, value)
-        # Statements can be added to the trust after construction: its size is checked at synth.
-        self.node.add_validation(_TrustPolicySize(self.role))
+        self.tamper_guard = self._tamper_guard()
+        for service, warning in rules.acting_as_others(
+            [a for a in props.allowed_actions if not tokens.unresolved(a)],
+            stacks_scoped=bool(props.cloudformation_stack_names),
+        ).items():
+            Annotations.of(self).add_warning_v2(f"cross-account:acts-as-another-principal:{service}", warning)
+
+        trust_size = _TrustPolicySize(self.role, props.trust_policy_quota)
+        if too_large := trust_size.error():
+            raise SettingsError("trust_policy_quota", props.trust_policy_quota, too_large, where=label)
+        # Statements can be added to the trust after construction: check again at synth.
+        self.node.add_validation(trust_size)
 
         self.role_name: str = self.role.role_name
         self.role_path: str = props.role_path
@@ -148,6 +163,113 @@ class CrossAccountRole(Construct):
     def grant_principal(self) -> iam.IPrincipal:
         """The role, for CDK's ``grant_*`` methods (``bucket.grant_read(access)``)."""
         return self.role
+
+    def _inline_policies(self) -> dict[str, iam.PolicyDocument]:
+        props = self.props
+        if not props.allowed_actions:
+            return {}
+        stack_actions = [a for a in props.allowed_actions if props.cloudformation_stack_names and _is_cfn(a)]
+        other_actions = [a for a in props.allowed_actions if a not in stack_actions]
+        statements = []
+        if other_actions:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="CrossAccountPermissions", actions=other_actions, resources=list(props.allowed_resources)
+                )
+            )
+        if stack_actions:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="CloudFormationStacks",
+                    actions=stack_actions,
+                    resources=[self._stack_arn(name) for name in props.cloudformation_stack_names],
+                )
+            )
+        return {"CrossAccountPermissions": iam.PolicyDocument(statements=statements)}
+
+    def _trust_source_identity(self, trusted_account: iam.AccountPrincipal) -> None:
+        """Role sessions get their own AssumeRole statement; both kinds of caller may set a source identity.
+
+        sts:SetSourceIdentity has statements of its own: the service reference lists no sts:ExternalId
+        key for it, so a combined statement could never match. On their own they let nobody in.
+        """
+        trust = self.role.assume_role_policy
+        assert trust is not None
+        trust.add_statements(
+            iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                principals=[trusted_account],
+                conditions=trust_conditions(self.props, caller="role"),
+            )
+        )
+        callers: tuple[Caller, ...] = ("user", "role")
+        for caller in callers:
+            conditions = trust_conditions(self.props, caller=caller)
+            conditions["StringEquals"].pop("sts:ExternalId", None)
+            trust.add_statements(
+                iam.PolicyStatement(
+                    actions=["sts:SetSourceIdentity"], principals=[trusted_account], conditions=conditions
+                )
+            )
+
+    def _stack_arn(self, name: str) -> str:
+        return Stack.of(self).format_arn(
+            service="cloudformation", region="*", resource="stack", resource_name=f"{name}/*"
+        )
+
+    def _tamper_guard(self) -> iam.Policy:
+        """Explicit Deny statements: no grant, managed policy or setting lifts them."""
+        stack = Stack.of(self)
+        props = self.props
+        shaping_policies = [
+            arn
+            for arn in (*props.managed_policy_arns, props.permissions_boundary_arn)
+            if arn and ":iam::aws:policy/" not in arn
+        ]
+        protected = [Aws.STACK_NAME, *ALWAYS_PROTECTED_STACKS, *props.protected_stack_names]
+        statements = [
+            iam.PolicyStatement(
+                sid="DenyChangesToThisRole",
+                effect=iam.Effect.DENY,
+                not_actions=["iam:Get*", "iam:List*"],
+                resources=[self.role.role_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DenyProtectedStacks",
+                effect=iam.Effect.DENY,
+                not_actions=["cloudformation:Describe*", "cloudformation:Get*", "cloudformation:List*"],
+                resources=[
+                    *(self._stack_arn(name) for name in protected),
+                    stack.format_arn(service="cloudformation", region="*", resource="stackset", resource_name="*"),
+                    stack.format_arn(
+                        service="cloudformation", region="*", resource="stackset-target", resource_name="*"
+                    ),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="DenyCdkBootstrapRolesAndAssets",
+                effect=iam.Effect.DENY,
+                actions=["iam:PassRole", "sts:AssumeRole", "s3:Delete*", "s3:Put*"],
+                resources=[
+                    stack.format_arn(service="iam", region="", resource="role", resource_name="cdk-*"),
+                    f"arn:{stack.partition}:s3:::cdk-*-assets-{stack.account}-*",
+                ],
+            ),
+        ]
+        if shaping_policies:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="DenyChangesToItsPolicies",
+                    effect=iam.Effect.DENY,
+                    not_actions=["iam:Get*", "iam:List*"],
+                    resources=shaping_policies,
+                )
+            )
+        return iam.Policy(self, "TamperGuard", statements=statements, roles=[self.role])
+
+
+def _is_cfn(action: str) -> bool:
+    return not tokens.unresolved(action) and action.lower().startswith("cloudformation:")
 
 
 def _props(props: CrossAccountRoleProps | None, options: dict[str, Any]) -> CrossAccountRoleProps:
@@ -183,7 +305,7 @@ def _claim_role_name(scope: Construct, props: CrossAccountRoleProps, label: str)
     stack = Stack.of(scope)
     account = stack.node.path if tokens.unresolved(stack.account) else stack.account
     taken = _ROLE_NAMES.setdefault(scope.node.root, {})
-    key = (account, f"{props.role_path}{props.role_name}".lower())
+    key = (account, props.role_name.lower())
     if key in taken:
         raise SettingsError(
             "role_name",
@@ -195,34 +317,31 @@ def _claim_role_name(scope: Construct, props: CrossAccountRoleProps, label: str)
     taken[key] = label
 
 
-def _inline_policies(props: CrossAccountRoleProps) -> dict[str, iam.PolicyDocument]:
-    if not props.allowed_actions:
-        return {}
-    statement = iam.PolicyStatement(
-        sid="CrossAccountPermissions", actions=list(props.allowed_actions), resources=list(props.allowed_resources)
-    )
-    return {"CrossAccountPermissions": iam.PolicyDocument(statements=[statement])}
-
-
 @jsii.implements(IValidation)
 class _TrustPolicySize:
-    """The trust policy fits IAM's quota (checked at synth, after every statement is in)."""
+    """The trust policy fits the account's quota."""
 
-    def __init__(self, role: iam.Role) -> None:
-        self._role = role
+    def __init__(self, role: iam.Role, quota: int) -> None:
+        self._role, self._quota = role, quota
+
+    def error(self) -> str | None:
+        trust = self._role.assume_role_policy
+        assert trust is not None
+        size = _iam_length(Stack.of(self._role).resolve(trust.to_json()))
+        if size <= self._quota:
+            return None
+        if size <= rules.MAX_TRUST_POLICY_QUOTA:
+            remedy = (
+                f"request an IAM quota increase (role trust policy length, up to {rules.MAX_TRUST_POLICY_QUOTA}) "
+                "and set trust_policy_quota, or use fewer external IDs or principals"
+            )
+        else:
+            remedy = "over the most IAM allows; use fewer or shorter external IDs or principals"
+        return f"the trust policy is about {size} characters, over the quota of {self._quota}: {remedy}"
 
     def validate(self) -> list[str]:
-        document = Stack.of(self._role).resolve(self._role.assume_role_policy.to_json())  # type: ignore[union-attr]
-        size = _iam_length(document)
-        if size > TRUST_POLICY_MAX:
-            return [f"the trust policy is about {size} characters, over IAM's maximum of {TRUST_POLICY_MAX}"]
-        if size > TRUST_POLICY_DEFAULT_QUOTA:
-            Annotations.of(self._role).add_warning_v2(
-                "cross-account:trust-policy-size",
-                f"the trust policy is about {size} characters, over IAM's default quota of "
-                f"{TRUST_POLICY_DEFAULT_QUOTA}: request a quota increase, or merge principals",
-            )
-        return []
+        error = self.error()
+        return [error] if error else []
 
 
 def _iam_length(document: Any) -> int:

@@ -13,7 +13,10 @@ import sys
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, Field, dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any, Final, Literal
+
+from cross_account.escalation import ELSEWHERE, IDENTITY_ESCALATION
 
 # AWS patterns mean ASCII; Python's \w would also accept non-ASCII letters. Patterns end in \Z, not $,
 # which would also match before a trailing newline.
@@ -38,13 +41,17 @@ ROLE_ARN_RE: Final = re.compile(
 )
 PRINCIPAL_ARN_RE: Final = re.compile(
     rf"^arn:(?P<partition>{PARTITION_RE}):iam::(?P<account>\d{{12}}):"
-    r"(?P<kind>user|role)(?P<path>/(?:[\x21-\x7E]+/)?)(?P<name>[\w+=,.@*-]{1,64})\Z",
+    r"(?P<kind>user|role)(?P<path>/(?:[\x21-\x7E]+/)?)(?P<name>[\w+=,.@*?-]{1,64})\Z",
     _A,
 )
 POLICY_ARN_RE: Final = re.compile(
     rf"^arn:(?:{PARTITION_RE}):iam::(?:aws|\d{{12}}):policy/(?:[\x21-\x7E]+/)?[\w+=,.@-]{{1,128}}\Z",
     _A,
 )
+RESOURCE_ARN_RE: Final = re.compile(
+    rf"^arn:(?:{PARTITION_RE}|\*):[a-z0-9*?-]+:[a-z0-9*?-]*:(?:\d{{12}}|aws|[*?]+|):[\x21-\x7E]+\Z", _A
+)
+STACK_NAME_PATTERN_RE: Final = re.compile(r"^[A-Za-z*?][A-Za-z0-9*?-]{0,127}\Z", _A)
 PROFILE_NAME_RE: Final = re.compile(r"^[\w+=,.@:/-]{1,128}\Z", _A)
 DESCRIPTION_RE: Final = re.compile(r"^[\t\n\r\x20-\x7E\xA1-\xFF]*\Z")
 ACTION_RE: Final = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+\Z", _A)
@@ -54,8 +61,8 @@ MAX_SESSION_SECONDS: Final = 43200
 ROLE_CHAINING_MAX_SECONDS: Final = 3600
 CONSOLE_SWITCH_ROLE_MAX: Final = 64  # path (without leading slash) + name
 
-#: Service-wide wildcards with which a session can grant itself anything.
-ADMIN_EQUIVALENT_ACTIONS: Final = frozenset({"iam:*", "sts:*", "organizations:*"})
+#: Services whose actions act on identities and sessions: no wildcard of theirs is granted.
+IDENTITY_SERVICES: Final = ("iam", "sts", "organizations")
 
 Validator = Callable[[str, Any], Any]
 
@@ -140,6 +147,9 @@ validate_ou_id = _matching(
     OU_OR_ROOT_ID_RE, "must be an OU ID ou-[0-9a-z]{4,32}-[a-z0-9]{8,32} or a root ID r-[0-9a-z]{4,32}"
 )
 validate_stackset_name = _matching(STACKSET_NAME_RE, "must start with a letter and be 1-128 letters, digits or -")
+validate_stack_name_pattern = _matching(
+    STACK_NAME_PATTERN_RE, "must be a CloudFormation stack name (letters, digits, -), wildcards * and ? allowed"
+)
 validate_region = _matching(REGION_RE, "must be an AWS region name such as us-east-1")
 validate_policy_arn = _matching(
     POLICY_ARN_RE, "must be a managed policy ARN arn:<partition>:iam::<aws|account>:policy/[path/]name"
@@ -148,6 +158,8 @@ validate_policy_arn = _matching(
 
 def validate_int(key: str, value: Any) -> int:
     if isinstance(value, str) and re.fullmatch(r"\d+", value, _A):
+        # int() refuses over 4,300 digits with a traceback; no setting needs more than a few.
+        check(key, value, len(value.lstrip("0")) <= 15, "is too large a number")
         return int(value)
     check(key, value, isinstance(value, int) and not isinstance(value, bool), "must be an integer")
     return int(value)
@@ -159,6 +171,22 @@ def validate_bool(key: str, value: Any) -> bool:
         return value == "true"
     check(key, value, isinstance(value, bool), "must be true or false")
     return bool(value)
+
+
+#: IAM's role trust-policy length: 2,048 characters by default, 4,096 at most after a quota increase.
+DEFAULT_TRUST_POLICY_QUOTA: Final = 2048
+MAX_TRUST_POLICY_QUOTA: Final = 4096
+
+
+def validate_trust_policy_quota(key: str, value: Any) -> int:
+    size = validate_int(key, value)
+    check(
+        key,
+        value,
+        DEFAULT_TRUST_POLICY_QUOTA <= size <= MAX_TRUST_POLICY_QUOTA,
+        f"must be between {DEFAULT_TRUST_POLICY_QUOTA} (IAM's default) and {MAX_TRUST_POLICY_QUOTA} (IAM's most)",
+    )
+    return size
 
 
 def validate_max_session_duration(key: str, value: Any) -> int:
@@ -210,6 +238,13 @@ def validate_principal_arn(key: str, value: Any, *, trusted_account_id: str | No
         "must be an IAM user or role ARN arn:<partition>:iam::<account>:user|role/[path/]name",
     )
     assert match is not None
+    check(
+        key,
+        text,
+        match["name"][0] not in "*?",
+        "a wildcard needs a literal name prefix before it (ArnEquals honours * and ?, so role/* means anyone in "
+        "the account); e.g. role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Deploy_*",
+    )
     if trusted_account_id is not None:
         check(
             key,
@@ -221,6 +256,7 @@ def validate_principal_arn(key: str, value: Any, *, trusted_account_id: str | No
 
 
 def validate_action(key: str, value: Any) -> str:
+    """An action the role's own policy may allow: never one with which the session raises its own privileges."""
     text = _str(key, value)
     check(
         key,
@@ -229,19 +265,32 @@ def validate_action(key: str, value: Any) -> str:
         "a bare '*' grants administrator access; attach it deliberately through managed_policy_arns",
     )
     check(key, text, bool(ACTION_RE.match(text)), "must be an IAM action service:Action (wildcards * and ? allowed)")
+    service = text.split(":", 1)[0]
     check(
         key,
         text,
-        text.lower() not in ADMIN_EQUIVALENT_ACTIONS,
-        "lets the session grant itself anything (administrator-equivalent); name the iam/sts actions needed, "
-        "or attach such a policy deliberately through managed_policy_arns",
+        service not in IDENTITY_SERVICES or not any(char in text for char in "*?"),
+        f"a wildcard in {service}: reaches actions with which the session grants itself anything; name the actions "
+        "needed, or attach such a policy deliberately through managed_policy_arns (the tamper guard still applies)",
+    )
+    check(
+        key,
+        text,
+        text.lower() not in IDENTITY_ESCALATION,
+        "lets the session raise its own privileges (IAM permissions management, credentials or role assumption); "
+        "attach such a policy deliberately through managed_policy_arns (the tamper guard still applies)",
     )
     return text
 
 
 def validate_resource(key: str, value: Any) -> str:
     text = _str(key, value)
-    check(key, text, text == "*" or text.startswith("arn:"), "must be '*' or an ARN starting with arn:")
+    check(
+        key,
+        text,
+        text == "*" or bool(RESOURCE_ARN_RE.match(text)),
+        "must be '*' or an ARN arn:<partition>:<service>:<region>:<account>:<resource> (wildcards allowed)",
+    )
     return text
 
 
@@ -301,6 +350,51 @@ def check_grants(
         bool(actions or managed_policy_arns),
         "the role would grant nothing: give allowed_actions or managed_policy_arns",
     )
+
+
+#: Not in policy_sentry's list, but they run with a role stored on the resource, whoever calls them.
+STORED_ROLE_ACTIONS: Final = (
+    "cloudformation:CreateChangeSet",
+    "cloudformation:CreateStackInstances",
+    "cloudformation:DeleteStack",
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:UpdateStack",
+    "cloudformation:UpdateStackInstances",
+    "cloudformation:UpdateStackSet",
+    "codebuild:StartBuild",
+    "codebuild:StartBuildBatch",
+    "ssm:SendCommand",
+    "ssm:StartSession",
+    "states:StartExecution",
+)
+
+
+def acting_as_others(actions: Sequence[str], *, stacks_scoped: bool) -> dict[str, str]:
+    """Grants with which the session acts with another principal's permissions: service -> a warning.
+
+    CloudFormation's stack writes are the first case: a stack with a stored service role runs an
+    update with that role, whoever asks. Scoped to stack names, they are the deployer's choice.
+    """
+    reached: dict[str, list[str]] = {}
+    for candidate in (*ELSEWHERE, *STORED_ROLE_ACTIONS):
+        if any(fnmatchcase(candidate.lower(), pattern.lower()) for pattern in actions):
+            reached.setdefault(candidate.split(":")[0], []).append(candidate)
+    warnings = {}
+    for service, names in sorted(reached.items()):
+        names.sort()
+        listed = ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
+        if service == "cloudformation" and not stacks_scoped:
+            warnings[service] = (
+                f"allowed_actions let the session run {listed} on any stack; a stack with a stored service role "
+                "(every `cdk deploy`ed stack has the bootstrap's cfn-exec-role) runs it with that role's permissions. "
+                "Narrow it with cloudformation_stack_names"
+            )
+        elif service != "cloudformation":
+            warnings[service] = (
+                f"allowed_actions let the session run {listed}: these act with another principal's permissions "
+                "(a function's, a project's, an instance's role). Narrow allowed_actions or allowed_resources"
+            )
+    return warnings
 
 
 def check_resources_for_actions(key: str, resources: Sequence[str], *, actions: Sequence[str]) -> None:
@@ -368,6 +462,9 @@ def parse_json_string(key: str, value: Any, kind: type) -> Any:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
             raise SettingsError(key, value, f"must be a JSON {kind.__name__}: {exc.msg}") from None
+        except (ValueError, RecursionError):
+            # A number of thousands of digits, or nesting deeper than Python's stack.
+            raise SettingsError(key, value, f"must be a JSON {kind.__name__} of reasonable size") from None
     return value
 
 
@@ -408,8 +505,13 @@ def one_of(choices: Sequence[str]) -> Validator:
     return parse
 
 
+#: IAM's quota of tags on a role.
+MAX_TAGS: Final = 50
+
+
 def mapping_of_tags(key: str, value: Any, *, unresolved: Callable[[Any], bool] = never) -> dict[str, str]:
     check(key, value, isinstance(value, Mapping), "must be an object of tag keys to string values")
+    check(key, f"{len(value)} tags", len(value) <= MAX_TAGS, f"IAM allows at most {MAX_TAGS} tags on a role")
     for tag_key, tag_value in value.items():
         validate_tag(key, tag_key, tag_value, unresolved=unresolved)
     return dict(value)

@@ -30,6 +30,10 @@ APP_ROLE_DEFAULTS: Final[Mapping[str, Any]] = {
     "allowed_actions": HOWTO_ACTIONS,
 }
 
+#: Values from the how-to and the docs: fine offline, wrong for a real deployment.
+HOWTO_EXTERNAL_ID: Final = "12345678TESTID"
+EXAMPLE_ACCOUNT_IDS: Final = frozenset({"111111111111", "222222222222", "333333333333", "123456789012"})
+
 #: CDK's own context keys (feature flags, aws:cdk:*, lookup caches) are not ours to check.
 _CDK_OWNED_KEYS: Final = frozenset({"acknowledged-issue-numbers", "cli-telemetry"})
 
@@ -209,6 +213,22 @@ class Settings:
             raise SettingsError(
                 missing, getattr(self, missing) or None, f"is required with {present}: the StackSet needs both"
             )
+
+    def placeholders(self) -> str | None:
+        """One warning for values copied from the how-to or the examples (the offline defaults), if any."""
+        found = [
+            f"{key} {account} (an example account ID)"
+            for key, account in (
+                ("trusted_account_id", self.trusted_account_id),
+                *(("target account", account) for account in self.target_accounts),
+            )
+            if account in EXAMPLE_ACCOUNT_IDS
+        ]
+        if any(HOWTO_EXTERNAL_ID in spec.external_ids for spec in self.role_specs):
+            found.append(f"external_ids {HOWTO_EXTERNAL_ID} (the how-to's published example, anyone can send it)")
+        if not found:
+            return None
+        return f"replace before a real deployment: {'; '.join(found)}. See the README, First deployment"
 
     @property
     def role_arn(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import App, BootstraplessSynthesizer, Environment, IStackSynthesizer, Stack, Validations
+from aws_cdk import Annotations, App, BootstraplessSynthesizer, Environment, IStackSynthesizer, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from cross_account.settings import Settings
@@ -60,4 +60,6 @@ def add_stacks(app: App, settings: Settings, *, nag: bool = True) -> list[Stack]
                 description="Cross-account access: the role rolled out to organizational units by a StackSet",
             )
         )
+    if warning := settings.placeholders():
+        Annotations.of(app).add_warning_v2("cross-account:example-values", warning)
     return stacks

@@ -24,7 +24,7 @@ def cdk_synth(outdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cdk_synth_writes_both_templates_and_prints_nothing_else(tmp_path: Path) -> None:
+def test_cdk_synth_writes_both_templates_and_prints_only_our_warnings(tmp_path: Path) -> None:
     result = cdk_synth(tmp_path)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.glob("*.template.json")) == [
@@ -33,9 +33,20 @@ def test_cdk_synth_writes_both_templates_and_prints_nothing_else(tmp_path: Path)
     ]
     output = result.stdout + result.stderr
     assert not [word for word in NOISE if word.lower() in output.lower()], output
-    assert output.strip().splitlines() == [
+    lines = output.strip().splitlines()
+    assert lines[-2:] == [
         f"Successfully synthesized to {tmp_path}",
         "Supply a stack id (TargetStack, TrustedStack) to display its template.",
+    ]
+    # The defaults are the how-to's: the warnings say so, and what the CloudFormation grant reaches.
+    warnings = [line for line in lines if line.startswith("WARNING")]
+    assert len(warnings) == 2, output
+    assert "12345678TESTID" in warnings[0] and "111111111111" in warnings[0]
+    assert "cloudformation_stack_names" in warnings[1]
+    acknowledged = [line.strip() for line in lines if "Acknowledge with" in line]
+    assert acknowledged == [
+        "Acknowledge with 'Annotation::cross-account:example-values'",
+        "Acknowledge with 'Annotation::cross-account:acts-as-another-principal:cloudformation'",
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -113,13 +114,30 @@ def test_default_permission_policy_is_the_howtos() -> None:
         (
             {"require_source_identity": "true"},
             [
+                # IAM users name themselves; ${aws:username} does not exist for role sessions.
                 assume(
                     {"StringEquals": {"sts:ExternalId": ["12345678TESTID"], "sts:SourceIdentity": "${aws:username}"}}
                 ),
-                # Its own statement, with only the source-identity condition (no sts:ExternalId key exists for it).
+                # Role sessions (SSO, CI, chained roles) must set a source identity.
+                assume(
+                    {
+                        "Null": {"sts:SourceIdentity": "false"},
+                        "StringEquals": {"sts:ExternalId": ["12345678TESTID"], "aws:PrincipalType": "AssumedRole"},
+                    }
+                ),
+                # Their own statements, without sts:ExternalId (no such key exists for the action).
                 {
                     "Action": "sts:SetSourceIdentity",
                     "Condition": {"StringEquals": {"sts:SourceIdentity": "${aws:username}"}},
+                    "Effect": "Allow",
+                    "Principal": {"AWS": TRUSTED_ROOT},
+                },
+                {
+                    "Action": "sts:SetSourceIdentity",
+                    "Condition": {
+                        "Null": {"sts:SourceIdentity": "false"},
+                        "StringEquals": {"aws:PrincipalType": "AssumedRole"},
+                    },
                     "Effect": "Allow",
                     "Principal": {"AWS": TRUSTED_ROOT},
                 },
@@ -192,8 +210,53 @@ def test_managed_policies_only_means_no_inline_policy() -> None:
 
 def test_nothing_else_in_the_target_account_grants_iam_access() -> None:
     template = synth().template("TargetStack")
-    types = sorted(r["Type"] for r in template["Resources"].values() if r["Type"] != "AWS::CDK::Metadata")
-    assert types == ["AWS::IAM::Role"]
+    resources = {k: r for k, r in template["Resources"].items() if r["Type"] != "AWS::CDK::Metadata"}
+    assert sorted(r["Type"] for r in resources.values()) == ["AWS::IAM::Policy", "AWS::IAM::Role"]
     for statement in role_properties()["Policies"][0]["PolicyDocument"]["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not [a for a in actions if a.startswith(("iam:", "sts:")) or a == "*"]
+    # The only other policy is the tamper guard: nothing but Deny.
+    (guard,) = [r for r in resources.values() if r["Type"] == "AWS::IAM::Policy"]
+    assert {s["Effect"] for s in guard["Properties"]["PolicyDocument"]["Statement"]} == {"Deny"}
+
+
+def guard_statements(overrides: dict[str, Any] | None = None, stack_id: str = "TargetStack") -> dict[str, Any]:
+    resources = synth(overrides).template(stack_id)["Resources"]
+    (guard,) = [r for r in resources.values() if r["Type"] == "AWS::IAM::Policy"]
+    (role_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
+    assert guard["Properties"]["Roles"] == [{"Ref": role_id}]
+    return {s["Sid"]: s for s in guard["Properties"]["PolicyDocument"]["Statement"]}
+
+
+def test_the_tamper_guard_denies_changes_to_the_role_its_stack_and_the_bootstrap() -> None:
+    guard = guard_statements()
+    assert guard["DenyChangesToThisRole"]["NotAction"] == ["iam:Get*", "iam:List*"]
+    stacks = json.dumps(guard["DenyProtectedStacks"]["Resource"])
+    for name in ('{"Ref": "AWS::StackName"}', "stack/CDKToolkit/*", "stack/StackSet-*/*", "stackset/*"):
+        assert name in stacks
+    assert "s3:Put*" in guard["DenyCdkBootstrapRolesAndAssets"]["Action"]
+    assert "DenyChangesToItsPolicies" not in guard, "AWS managed policies cannot be changed by anyone"
+
+
+def test_the_tamper_guard_covers_customer_managed_policies_and_the_boundary() -> None:
+    boundary = "arn:aws:iam::222222222222:policy/Boundary"
+    mine = "arn:aws:iam::222222222222:policy/Deploy"
+    guard = guard_statements(
+        {
+            "permissions_boundary_arn": boundary,
+            "managed_policy_arns": json.dumps([mine, "arn:aws:iam::aws:policy/ReadOnlyAccess"]),
+            "protected_stack_names": '["Network-*"]',
+        }
+    )
+    assert sorted(guard["DenyChangesToItsPolicies"]["Resource"]) == sorted([mine, boundary])
+    assert "stack/Network-*/*" in json.dumps(guard["DenyProtectedStacks"]["Resource"])
+
+
+def test_cloudformation_actions_can_be_scoped_to_stack_names() -> None:
+    statements = role_properties({"cloudformation_stack_names": '["my-service-*"]'})["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ]
+    by_sid = {s["Sid"]: s for s in statements}
+    assert by_sid["CloudFormationStacks"]["Action"] == "cloudformation:*"
+    assert "stack/my-service-*/*" in json.dumps(by_sid["CloudFormationStacks"]["Resource"])
+    assert "cloudformation:*" not in by_sid["CrossAccountPermissions"]["Action"]

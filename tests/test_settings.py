@@ -315,12 +315,12 @@ REVIEW_CASES = [
     # A typo with a colon is still a typo.
     ({"external_ids:": '["abc123"]'}, "external_ids:", "did you mean external_ids?"),
     # Administrator-equivalent wildcards.
-    ({"allowed_actions": '["iam:*"]'}, "allowed_actions[0]", "administrator-equivalent"),
+    ({"allowed_actions": '["iam:*"]'}, "allowed_actions[0]", "a wildcard in iam:"),
     ({"allowed_actions": '["STS:*"]'}, "allowed_actions[0]", "service:Action"),
     (
         {"roles": '{"Admin": {"allowed_actions": ["sts:*"]}}'},
         "roles.Admin.allowed_actions[0]",
-        "administrator-equivalent",
+        "a wildcard in sts:",
     ),
     # IAM's character rules for descriptions and tags.
     ({"role_description": "emoji \U0001f600"}, "role_description", "Latin-1"),

@@ -115,7 +115,8 @@ NAG_VARIANTS = [
 def test_cdk_nag_passes_with_acknowledged_findings_only(overrides: dict[str, Any]) -> None:
     app = synth(overrides, nag=True)
     report = json.loads((app.outdir / "validation-report.json").read_text())
-    assert report["pluginReports"] == [] or all(r["summary"]["status"] == "success" for r in report["pluginReports"])
+    # cdk-nag's report has a summary; our own warnings come as "Construct Annotations" (a success).
+    assert all(r.get("summary", {}).get("status", r.get("conclusion")) == "success" for r in report["pluginReports"])
 
 
 def test_several_target_accounts_get_predictable_stack_ids() -> None:

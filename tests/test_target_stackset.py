@@ -63,7 +63,8 @@ def test_template_body_is_the_target_roles_own_template() -> None:
     # partition left to CloudFormation because the accounts are not known at synth time.
     body = json.loads(stack_set()["TemplateBody"])
     assert set(body) == {"Resources"}, "no bootstrap parameter, rule or metadata condition"
-    (role,) = body["Resources"].values()
+    (role,) = [r for r in body["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert sorted(r["Type"] for r in body["Resources"].values()) == ["AWS::IAM::Policy", "AWS::IAM::Role"]
     target_role = next(
         r for r in synth(ORG).template("TargetStack")["Resources"].values() if r["Type"] == "AWS::IAM::Role"
     )
@@ -81,7 +82,7 @@ def test_template_body_has_every_tier() -> None:
     body = json.loads(
         stack_set({"roles": '{"ReadOnly": {"allowed_actions": ["s3:Get*"]}, "Deploy": {}}'})["TemplateBody"]
     )
-    names = sorted(r["Properties"]["RoleName"] for r in body["Resources"].values())
+    names = sorted(r["Properties"]["RoleName"] for r in body["Resources"].values() if r["Type"] == "AWS::IAM::Role")
     assert names == ["CrossAccountAccessRole-Deploy", "CrossAccountAccessRole-ReadOnly"]
 
 

