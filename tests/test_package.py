@@ -1,7 +1,7 @@
 """The package as a user gets it: build the wheel and sdist, install the wheel into a fresh venv, and
 synthesize the README's reuse sample as a new CDK app in an empty folder, with the real CDK CLI.
 
-About 5 s (build 1 s, install 1 s from uv's cache, synth 2-3 s); deselect with ``-m 'not package'``.
+About 6 s (build 2 s, install 1 s from uv's cache, synth 2-3 s); deselect with ``-m 'not package'``.
 """
 
 from __future__ import annotations
