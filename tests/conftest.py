@@ -1,18 +1,20 @@
-from harness.node import use_pinned_node
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
-# Before anything imports aws_cdk: jsii on Node 20 prints an end-of-life banner.
-use_pinned_node()
+import pytest
+
+from harness.node import use_pinned_node
+from tests.cli_support import MotoServer, Result, StubSts, StubStsServer, base_environment, run_cli
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test module imports aws_cdk: jsii on Node 20 prints an end-of-life banner."""
+    use_pinned_node()
 
 
 # --- the cross-account client (tests/test_cli_*.py) -------------------------------------------------
-# Appended for the client; the servers bind 127.0.0.1 and are stopped by their own handles.
-import os  # noqa: E402
-from collections.abc import Callable, Iterator, Mapping  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-
-from tests.cli_support import MotoServer, Result, StubSts, StubStsServer, base_environment, run_cli  # noqa: E402
+# The servers bind 127.0.0.1 and are stopped by their own handles.
 
 
 @pytest.fixture(scope="session")

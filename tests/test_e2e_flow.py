@@ -12,7 +12,7 @@ import pytest
 
 from harness.demo import table
 from harness.emulator.fixtures import start_emulator
-from harness.emulator.flow import Flow, FlowError, Row, Workspace
+from harness.emulator.flow import Flow, FlowError, Workspace
 from harness.emulator.server import EMULATOR_PYTHON, Emulator
 
 pytestmark = pytest.mark.skipif(
@@ -24,13 +24,13 @@ REQUIRED_STEPS = (
     "cdk deploy TargetStack (account B",
     "cdk deploy TrustedStack (account A",
     "-> GetCallerIdentity",
-    "creates and lists an S3 bucket in B",
-    "iam:CreateUser inside the session",
+    "creates and lists a bucket",
+    "iam:CreateUser in the session",
     "alice, wrong external ID",
     "alice, no external ID",
     "bob (in A, not in the group)",
     "carol (third account",
-    "cdk deploy TargetStack -c require_mfa=true",
+    "cdk deploy TargetStack, require_mfa",
     "alice without MFA",
     "cdk destroy TrustedStack",
     "cdk destroy TargetStack",
@@ -53,14 +53,6 @@ def test_cross_account_flow_in_the_emulator(emulator: Emulator) -> None:
     refused = [row for row in rows if row.expected == "AccessDenied"]
     assert len(refused) == 6, report  # iam:CreateUser, wrong/no external ID, bob, carol, no MFA
     workspace.remove()
-
-
-def test_table_marks_rows_that_differ() -> None:
-    text = table([Row("same", "a", "a"), Row("other", "AccessDenied", "allowed")])
-    lines = text.splitlines()
-    assert lines[0].split(" | ") == ["step ", "expected    ", "got"]
-    assert lines[2].endswith("| a")
-    assert lines[3].endswith("| allowed  <-- DIFFERS")
 
 
 TRUST_ANYONE_IN_A = {

@@ -198,7 +198,7 @@ class Flow:
     def _check(self, step: str, expected: str, got: str) -> Row:
         row = Row(step, expected, got)
         self.rows.append(row)
-        self._say(f"{'ok  ' if row.ok else 'FAIL'} {step}: {got}")
+        self._say(f"{'ok  ' if row.ok else 'FAIL'} {step.strip()}")  # the table at the end shows what came back
         return row
 
     # --- the steps --------------------------------------------------------------------------
@@ -348,15 +348,15 @@ class Flow:
     def _main(self) -> None:
         a, b = self.account_a, self.account_b
         status = self.deploy("TargetStack", b, variant="default", context={})
-        self._check(f"cdk deploy TargetStack (account B {b})", "CREATE_COMPLETE", status)
+        self._check("cdk deploy TargetStack (account B)", "CREATE_COMPLETE", status)
         if self.presynth:
             self.synth_in_background("require-mfa", MFA_CONTEXT)
         status = self.deploy("TrustedStack", a, variant="default", context={})
-        self._check(f"cdk deploy TrustedStack (account A {a})", "CREATE_COMPLETE", status)
+        self._check("cdk deploy TrustedStack (account A)", "CREATE_COMPLETE", status)
 
         target, trusted = self._outputs("TargetStack", b), self._outputs("TrustedStack", a)
         role_arn, external_id, group = target["RoleArn"], target["ExternalId"].split(",")[0], trusted["GroupName"]
-        self._check("TrustedStack grants the role TargetStack made", role_arn, trusted["TargetRoleArn"])
+        self._check("TrustedStack grants that role", role_arn, trusted["TargetRoleArn"])
 
         alice = self.create_user("alice", a, group=group)
         bob = self.create_user("bob", a)
@@ -366,10 +366,10 @@ class Flow:
 
         probe = self.exec_probe(alice, role_arn, external_id)
         expected_arn = f"arn:aws:sts::{b}:assumed-role/{role_name}/alice"
-        self._check(f"alice in {group}: cross-account exec -> GetCallerIdentity", expected_arn, probe["arn"])
-        self._check("  ... creates and lists an S3 bucket in B", "created", probe["bucket"])
+        self._check("alice: exec -> GetCallerIdentity", expected_arn, probe["arn"])
+        self._check("  ... creates and lists a bucket", "created", probe["bucket"])
         self._check("  ... B's root sees the bucket", "yes", _yes(self.bucket_owner_sees(b)))
-        self._check("  ... iam:CreateUser inside the session", ACCESS_DENIED, probe["iam_create_user"])
+        self._check("  ... iam:CreateUser in the session", ACCESS_DENIED, probe["iam_create_user"])
 
         refused = [
             ("alice, wrong external ID", alice, "WRONG-ID"),
@@ -381,8 +381,8 @@ class Flow:
             self._check(step, ACCESS_DENIED, self.assume_outcome(keys, role_arn, given_id))
 
         status = self.deploy("TargetStack", b, variant="require-mfa", context=MFA_CONTEXT)
-        self._check("cdk deploy TargetStack -c require_mfa=true", "UPDATE_COMPLETE", status)
-        self._check("  ... trust requires aws:MultiFactorAuthPresent", "yes", _yes(self.trust_requires_mfa(role_name)))
+        self._check("cdk deploy TargetStack, require_mfa", "UPDATE_COMPLETE", status)
+        self._check("  ... the trust requires MFA", "yes", _yes(self.trust_requires_mfa(role_name)))
         self._check("alice without MFA", ACCESS_DENIED, self.assume_outcome(alice, role_arn, external_id))
 
     def _teardown(self) -> None:
@@ -459,7 +459,8 @@ def run_flow(*, keep: bool = False, echo: Callable[[str], None] | None = None, p
     with run_emulator(workspace.emulator_dir) as emulator:
         pid = emulator.pid
         if echo is not None:
-            echo(f"MiniStack on {emulator.endpoint} (PID {pid}), IAM enforced; run folder {workspace.root}")
+            echo(f"MiniStack on {emulator.endpoint} (PID {pid}), IAM enforced")
+            echo(f"run folder: {workspace.root.relative_to(PROJECT_ROOT)}")
         rows = Flow(emulator, workspace, echo=echo, presynth=presynth).run()
     rows.append(Row(f"emulator stopped (PID {pid})", "stopped", "running" if _alive(pid) else "stopped"))
     result = FlowResult(rows, time.monotonic() - started, workspace)
