@@ -50,6 +50,51 @@ def trust_conditions(props: CrossAccountRoleProps, *, caller: Caller = "user") -
     return conditions
 
 
+def trust_document(props: CrossAccountRoleProps) -> dict[str, Any]:
+    """The trust policy as the construct builds it, in plain JSON, to measure before building anything."""
+    principal = {"AWS": f"arn:{rules.LONGEST_PARTITION}:iam::{props.trusted_account_id}:root"}
+    callers: tuple[Caller, ...] = ("user", "role") if props.require_source_identity else ("user",)
+    statements = [
+        {
+            "Action": "sts:AssumeRole",
+            "Condition": trust_conditions(props, caller=c),
+            "Effect": "Allow",
+            "Principal": principal,
+        }
+        for c in callers
+    ]
+    if props.require_source_identity:
+        statements += [
+            {**s, "Action": "sts:SetSourceIdentity", "Condition": _without_external_id(s["Condition"])}
+            for s in statements
+        ]
+    return {"Statement": statements, "Version": "2012-10-17"}
+
+
+def _without_external_id(conditions: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """sts:SetSourceIdentity has no sts:ExternalId key (IAM's service reference)."""
+    equals = {k: v for k, v in conditions.get("StringEquals", {}).items() if k != "sts:ExternalId"}
+    return (
+        {**conditions, "StringEquals": equals}
+        if equals
+        else {k: v for k, v in conditions.items() if k != "StringEquals"}
+    )
+
+
+def trust_size_error(size: int, quota: int) -> str | None:
+    """Why a trust policy of ``size`` characters cannot deploy under ``quota``, or None."""
+    if size <= quota:
+        return None
+    if size <= rules.MAX_TRUST_POLICY_QUOTA:
+        remedy = (
+            f"request an IAM quota increase (role trust policy length, up to {rules.MAX_TRUST_POLICY_QUOTA}) "
+            "and set trust_policy_quota, or use fewer external IDs or principals"
+        )
+    else:
+        remedy = "over the most IAM allows; use fewer or shorter external IDs or principals"
+    return f"the trust policy is about {size} characters, over the quota of {quota}: {remedy}"
+
+
 def mfa_conditions(*, require_mfa: bool, mfa_max_age_seconds: int | float | None) -> dict[str, dict[str, Any]]:
     """MFA in an Allow is ``Bool`` (never ``BoolIfExists``, which passes when the key is absent)."""
     if not require_mfa:
@@ -104,6 +149,8 @@ class CrossAccountRole(Construct):
         try:
             props = _props(props, options).validated(unresolved=tokens.unresolved)
             _check_not_own_account(scope, props)
+            too_large = trust_size_error(_iam_length(trust_document(props)), props.trust_policy_quota)
+            rules.check("trust_policy_quota", props.trust_policy_quota, too_large is None, str(too_large))
         except SettingsError as error:
             raise error.at(label) from None
         _claim_role_name(scope, props, label)
@@ -148,11 +195,8 @@ class CrossAccountRole(Construct):
         ).items():
             Annotations.of(self).add_warning_v2(f"cross-account:acts-as-another-principal:{service}", warning)
 
-        trust_size = _TrustPolicySize(self.role, props.trust_policy_quota)
-        if too_large := trust_size.error():
-            raise SettingsError("trust_policy_quota", props.trust_policy_quota, too_large, where=label)
         # Statements can be added to the trust after construction: check again at synth.
-        self.node.add_validation(trust_size)
+        self.node.add_validation(_TrustPolicySize(self.role, props.trust_policy_quota))
 
         self.role_name: str = self.role.role_name
         self.role_path: str = props.role_path
@@ -204,8 +248,7 @@ class CrossAccountRole(Construct):
         )
         callers: tuple[Caller, ...] = ("user", "role")
         for caller in callers:
-            conditions = trust_conditions(self.props, caller=caller)
-            conditions["StringEquals"].pop("sts:ExternalId", None)
+            conditions = _without_external_id(trust_conditions(self.props, caller=caller))
             trust.add_statements(
                 iam.PolicyStatement(
                     actions=["sts:SetSourceIdentity"], principals=[trusted_account], conditions=conditions
@@ -324,23 +367,10 @@ class _TrustPolicySize:
     def __init__(self, role: iam.Role, quota: int) -> None:
         self._role, self._quota = role, quota
 
-    def error(self) -> str | None:
+    def validate(self) -> list[str]:
         trust = self._role.assume_role_policy
         assert trust is not None
-        size = _iam_length(Stack.of(self._role).resolve(trust.to_json()))
-        if size <= self._quota:
-            return None
-        if size <= rules.MAX_TRUST_POLICY_QUOTA:
-            remedy = (
-                f"request an IAM quota increase (role trust policy length, up to {rules.MAX_TRUST_POLICY_QUOTA}) "
-                "and set trust_policy_quota, or use fewer external IDs or principals"
-            )
-        else:
-            remedy = "over the most IAM allows; use fewer or shorter external IDs or principals"
-        return f"the trust policy is about {size} characters, over the quota of {self._quota}: {remedy}"
-
-    def validate(self) -> list[str]:
-        error = self.error()
+        error = trust_size_error(_iam_length(Stack.of(self._role).resolve(trust.to_json())), self._quota)
         return [error] if error else []
 
 

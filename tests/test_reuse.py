@@ -130,7 +130,9 @@ def test_a_reused_role_grants_nothing_by_default_and_gets_a_generated_name() -> 
     assert "RoleName" not in role["Properties"]
     assert "Policies" not in role["Properties"]
     assert "ManagedPolicyArns" not in role["Properties"]
-    template.resource_count_is("AWS::IAM::Policy", 0)
+    # The only policy is the tamper guard, which denies and allows nothing.
+    (guard,) = template.find_resources("AWS::IAM::Policy").values()
+    assert {s["Effect"] for s in guard["Properties"]["PolicyDocument"]["Statement"]} == {"Deny"}
     assert access.props.allowed_actions == ()
 
 
@@ -397,7 +399,9 @@ def test_known_parts_are_still_checked_beside_tokens() -> None:
 
 
 def _grant_policy(stack: cdk.Stack) -> dict[str, Any]:
-    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    """The one policy that allows something (a role also has its tamper guard, which only denies)."""
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    (policy,) = [p for p in policies if "TamperGuard" not in p["Properties"]["PolicyName"]]
     return dict(policy["Properties"])
 
 
@@ -474,11 +478,13 @@ def test_the_role_is_grantable_like_an_iam_role() -> None:
 # --- checks that run at synth ---------------------------------------------------------------------------
 
 
-def _with_trust_principals(count: int) -> tuple[cdk.App, cdk.Stack]:
+def _with_trust_principals(count: int, quota: int = 2048) -> tuple[cdk.App, cdk.Stack]:
     app = fresh_app()
     stack = cdk.Stack(app, "Deployments", env=B)
-    access = CrossAccountRole(stack, "Access", trusted_account_id="111111111111", external_ids=["x-1"])
-    # Added after construction: only a synth-time check sees them.
+    access = CrossAccountRole(
+        stack, "Access", trusted_account_id="111111111111", external_ids=["x-1"], trust_policy_quota=quota
+    )
+    # Added after construction: only the synth-time check sees them.
     access.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
         iam.PolicyStatement(
             actions=["sts:AssumeRole"],
@@ -488,14 +494,47 @@ def _with_trust_principals(count: int) -> tuple[cdk.App, cdk.Stack]:
     return app, stack
 
 
-def test_a_trust_policy_over_the_default_quota_warns_at_synth() -> None:
-    _app, stack = _with_trust_principals(40)
-    Annotations.from_stack(stack).has_warning("*", Match.string_like_regexp("over IAM's default quota of 2048"))
-
-
-def test_a_trust_policy_over_the_maximum_fails_the_synth() -> None:
-    app, _stack = _with_trust_principals(100)
-    with pytest.raises(RuntimeError, match="over IAM's maximum of 4096"):
+def test_statements_added_later_are_measured_at_synth() -> None:
+    app, _stack = _with_trust_principals(40)
+    with pytest.raises(RuntimeError, match="about 2156 characters, over the quota of 2048: request an IAM quota"):
         app.synth()
-    _app, small = _with_trust_principals(2)
-    Annotations.from_stack(small).has_no_warning("*", Match.string_like_regexp("trust policy"))
+    # After a quota increase, the same trust fits.
+    app, _stack = _with_trust_principals(40, quota=4096)
+    app.synth()
+    app, _stack = _with_trust_principals(100, quota=4096)
+    with pytest.raises(RuntimeError, match="over the most IAM allows"):
+        app.synth()
+
+
+def test_too_many_external_ids_are_refused_before_deploy_with_the_computed_size() -> None:
+    long_ids = [c * 1224 for c in "abc"]
+    error = construct_error(
+        lambda stack: CrossAccountRole(stack, "Access", trusted_account_id="111111111111", external_ids=long_ids)
+    )
+    assert error.key == "trust_policy_quota"
+    assert "the trust policy is about 3" in error.rule
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"external_ids": ["a" * 1224, "b-2"]},
+        {
+            "require_source_identity": True,
+            "require_mfa": True,
+            "mfa_max_age_seconds": 300,
+            "trusted_principal_arns": ["arn:aws:iam::111111111111:user/a"],
+            "principal_org_id": "o-abcdefghij",
+        },
+    ],
+)
+def test_the_trust_is_measured_before_building_as_it_is_built(options: dict[str, Any]) -> None:
+    from cross_account.role import _iam_length, trust_document
+
+    stack = cdk.Stack(fresh_app(), "Deployments", env=B)
+    access = CrossAccountRole(
+        stack, "Access", **{"trusted_account_id": "111111111111", "external_ids": ["x-1"], **options}
+    )
+    built = stack.resolve(access.role.assume_role_policy.to_json())  # type: ignore[union-attr]
+    assert _iam_length(trust_document(access.props)) == _iam_length(built)
