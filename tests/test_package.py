@@ -96,11 +96,15 @@ def test_the_readme_sample_synthesizes_from_the_installed_wheel(dist: Path, tmp_
     artifacts = json.loads((out / "manifest.json").read_text())["artifacts"]
     stacks = {name for name, artifact in artifacts.items() if artifact["type"] == "aws:cloudformation:stack"}
     assert stacks == {"Deployments", "Tooling"}
-    assert iam_resources(out / "Deployments.template.json") == {"AWS::IAM::Role": ["DeployRole"]}
+    # The role, its tamper guard and the bucket's grant; the group, its policy and the imported user's grant.
+    assert iam_resources(out / "Deployments.template.json") == {
+        "AWS::IAM::Policy": [None, None],
+        "AWS::IAM::Role": ["DeployRole"],
+    }
     assert iam_resources(out / "Tooling.template.json") == {
         "AWS::IAM::Group": ["Deployers"],
         "AWS::IAM::ManagedPolicy": [None],
-        "AWS::IAM::User": [None],
+        "AWS::IAM::Policy": [None],
     }
 
 
