@@ -54,19 +54,19 @@ def trust_document(props: CrossAccountRoleProps) -> dict[str, Any]:
     """The trust policy as the construct builds it, in plain JSON, to measure before building anything."""
     principal = {"AWS": f"arn:{rules.LONGEST_PARTITION}:iam::{props.trusted_account_id}:root"}
     callers: tuple[Caller, ...] = ("user", "role") if props.require_source_identity else ("user",)
+    conditions = [trust_conditions(props, caller=c) for c in callers]
     statements = [
-        {
-            "Action": "sts:AssumeRole",
-            "Condition": trust_conditions(props, caller=c),
-            "Effect": "Allow",
-            "Principal": principal,
-        }
-        for c in callers
+        {"Action": "sts:AssumeRole", "Condition": c, "Effect": "Allow", "Principal": principal} for c in conditions
     ]
     if props.require_source_identity:
         statements += [
-            {**s, "Action": "sts:SetSourceIdentity", "Condition": _without_external_id(s["Condition"])}
-            for s in statements
+            {
+                "Action": "sts:SetSourceIdentity",
+                "Condition": _without_external_id(c),
+                "Effect": "Allow",
+                "Principal": principal,
+            }
+            for c in conditions
         ]
     return {"Statement": statements, "Version": "2012-10-17"}
 
