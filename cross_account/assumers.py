@@ -120,6 +120,7 @@ class CrossAccountAssumers(Construct):
     - ``managed_policy_name``: the managed policy's name (``-2``, ``-3`` … for more). Default: generated.
     - ``require_mfa``, ``mfa_max_age_seconds``: mirror the target's MFA rule. Default: false, none.
     - ``require_source_identity``: also allow ``sts:SetSourceIdentity``. Default: false.
+    - ``allow_session_tags``: also allow ``sts:TagSession``. Default: false.
 
     Exposes ``group``, ``policies`` (``policy`` when there is one) and :meth:`grant_assume`.
     """
@@ -136,6 +137,7 @@ class CrossAccountAssumers(Construct):
         require_mfa: bool = False,
         mfa_max_age_seconds: int | float | None = None,
         require_source_identity: bool = False,
+        allow_session_tags: bool = False,
     ) -> None:
         self._label = construct_label(scope, construct_id, "CrossAccountAssumers")
         try:
@@ -160,6 +162,8 @@ class CrossAccountAssumers(Construct):
         actions = ["sts:AssumeRole"]
         if require_source_identity:
             actions.append("sts:SetSourceIdentity")
+        if allow_session_tags:
+            actions.append("sts:TagSession")
         mfa = mfa_conditions(require_mfa=require_mfa, mfa_max_age_seconds=mfa_max_age_seconds)
         self._grants = [_Grant("AssumeCrossAccountRole", actions, list(chunk), mfa) for chunk in chunks]
         if organization_roles is not None:

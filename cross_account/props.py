@@ -49,6 +49,11 @@ class CrossAccountRoleProps:
     principal_org_id: str | None = setting(rules.optional(rules.validate_org_id), default=None)
     #: Callers must set their user name as the source identity. Default: false.
     require_source_identity: bool = setting(rules.validate_bool, default=False)
+    #: Callers may tag their sessions (``sts:TagSession`` in the trust, and in the trusted side's grant);
+    #: GitHub's configure-aws-credentials action tags sessions by default. Default: false.
+    allow_session_tags: bool = setting(rules.validate_bool, default=False)
+    #: With ``allow_session_tags``: only these session tag keys (``aws:TagKeys``). Default: any key.
+    allowed_session_tag_keys: Sequence[str] = setting(rules.validate_tag_key, default=(), shape="list")
     #: Actions the role's inline policy allows. Default: none (grant with CDK's ``grant_*`` methods,
     #: the construct is ``IGrantable``, or here).
     allowed_actions: Sequence[str] = setting(rules.validate_action, default=(), shape="list")
@@ -95,6 +100,12 @@ class CrossAccountRoleProps:
             if not unresolved(arn):
                 rules.validate_principal_arn(f"{prefix}trusted_principal_arns[{i}]", arn, trusted_account_id=trusted)
         rules.check_mfa_max_age(f"{prefix}mfa_max_age_seconds", self.mfa_max_age_seconds, require_mfa=self.require_mfa)
+        rules.check(
+            f"{prefix}allowed_session_tag_keys",
+            list(self.allowed_session_tag_keys),
+            self.allow_session_tags or not self.allowed_session_tag_keys,
+            "only applies with allow_session_tags=true",
+        )
         rules.check_resources_for_actions(
             f"{prefix}allowed_resources", self.allowed_resources, actions=self.allowed_actions
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import weakref
 from collections.abc import MutableMapping
+from dataclasses import replace
 from typing import Any, Literal
 
 import jsii
@@ -50,35 +51,41 @@ def trust_conditions(props: CrossAccountRoleProps, *, caller: Caller = "user") -
     return conditions
 
 
+def trust_statements(props: CrossAccountRoleProps) -> list[tuple[str, dict[str, dict[str, Any]]]]:
+    """(action, conditions) of each statement of the trust; the first is the one built from ``assumed_by``.
+
+    ``sts:SetSourceIdentity`` and ``sts:TagSession`` get statements of their own: the IAM service
+    reference lists no ``sts:ExternalId`` key for them (nor ``sts:SourceIdentity`` for TagSession), so
+    a combined statement could never match. On their own they let nobody assume the role.
+    """
+    callers: tuple[Caller, ...] = ("user", "role") if props.require_source_identity else ("user",)
+    statements = [("sts:AssumeRole", trust_conditions(props, caller=c)) for c in callers]
+    if props.require_source_identity:
+        statements += [
+            ("sts:SetSourceIdentity", _without_external_id(trust_conditions(props, caller=c))) for c in callers
+        ]
+    if props.allow_session_tags:
+        conditions = _without_external_id(trust_conditions(replace(props, require_source_identity=False)))
+        if props.allowed_session_tag_keys:
+            conditions["ForAllValues:StringEquals"] = {"aws:TagKeys": list(props.allowed_session_tag_keys)}
+        statements.append(("sts:TagSession", conditions))
+    return statements
+
+
 def trust_document(props: CrossAccountRoleProps) -> dict[str, Any]:
     """The trust policy as the construct builds it, in plain JSON, to measure before building anything."""
     principal = {"AWS": f"arn:{rules.LONGEST_PARTITION}:iam::{props.trusted_account_id}:root"}
-    callers: tuple[Caller, ...] = ("user", "role") if props.require_source_identity else ("user",)
-    conditions = [trust_conditions(props, caller=c) for c in callers]
     statements = [
-        {"Action": "sts:AssumeRole", "Condition": c, "Effect": "Allow", "Principal": principal} for c in conditions
+        {"Action": action, **({"Condition": c} if c else {}), "Effect": "Allow", "Principal": principal}
+        for action, c in trust_statements(props)
     ]
-    if props.require_source_identity:
-        statements += [
-            {
-                "Action": "sts:SetSourceIdentity",
-                "Condition": _without_external_id(c),
-                "Effect": "Allow",
-                "Principal": principal,
-            }
-            for c in conditions
-        ]
     return {"Statement": statements, "Version": "2012-10-17"}
 
 
 def _without_external_id(conditions: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """sts:SetSourceIdentity has no sts:ExternalId key (IAM's service reference)."""
     equals = {k: v for k, v in conditions.get("StringEquals", {}).items() if k != "sts:ExternalId"}
-    return (
-        {**conditions, "StringEquals": equals}
-        if equals
-        else {k: v for k, v in conditions.items() if k != "StringEquals"}
-    )
+    rest = {k: v for k, v in conditions.items() if k != "StringEquals"}
+    return {"StringEquals": equals, **rest} if equals else rest
 
 
 def trust_size_error(size: int, quota: int) -> str | None:
@@ -158,7 +165,7 @@ class CrossAccountRole(Construct):
         self.props: CrossAccountRoleProps = props
 
         trusted_account = iam.AccountPrincipal(props.trusted_account_id)
-        conditions = trust_conditions(props)
+        (_, conditions), *more_statements = trust_statements(props)
         # iam.Role range-checks the duration even when it is a token: set a token on the resource itself.
         duration_token = tokens.unresolved(props.max_session_duration_seconds)
         self.role = iam.Role(
@@ -184,8 +191,10 @@ class CrossAccountRole(Construct):
             cfn_role = self.role.node.default_child
             assert isinstance(cfn_role, iam.CfnRole)
             cfn_role.max_session_duration = props.max_session_duration_seconds
-        if props.require_source_identity:
-            self._trust_source_identity(trusted_account)
+        for action, more_conditions in more_statements:
+            self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
+                iam.PolicyStatement(actions=[action], principals=[trusted_account], conditions=more_conditions or None)
+            )
         for key, value in props.tags.items():
             Tags.of(self.role).add(key, value)
         self.tamper_guard = self._tamper_guard()
@@ -230,30 +239,6 @@ class CrossAccountRole(Construct):
                 )
             )
         return {"CrossAccountPermissions": iam.PolicyDocument(statements=statements)}
-
-    def _trust_source_identity(self, trusted_account: iam.AccountPrincipal) -> None:
-        """Role sessions get their own AssumeRole statement; both kinds of caller may set a source identity.
-
-        sts:SetSourceIdentity has statements of its own: the service reference lists no sts:ExternalId
-        key for it, so a combined statement could never match. On their own they let nobody in.
-        """
-        trust = self.role.assume_role_policy
-        assert trust is not None
-        trust.add_statements(
-            iam.PolicyStatement(
-                actions=["sts:AssumeRole"],
-                principals=[trusted_account],
-                conditions=trust_conditions(self.props, caller="role"),
-            )
-        )
-        callers: tuple[Caller, ...] = ("user", "role")
-        for caller in callers:
-            conditions = _without_external_id(trust_conditions(self.props, caller=caller))
-            trust.add_statements(
-                iam.PolicyStatement(
-                    actions=["sts:SetSourceIdentity"], principals=[trusted_account], conditions=conditions
-                )
-            )
 
     def _stack_arn(self, name: str) -> str:
         return Stack.of(self).format_arn(

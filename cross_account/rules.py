@@ -314,17 +314,26 @@ def _is_tag_text(text: str) -> bool:
     )
 
 
+_TAG_CHARACTERS: Final = "tags may hold letters, digits, spaces and _.:/=+-@ only"
+
+
+def validate_tag_key(key: str, value: Any) -> str:
+    """A tag key, on a role or a session (IAM's rules are the same)."""
+    check(key, value, isinstance(value, str) and 1 <= len(value) <= 128, "tag keys must be 1-128 characters")
+    check(key, value, not value.lower().startswith("aws:"), "the aws: tag prefix is reserved by AWS")
+    check(key, value, _is_tag_text(value), _TAG_CHARACTERS)
+    return str(value)
+
+
 def validate_tag(key: str, tag_key: Any, tag_value: Any, *, unresolved: Callable[[Any], bool]) -> None:
     """One tag; a value only known at deploy time (a CDK token) is left to IAM."""
     entry = f"{key}.{tag_key}"
-    check(entry, tag_key, isinstance(tag_key, str) and 1 <= len(tag_key) <= 128, "tag keys must be 1-128 characters")
-    check(entry, tag_key, not tag_key.lower().startswith("aws:"), "the aws: tag prefix is reserved by AWS")
+    validate_tag_key(entry, tag_key)
     check(entry, tag_value, isinstance(tag_value, str), "tag values must be strings")
     if unresolved(tag_value):
         return
     check(entry, tag_value, len(tag_value) <= 256, "tag values must be at most 256 characters")
-    for text in (tag_key, tag_value):
-        check(entry, text, _is_tag_text(text), "tags may hold letters, digits, spaces and _.:/=+-@ only")
+    check(entry, tag_value, _is_tag_text(tag_value), _TAG_CHARACTERS)
 
 
 # --- rules across several values, shared by the settings and the constructs ----------------

@@ -41,6 +41,7 @@ class TrustedStack(Stack):
                 require_mfa=spec.require_mfa,
                 mfa_max_age_seconds=spec.mfa_max_age_seconds,
                 require_source_identity=spec.require_source_identity,
+                allow_session_tags=spec.allow_session_tags,
             )
             if assumers.organization_policy is not None:
                 Validations.of(assumers.organization_policy).acknowledge(

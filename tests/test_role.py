@@ -260,3 +260,28 @@ def test_cloudformation_actions_can_be_scoped_to_stack_names() -> None:
     assert by_sid["CloudFormationStacks"]["Action"] == "cloudformation:*"
     assert "stack/my-service-*/*" in json.dumps(by_sid["CloudFormationStacks"]["Resource"])
     assert "cloudformation:*" not in by_sid["CrossAccountPermissions"]["Action"]
+
+
+def test_session_tags_get_a_trust_statement_of_their_own_and_the_groups_grant() -> None:
+    overrides = {
+        "allow_session_tags": "true",
+        "allowed_session_tag_keys": '["Repository", "Actor"]',
+        "trusted_principal_arns": '["arn:aws:iam::111111111111:role/ci"]',
+    }
+    statements = trust_statements(overrides)
+    # The AssumeRole statement is unchanged; TagSession keeps the principal conditions, not the external ID
+    # (no sts:ExternalId key exists for it), and limits the keys.
+    assert statements[0]["Condition"]["StringEquals"] == {"sts:ExternalId": ["12345678TESTID"]}
+    assert statements[1] == {
+        "Action": "sts:TagSession",
+        "Condition": {
+            "ArnEquals": {"aws:PrincipalArn": ["arn:aws:iam::111111111111:role/ci"]},
+            "ForAllValues:StringEquals": {"aws:TagKeys": ["Repository", "Actor"]},
+        },
+        "Effect": "Allow",
+        "Principal": {"AWS": TRUSTED_ROOT},
+    }
+    resources = synth(overrides).template("TrustedStack")["Resources"]
+    (policy,) = [r for r in resources.values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    assert policy["Properties"]["PolicyDocument"]["Statement"][0]["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    assert len(trust_statements()) == 1, "nothing without the setting"

@@ -141,3 +141,18 @@ def test_acting_as_another_principal_is_named_per_service() -> None:
     assert "cloudformation_stack_names" in warnings["cloudformation"]
     assert "cloudformation" not in rules.acting_as_others(["cloudformation:*"], stacks_scoped=True)
     assert rules.acting_as_others(["s3:*", "sqs:*", "cloudwatch:*", "events:*"], stacks_scoped=False) == {}
+
+
+@pytest.mark.parametrize(
+    ("context", "key"),
+    [
+        ({"allowed_session_tag_keys": '["Team"]'}, "allowed_session_tag_keys"),
+        ({"allow_session_tags": "true", "allowed_session_tag_keys": '["aws:x"]'}, "allowed_session_tag_keys[0]"),
+        ({"allow_session_tags": "true", "allowed_session_tag_keys": '["a b!"]'}, "allowed_session_tag_keys[0]"),
+        ({"allow_session_tags": "yes"}, "allow_session_tags"),
+    ],
+)
+def test_bad_session_tag_settings(context: dict[str, Any], key: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_context(context)
+    assert caught.value.key == key
