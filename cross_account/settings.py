@@ -18,6 +18,7 @@ from functools import cached_property
 from typing import Any, Final
 
 from cross_account import rules
+from cross_account.ci import CI_PROVIDERS, CiOidcSettings, parse_ci_oidc
 from cross_account.props import CrossAccountRoleProps
 from cross_account.rules import SettingsError, check, rule_of, setting
 
@@ -93,6 +94,9 @@ class Settings:
     stackset_failure_tolerance_percentage: int = setting(rules.percentage(0), default=10)
     stackset_max_concurrent_percentage: int = setting(rules.percentage(1), default=25)
     local: bool = setting(rules.validate_bool, default=False)
+    #: Deploys from CI with OpenID Connect: a role in the trusted account per CI system.
+    github_oidc: CiOidcSettings | None = setting(parse_ci_oidc(CI_PROVIDERS["github_oidc"]), default=None)  # noqa: RUF009 - a field
+    gitlab_oidc: CiOidcSettings | None = setting(parse_ci_oidc(CI_PROVIDERS["gitlab_oidc"]), default=None)  # noqa: RUF009 - a field
 
     @classmethod
     def setting_names(cls) -> tuple[str, ...]:
@@ -127,9 +131,37 @@ class Settings:
     def organization_wide(self) -> bool:
         return self.organization_id is not None
 
+    @property
+    def ci_deployers(self) -> tuple[CiOidcSettings, ...]:
+        """The CI systems that deploy with OpenID Connect."""
+        return tuple(ci for ci in (self.github_oidc, self.gitlab_oidc) if ci is not None)
+
+    def ci_spec(self, ci: CiOidcSettings) -> RoleSpec:
+        """The role whose grant a CI system's role gets: its tier's, or the only one."""
+        return next(spec for spec in self.role_specs if spec.tier == ci.tier)
+
     @cached_property
     def role_specs(self) -> tuple[RoleSpec, ...]:
-        """The roles to create: the top-level role, or one per tier of ``roles``."""
+        """The roles to create: the top-level role, or one per tier of ``roles``.
+
+        A role that names its trusted principals also names the CI roles that get its grant.
+        """
+        return tuple(self._with_ci_principals(spec) for spec in self._tier_specs())
+
+    def _with_ci_principals(self, spec: RoleSpec) -> RoleSpec:
+        if not spec.trusted_principal_arns:
+            return spec
+        partition = spec.trusted_principal_arns[0].split(":")[1]
+        ci_roles = tuple(
+            rules.role_arn(
+                partition=partition, account_id=self.trusted_account_id, role_path="/", role_name=ci.role_name
+            )
+            for ci in self.ci_deployers
+            if ci.tier == spec.tier
+        )
+        return replace(spec, trusted_principal_arns=(*spec.trusted_principal_arns, *ci_roles)) if ci_roles else spec
+
+    def _tier_specs(self) -> tuple[RoleSpec, ...]:
         if not self.roles:
             return (self.role,)
         return tuple(
@@ -184,6 +216,25 @@ class Settings:
                 )
                 seen[name.lower()] = str(spec.tier)
         self._check_organization()
+        self._check_ci()
+
+    def _check_ci(self) -> None:
+        tiers = [spec.tier for spec in self._tier_specs()]
+        for ci in self.ci_deployers:
+            key = ci.provider.setting
+            check(
+                f"{key}.tier",
+                ci.tier,
+                ci.tier in tiers,
+                f"must be one of the tiers {', '.join(map(str, tiers))}" if self.roles else "only applies with roles",
+            )
+            spec = next(spec for spec in self._tier_specs() if spec.tier == ci.tier)
+            check(
+                key,
+                ci.tier,
+                not spec.require_mfa,
+                "a CI session cannot satisfy require_mfa; give CI a tier of its own without MFA",
+            )
 
     def _check_accounts(self) -> None:
         for i, account in enumerate(self.target_accounts):

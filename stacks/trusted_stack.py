@@ -8,6 +8,7 @@ from aws_cdk import Acknowledgment, CfnOutput, Fn, Stack, Validations
 from constructs import Construct
 
 from cross_account.assumers import CrossAccountAssumers, OrganizationRoles, target_role_arn
+from cross_account.oidc import CiOidcDeployer
 from cross_account.settings import Settings
 
 
@@ -16,6 +17,7 @@ class TrustedStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        assumers_of: dict[str | None, CrossAccountAssumers] = {}
         for spec in settings.role_specs:
             role_arns = [
                 target_role_arn(target_account_id=account, role_path=spec.role_path, role_name=spec.role_name)
@@ -43,6 +45,7 @@ class TrustedStack(Stack):
                 require_source_identity=spec.require_source_identity,
                 allow_session_tags=spec.allow_session_tags,
             )
+            assumers_of[spec.tier] = assumers
             if assumers.organization_policy is not None:
                 Validations.of(assumers.organization_policy).acknowledge(
                     Acknowledgment(
@@ -63,3 +66,14 @@ class TrustedStack(Stack):
             )
             if len(role_arns) == 1:
                 CfnOutput(self, f"{prefix}TargetRoleArn", value=role_arns[0], description="The role members may assume")
+        for ci in settings.ci_deployers:
+            # The CI role's only grant is its tier's group's: the same roles, with the same conditions.
+            label = ci.provider.default_role_name.removesuffix("Deployer")
+            deployer = CiOidcDeployer(self, f"{label}Deployer", ci)
+            assumers_of[ci.tier].grant_assume(deployer.role)
+            CfnOutput(
+                self,
+                f"{label}DeployerRoleArn",
+                value=deployer.role_arn,
+                description=f"The role {ci.provider.label} workflows assume with OpenID Connect; they chain from it",
+            )

@@ -1,0 +1,225 @@
+"""CI systems that sign in to AWS with OpenID Connect: the data that tells them apart, and their rules.
+
+Each system is one entry of :data:`CI_PROVIDERS`: its token issuer, the audience its tokens carry
+for AWS, and how its ``sub`` claim names a repository and a branch, tag or environment. Adding a
+system is adding an entry. No CDK import: the settings parse with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from cross_account import rules
+from cross_account.rules import check
+
+
+@dataclass(frozen=True)
+class CiProvider:
+    """How one CI system's OIDC tokens look."""
+
+    #: The setting's name (``github_oidc``).
+    setting: str
+    #: The system's name, for descriptions and output names.
+    label: str
+    #: The deployer role's name unless the setting gives one.
+    default_role_name: str
+    #: The issuer's host: the IAM OIDC provider's URL without ``https://``.
+    issuer: str
+    #: The ``aud`` claim of tokens meant for AWS.
+    audience: str
+    #: ``sub`` claim per kind of ref, with ``{repository}`` and ``{name}``.
+    subjects: Mapping[str, str]
+    #: What a repository looks like: a literal owner (or group path) and name.
+    repository_re: re.Pattern[str]
+    repository_rule: str
+
+    def subject(self, repository: str, kind: str, name: str) -> str:
+        return self.subjects[kind].format(repository=repository, name=name)
+
+
+_SEGMENT = r"[A-Za-z0-9_.-]+"
+CI_PROVIDERS: Final[Mapping[str, CiProvider]] = {
+    "github_oidc": CiProvider(
+        setting="github_oidc",
+        label="GitHub Actions",
+        default_role_name="GithubActionsDeployer",
+        issuer="token.actions.githubusercontent.com",
+        audience="sts.amazonaws.com",
+        subjects={
+            "branches": "repo:{repository}:ref:refs/heads/{name}",
+            "tags": "repo:{repository}:ref:refs/tags/{name}",
+            "environments": "repo:{repository}:environment:{name}",
+        },
+        repository_re=re.compile(rf"^{_SEGMENT}/(?:{_SEGMENT}|\*)\Z", re.ASCII),
+        repository_rule="must be OWNER/REPO",
+    ),
+    "gitlab_oidc": CiProvider(
+        setting="gitlab_oidc",
+        label="GitLab CI",
+        default_role_name="GitlabCiDeployer",
+        issuer="gitlab.com",
+        audience="https://gitlab.com",
+        subjects={
+            "branches": "project_path:{repository}:ref_type:branch:ref:{name}",
+            "tags": "project_path:{repository}:ref_type:tag:ref:{name}",
+        },
+        repository_re=re.compile(rf"^{_SEGMENT}(?:/{_SEGMENT})*/(?:{_SEGMENT}|\*)\Z", re.ASCII),
+        repository_rule="must be GROUP[/SUBGROUP…]/PROJECT",
+    ),
+}
+
+#: Branch, tag and environment names: printable ASCII without ':' (git refuses it in refs), wildcards allowed.
+REF_NAME_RE: Final = re.compile(r"^[\x21-\x39\x3B-\x7E]{1,255}\Z", re.ASCII)
+OIDC_PROVIDER_ARN_RE: Final = re.compile(
+    rf"^arn:(?:{rules.PARTITION_RE}):iam::\d{{12}}:oidc-provider/[\x21-\x7E]+\Z", re.ASCII
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CiRepository:
+    """One repository (project) and the refs whose workflows may deploy."""
+
+    repository: str
+    branches: Sequence[str] = ()
+    tags: Sequence[str] = ()
+    environments: Sequence[str] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CiOidcSettings:
+    """A CI system's deployer role in the trusted account: the ``github_oidc`` / ``gitlab_oidc`` settings,
+    and the props of :class:`~cross_account.oidc.CiOidcDeployer`."""
+
+    provider: CiProvider
+    repositories: tuple[CiRepository, ...]
+    #: An existing IAM OIDC provider for the issuer (an account holds one per URL). Default: create one.
+    provider_arn: str | None = None
+    #: The role's name. Default: the provider's ``default_role_name``.
+    role_name: str
+    max_session_duration_seconds: int = 3600
+    #: Accept ``OWNER/*``: every repository of the owner, present and future. Default: false.
+    allow_any_repository_of_owner: bool = False
+    #: The ``aud`` claim the trust requires. Default: the provider's.
+    audience: str
+    #: With role tiers: the tier whose grant the CI role gets. Default: the only role.
+    tier: str | None = None
+
+    def subjects(self) -> list[str]:
+        """The ``sub`` patterns of the trust: one per repository and ref."""
+        return [
+            self.provider.subject(repo.repository, kind, name)
+            for repo in self.repositories
+            for kind in self.provider.subjects
+            for name in getattr(repo, kind)
+        ]
+
+
+_KEYS: Final = (
+    "repositories",
+    "provider_arn",
+    "role_name",
+    "max_session_duration_seconds",
+    "allow_any_repository_of_owner",
+    "audience",
+    "tier",
+)
+
+
+def parse_ci_oidc(provider: CiProvider) -> rules.Validator:
+    """The parser of one CI system's setting: an object, each key checked, refused in one line naming it."""
+
+    def parse(key: str, value: Any) -> CiOidcSettings | None:
+        value = rules.parse_json_string(key, value, dict)
+        if value is None or value == {}:
+            return None
+        check(key, value, isinstance(value, Mapping), f"must be an object of {', '.join(_KEYS)}")
+        for name in value:
+            check(f"{key}.{name}", value[name], name in _KEYS, f"unknown; known: {', '.join(_KEYS)}")
+        allow_owner = rules.validate_bool(
+            f"{key}.allow_any_repository_of_owner", value.get("allow_any_repository_of_owner", False)
+        )
+        return CiOidcSettings(
+            provider=provider,
+            repositories=_repositories(f"{key}.repositories", value.get("repositories"), provider, allow_owner),
+            provider_arn=_provider_arn(f"{key}.provider_arn", value.get("provider_arn"), provider),
+            role_name=rules.validate_role_name(f"{key}.role_name", value.get("role_name", provider.default_role_name)),
+            max_session_duration_seconds=rules.validate_max_session_duration(
+                f"{key}.max_session_duration_seconds", value.get("max_session_duration_seconds", 3600)
+            ),
+            allow_any_repository_of_owner=allow_owner,
+            audience=_audience(f"{key}.audience", value.get("audience", provider.audience)),
+            tier=rules.optional(rules.validate_role_name)(f"{key}.tier", value.get("tier")),
+        )
+
+    return parse
+
+
+def _provider_arn(key: str, value: Any, provider: CiProvider) -> str | None:
+    if value is not None:
+        check(
+            key,
+            value,
+            isinstance(value, str)
+            and bool(OIDC_PROVIDER_ARN_RE.match(value))
+            and value.endswith(f"/{provider.issuer}"),
+            f"must be an IAM OIDC provider ARN arn:<partition>:iam::<account>:oidc-provider/{provider.issuer}",
+        )
+    return None if value is None else str(value)
+
+
+def _audience(key: str, value: Any) -> str:
+    check(
+        key,
+        value,
+        isinstance(value, str) and 1 <= len(value) <= 255 and not any(c in value for c in "*?"),
+        "must be the exact aud claim, 1-255 characters, no wildcard",
+    )
+    return str(value)
+
+
+def _repositories(key: str, value: Any, provider: CiProvider, allow_owner: bool) -> tuple[CiRepository, ...]:
+    check(key, value, isinstance(value, list) and bool(value), 'must be a non-empty list of {"repository": …, …}')
+    kinds = tuple(provider.subjects)
+    known = ("repository", *kinds)
+    repositories = []
+    for i, entry in enumerate(value):
+        entry_key = f"{key}[{i}]"
+        check(entry_key, entry, isinstance(entry, Mapping), f"must be an object of {', '.join(known)}")
+        for name in entry:
+            check(f"{entry_key}.{name}", entry[name], name in known, f"unknown; known: {', '.join(known)}")
+        repository = entry.get("repository")
+        check(
+            f"{entry_key}.repository",
+            repository,
+            isinstance(repository, str) and bool(provider.repository_re.match(repository)),
+            f"{provider.repository_rule}, with a literal owner and name: a wildcard there lets others in",
+        )
+        check(
+            f"{entry_key}.repository",
+            repository,
+            allow_owner or not repository.endswith("/*"),
+            "OWNER/* lets every repository of the owner in, present and future; "
+            "set allow_any_repository_of_owner to mean it",
+        )
+        refs = {kind: rules.sequence_of(f"{entry_key}.{kind}", entry.get(kind, []), _ref_name) for kind in kinds}
+        check(
+            entry_key,
+            entry,
+            any(refs.values()),
+            f"must name at least one of {', '.join(kinds)}: a repository-wide trust lets every ref and pull request in",
+        )
+        repositories.append(CiRepository(repository=repository, **refs))
+    return tuple(repositories)
+
+
+def _ref_name(key: str, value: Any) -> str:
+    check(
+        key,
+        value,
+        isinstance(value, str) and bool(REF_NAME_RE.match(value)),
+        "must be 1-255 printable characters without spaces or ':' (wildcards * and ? allowed)",
+    )
+    return str(value)

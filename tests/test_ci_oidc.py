@@ -1,0 +1,208 @@
+"""CI deploys without keys: the OIDC deployer role's exact trust, its grant, and every refused pattern."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from cross_account import SettingsError
+from cross_account.ci import CiRepository
+from cross_account.oidc import GithubOidcDeployer
+from cross_account.settings import Settings
+from harness.synth import synth
+
+GITHUB = "token.actions.githubusercontent.com"
+REPO = {"repository": "octo/app", "branches": ["main"]}
+
+
+def github(**options: Any) -> dict[str, str]:
+    return {"github_oidc": json.dumps({"repositories": [REPO], **options})}
+
+
+def trusted(overrides: dict[str, Any]) -> dict[str, Any]:
+    return synth(overrides).template("TrustedStack")["Resources"]
+
+
+def deployer_role(overrides: dict[str, Any]) -> dict[str, Any]:
+    (role,) = [r for r in trusted(overrides).values() if r["Type"] == "AWS::IAM::Role"]
+    return dict(role["Properties"])
+
+
+def web_identity(issuer: str, subjects: list[str], audience: str) -> dict[str, Any]:
+    return {"StringEquals": {f"{issuer}:aud": audience}, "StringLike": {f"{issuer}:sub": subjects}}
+
+
+@pytest.mark.parametrize(
+    ("setting", "repositories", "subjects"),
+    [
+        ("github_oidc", [REPO], ["repo:octo/app:ref:refs/heads/main"]),
+        (
+            "github_oidc",
+            [{"repository": "octo/app", "environments": ["production"], "tags": ["v*"]}],
+            ["repo:octo/app:ref:refs/tags/v*", "repo:octo/app:environment:production"],
+        ),
+        (
+            "gitlab_oidc",
+            [{"repository": "group/sub/project", "branches": ["main"]}],
+            ["project_path:group/sub/project:ref_type:branch:ref:main"],
+        ),
+    ],
+    ids=["github-branch", "github-environment-and-tag", "gitlab-branch"],
+)
+def test_the_deployer_trusts_exactly_the_configured_refs(
+    setting: str, repositories: list[dict[str, Any]], subjects: list[str]
+) -> None:
+    issuer, audience = (
+        (GITHUB, "sts.amazonaws.com") if setting == "github_oidc" else ("gitlab.com", "https://gitlab.com")
+    )
+    role = deployer_role({setting: json.dumps({"repositories": repositories})})
+    statements = role["AssumeRolePolicyDocument"]["Statement"]
+    conditions = web_identity(issuer, subjects, audience)
+    assert [(s["Action"], s["Condition"]) for s in statements] == [
+        ("sts:AssumeRoleWithWebIdentity", conditions),
+        ("sts:TagSession", conditions),
+    ]
+    assert all(set(s["Principal"]) == {"Federated"} for s in statements)
+    assert role["MaxSessionDuration"] == 3600
+
+
+def test_the_provider_is_created_or_imported() -> None:
+    resources = trusted(github())
+    (provider,) = [r for r in resources.values() if r["Type"] == "AWS::IAM::OIDCProvider"]
+    assert provider["Properties"] == {"ClientIdList": ["sts.amazonaws.com"], "Url": f"https://{GITHUB}"}
+    existing = f"arn:aws:iam::111111111111:oidc-provider/{GITHUB}"
+    resources = trusted(github(provider_arn=existing))
+    assert not [r for r in resources.values() if r["Type"] == "AWS::IAM::OIDCProvider"]
+    (role,) = [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Federated": existing}
+
+
+def test_the_deployers_only_grant_is_the_groups_and_the_target_trusts_it_like_the_group() -> None:
+    overrides = {
+        **github(role_name="Ci", max_session_duration_seconds=7200),
+        "trusted_principal_arns": '["arn:aws:iam::111111111111:user/alice"]',
+        "allow_session_tags": "true",
+    }
+    resources = trusted(overrides)
+    (role_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
+    assert resources[role_id]["Properties"]["RoleName"] == "Ci"
+    assert resources[role_id]["Properties"]["MaxSessionDuration"] == 7200
+    assert "ManagedPolicyArns" not in resources[role_id]["Properties"]
+    (grant,) = [r for r in resources.values() if r["Type"] == "AWS::IAM::Policy"]
+    assert grant["Properties"]["Roles"] == [{"Ref": role_id}]
+    (group_policy,) = [r for r in resources.values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    group_statement = group_policy["Properties"]["PolicyDocument"]["Statement"][0]
+    (statement,) = grant["Properties"]["PolicyDocument"]["Statement"]
+    assert (statement["Action"], statement["Resource"]) == (group_statement["Action"], group_statement["Resource"])
+    target = synth(overrides).template("TargetStack")
+    (target_role,) = [r for r in target["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    condition = target_role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+    assert condition["ArnEquals"]["aws:PrincipalArn"] == [
+        "arn:aws:iam::111111111111:user/alice",
+        "arn:aws:iam::111111111111:role/Ci",
+    ]
+    assert condition["StringEquals"] == {"sts:ExternalId": ["12345678TESTID"]}, "external ID as for the group"
+
+
+def test_without_the_setting_the_trusted_stack_is_unchanged() -> None:
+    types = {r["Type"] for r in trusted({}).values()}
+    assert not types & {"AWS::IAM::OIDCProvider", "AWS::IAM::Role", "AWS::IAM::Policy"}
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "rule"),
+    [
+        (
+            {"repositories": [{"repository": "*", "branches": ["main"]}]},
+            "github_oidc.repositories[0].repository",
+            "literal owner",
+        ),
+        (
+            {"repositories": [{"repository": "*/app", "branches": ["main"]}]},
+            "github_oidc.repositories[0].repository",
+            "literal owner",
+        ),
+        (
+            {"repositories": [{"repository": "repo:*", "branches": ["main"]}]},
+            "github_oidc.repositories[0].repository",
+            "OWNER/REPO",
+        ),
+        (
+            {"repositories": [{"repository": "octo/*", "branches": ["main"]}]},
+            "github_oidc.repositories[0].repository",
+            "allow_any_repository_of_owner",
+        ),
+        ({"repositories": [{"repository": "octo/app"}]}, "github_oidc.repositories[0]", "at least one of"),
+        (
+            {"repositories": [{"repository": "octo/app", "branches": []}]},
+            "github_oidc.repositories[0]",
+            "at least one of",
+        ),
+        (
+            {"repositories": [{"repository": "octo/app", "branches": ["a:b"]}]},
+            "github_oidc.repositories[0].branches[0]",
+            "':'",
+        ),
+        (
+            {"repositories": [{"repository": "octo/app", "pull_requests": ["x"]}]},
+            "github_oidc.repositories[0].pull_requests",
+            "unknown",
+        ),
+        ({"repositories": []}, "github_oidc.repositories", "non-empty"),
+        ({}, "", ""),  # an empty object means no deployer
+        ({"repositories": [REPO], "audience": "*"}, "github_oidc.audience", "no wildcard"),
+        (
+            {"repositories": [REPO], "provider_arn": "arn:aws:iam::111111111111:oidc-provider/gitlab.com"},
+            "github_oidc.provider_arn",
+            GITHUB,
+        ),
+        ({"repositories": [REPO], "subject": "repo:*"}, "github_oidc.subject", "unknown"),
+        ({"repositories": [REPO], "tier": "Deploy"}, "github_oidc.tier", "only applies with roles"),
+    ],
+)
+def test_refused_patterns_name_the_key(value: dict[str, Any], key: str, rule: str) -> None:
+    if not value:
+        assert Settings.from_context({"github_oidc": "{}"}).github_oidc is None
+        return
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_context({"github_oidc": json.dumps(value)})
+    assert caught.value.key == key
+    assert rule in caught.value.rule
+    assert "\n" not in str(caught.value)
+
+
+def test_owner_wide_trust_only_when_asked_for() -> None:
+    value = {"repositories": [{"repository": "octo/*", "branches": ["main"]}], "allow_any_repository_of_owner": True}
+    role = deployer_role({"github_oidc": json.dumps(value)})
+    condition = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+    assert condition["StringLike"] == {f"{GITHUB}:sub": ["repo:octo/*:ref:refs/heads/main"]}
+
+
+def test_ci_cannot_get_a_grant_that_requires_mfa_and_tiers_are_chosen() -> None:
+    with pytest.raises(SettingsError, match="cannot satisfy require_mfa"):
+        Settings.from_context({**github(), "require_mfa": "true"})
+    tiers = '{"ReadOnly": {}, "Deploy": {"require_mfa": true}}'
+    with pytest.raises(SettingsError, match="must be one of the tiers"):
+        Settings.from_context({**github(), "roles": tiers})
+    settings = Settings.from_context({**github(tier="ReadOnly"), "roles": tiers})
+    assert settings.github_oidc is not None
+    assert settings.ci_spec(settings.github_oidc).role_name == "CrossAccountAccessRole-ReadOnly"
+
+
+def test_the_construct_checks_its_props_like_the_settings() -> None:
+    stack = cdk.Stack(cdk.App(builtin_cloud_formation_validation=False), "Tooling")
+    with pytest.raises(SettingsError) as caught:
+        GithubOidcDeployer(stack, "Ci", repositories=[CiRepository(repository="octo/*", branches=["main"])])
+    assert str(caught.value).startswith(
+        "Tooling/Ci (GithubOidcDeployer): invalid github_oidc.repositories[0].repository"
+    )
+    deployer = GithubOidcDeployer(
+        stack, "Deployer", repositories=[CiRepository(repository="octo/app", environments=["prod"])]
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::IAM::OIDCProvider", 1)
+    assert deployer.role_arn
