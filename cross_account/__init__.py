@@ -1,39 +1,44 @@
 """Cross-account access with IAM AssumeRole, on both sides of the trust.
 
 Constructs:
-- :class:`CrossAccountRole`: the role in the target account (B);
-- :class:`CrossAccountAssumers`: the group and policy in the trusted account (A).
+- :class:`CrossAccountRole`: the role in the target account (B), with its props :class:`CrossAccountRoleProps`;
+- :class:`CrossAccountAssumers`: the group and policy in the trusted account (A);
+- :class:`GithubOidcDeployer` / :class:`CiOidcDeployer`: a role CI workflows assume with OpenID Connect (A).
 
-The settings contract (:class:`Settings`) and its validators have no CDK import;
+The settings contract (:class:`Settings`), the props and their rules have no CDK import;
 the ``cross-account`` client reuses them.
 """
 
+from importlib import import_module
+
+from cross_account.ci import CiRepository
 from cross_account.props import CrossAccountRoleProps
 from cross_account.rules import SettingsError
 from cross_account.settings import Settings
 
 __version__ = "0.1.0"
 
+#: Names whose modules import aws_cdk (about 1 s of jsii start-up), loaded on first use: the client never needs them.
+_CONSTRUCTS = {
+    "CrossAccountRole": "cross_account.role",
+    "CrossAccountAssumers": "cross_account.assumers",
+    "OrganizationRoles": "cross_account.assumers",
+    "target_role_arn": "cross_account.assumers",
+    "CiOidcDeployer": "cross_account.oidc",
+    "GithubOidcDeployer": "cross_account.oidc",
+}
+
 __all__ = [
-    "CrossAccountAssumers",
-    "CrossAccountRole",
+    "CiRepository",
     "CrossAccountRoleProps",
-    "OrganizationRoles",
     "Settings",
     "SettingsError",
     "__version__",
-    "target_role_arn",
+    *_CONSTRUCTS,
 ]
 
 
 def __getattr__(name: str) -> object:
-    # The constructs import aws_cdk (about 1 s of jsii start-up); the client never needs them.
-    if name == "CrossAccountRole":
-        from cross_account.role import CrossAccountRole
-
-        return CrossAccountRole
-    if name in ("CrossAccountAssumers", "OrganizationRoles", "target_role_arn"):
-        from cross_account import assumers
-
-        return getattr(assumers, name)
+    if name in _CONSTRUCTS:
+        return getattr(import_module(_CONSTRUCTS[name]), name)
     raise AttributeError(f"module 'cross_account' has no attribute {name!r}")
