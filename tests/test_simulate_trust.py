@@ -174,7 +174,8 @@ DEFAULT_ROWS: list[tuple[str, Build, Verdict, frozenset[str]]] = [
         IDENTITY,
     ),
     ("session_iam_put_role_policy", session("iam:PutRolePolicy", lambda w: w.role.arn), "Denied", IDENTITY),
-    ("session_assume_itself", session("sts:AssumeRole", lambda w: w.role.arn, trust=True), "Denied", BOTH),
+    # The tamper guard denies it outright (DenyChangesToThisRole); the how-to's trust does not allow it either.
+    ("session_assume_itself", session("sts:AssumeRole", lambda w: w.role.arn, trust=True), "Denied", IDENTITY),
 ]
 
 MATRIX: list[Case] = [_case("default", *row) for row in DEFAULT_ROWS] + [
