@@ -50,15 +50,11 @@ def without_statement(sid: str) -> Callable[[Template], None]:
     return edit
 
 
-def edit_trust(change: Callable[[dict[str, Any]], bool]) -> Callable[[Template], None]:
-    """An edit of the role's trust: ``change`` edits a statement in place and says whether it did; it must once."""
+def edit_trust(change: Callable[[list[dict[str, Any]]], int]) -> Callable[[Template], None]:
+    """An edit of the role's trust: ``change`` edits its statement list in place and says how many it changed."""
 
     def edit(template: Template) -> None:
-        changed = sum(
-            change(statement)
-            for document in _policy_documents(template, "AWS::IAM::Role")
-            for statement in document["Statement"]
-        )
+        changed = sum(change(document["Statement"]) for document in _policy_documents(template, "AWS::IAM::Role"))
         assert changed, "the trust edit matched no statement"
 
     return edit
