@@ -216,18 +216,24 @@ STACK_ID: Final = "11111111-2222-3333-4444-555555555555"
 
 
 @dataclass(frozen=True)
-class Role:
-    """An IAM role as IAM sees it: ARN, trust policy, and every permission policy by name.
-
-    ``stack_name`` and ``region`` say where the template that defines it deploys.
-    """
+class _Principal:
+    """What every IAM principal of a template has: its ARN and name, and its identity policies by name."""
 
     arn: str
     name: str
     account: str
     partition: str
-    trust_policy: PolicyDocument
     policies: Mapping[str, PolicyDocument]
+
+
+@dataclass(frozen=True)
+class Role(_Principal):
+    """An IAM role as IAM sees it: ARN, trust policy, and every permission policy by name.
+
+    ``stack_name`` and ``region`` say where the template that defines it deploys.
+    """
+
+    trust_policy: PolicyDocument
     permissions_boundary: PolicyDocument | None = None
     stack_name: str = ""
     region: str | None = None
@@ -244,14 +250,8 @@ class Role:
 
 
 @dataclass(frozen=True)
-class Group:
+class Group(_Principal):
     """An IAM group: its members' identity policies, by name."""
-
-    arn: str
-    name: str
-    account: str
-    partition: str
-    policies: Mapping[str, PolicyDocument]
 
     def user_arn(self, user_name: str) -> str:
         """The ARN of a user (path /) in the group's account."""
@@ -259,14 +259,9 @@ class Group:
 
 
 @dataclass(frozen=True)
-class User:
+class User(_Principal):
     """An IAM user defined in a template: its own identity policies, by name (group membership is not modelled)."""
 
-    arn: str
-    name: str
-    account: str
-    partition: str
-    policies: Mapping[str, PolicyDocument]
     permissions_boundary: PolicyDocument | None = None
 
 

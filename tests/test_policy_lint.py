@@ -73,7 +73,8 @@ KNOWN_DEFECTS: dict[str, str] = {
         "cloudformation_stack_names grants every cloudformation: action of allowed_actions on the stack ARNs, "
         "but ListStacks, ValidateTemplate, CreateUploadBucket, DescribeType and many more accept only Resource '*' "
         "and the StackSet actions a stackset ARN: granted there they do nothing (parliament RESOURCE_MISMATCH). "
-        "Construct fix: keep those actions on allowed_resources (they reach no stack's service role)."
+        "Construct fix: keep those actions on allowed_resources (they act as the caller, or with a role passed "
+        "through iam:PassRole, never with a stack's stored service role)."
     ),
 }
 
@@ -123,10 +124,14 @@ def _fits(action: str, resources: list[str]) -> bool:
     return any(formats & set(get_matching_raw_arns(arn)) for arn in resources)
 
 
-def _known(pattern: str) -> list[str] | None:
-    """The actions of a pattern, or None if it names none (expand() hands back an unknown pattern unchanged)."""
-    actions = list(expand(pattern))
-    return None if any(_arn_formats(a) is None for a in actions) else actions
+def _expanded(patterns: Any, problems: list[str]) -> Iterator[tuple[str, list[str]]]:
+    """Each pattern with its actions; an unknown one (expand() hands it back unchanged) goes to ``problems``."""
+    for pattern in _as_list(patterns):
+        actions = list(expand(pattern))
+        if any(_arn_formats(a) is None for a in actions):
+            problems.append(f"{pattern}: no such action")
+        else:
+            yield pattern, actions
 
 
 def sentry_problems(document: PolicyDocument) -> list[str]:
@@ -145,12 +150,8 @@ def sentry_problems(document: PolicyDocument) -> list[str]:
 
 def _allow_problems(statement: dict[str, Any], resources: list[str]) -> list[str]:
     """Every granted action must act on one of the resources (none given: "*", which fits every action)."""
-    problems = []
-    for pattern in _as_list(statement["Action"]):
-        actions = _known(pattern)
-        if actions is None:
-            problems.append(f"{pattern}: no such action")
-            continue
+    problems: list[str] = []
+    for _, actions in _expanded(statement["Action"], problems):
         for action in actions if resources else ():
             if not ((_arn_formats(action) or frozenset()) - {"*"}):
                 problems.append(f"{action}: only accepts Resource '*', granted on {', '.join(resources)}")
@@ -164,12 +165,9 @@ def _deny_problems(statement: dict[str, Any], resources: list[str]) -> list[str]
 
     (A wildcard's other actions are no-ops there, as in IAM: ``s3:Put*`` on a bucket pattern.)
     """
-    problems = []
-    for pattern in _as_list(statement["Action"]):
-        actions = _known(pattern)
-        if actions is None:
-            problems.append(f"{pattern}: no such action")
-        elif "*" not in resources and not any(_fits(action, resources) for action in actions):
+    problems: list[str] = []
+    for pattern, actions in _expanded(statement["Action"], problems):
+        if "*" not in resources and not any(_fits(action, resources) for action in actions):
             problems.append(f"{pattern}: denied on {', '.join(resources)}, acts on none of them")
     return problems
 
@@ -178,12 +176,8 @@ def _not_action_problems(statement: dict[str, Any]) -> list[str]:
     """What a Deny's NotAction leaves out must exist and be read-only (a write left out is a hole in the Deny)."""
     if statement["Effect"] != "Deny":
         return [f"{statement.get('Sid')}: NotAction in an Allow grants nearly everything"]
-    problems = []
-    for pattern in _as_list(statement["NotAction"]):
-        actions = _known(pattern)
-        if actions is None:
-            problems.append(f"{pattern}: no such action")
-            continue
+    problems: list[str] = []
+    for _, actions in _expanded(statement["NotAction"], problems):
         problems += [
             f"{action}: left out of the Deny, access level {row['access_level']}"
             for action in actions
