@@ -18,8 +18,8 @@ import argparse
 import json
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
@@ -55,16 +55,40 @@ class UnresolvedIntrinsicError(SimulationError):
 
 @dataclass(frozen=True)
 class StackEnv:
-    """Where a stack deploys. ``account``/``region`` are None for environment-agnostic stacks."""
+    """Where a stack deploys. ``account``/``region`` are None for environment-agnostic stacks.
+
+    ``stack_name`` is what ``Ref AWS::StackName`` gives; :func:`load_templates` fills it in from
+    the template's key when it is None.
+    """
 
     account: str | None
     region: str | None
     partition: str = "aws"
+    stack_name: str | None = None
 
 
-def resolve_intrinsics(value: Any, *, env: StackEnv, where: str, resources: Mapping[str, Any] | None = None) -> Any:
-    """Return ``value`` with ``Ref`` (pseudo parameters, named managed policies) and ``Fn::Join`` resolved.
+#: IAM principals a template can define: the property that names one, and its ARN's resource type.
+PRINCIPAL_TYPES: Final = {
+    "AWS::IAM::Role": ("RoleName", "role"),
+    "AWS::IAM::User": ("UserName", "user"),
+    "AWS::IAM::Group": ("GroupName", "group"),
+}
+#: IAM resource types that change a principal's permissions in ways the bridge does not model:
+#: a template holding one fails loudly rather than being simulated with fewer policies than AWS applies.
+UNMODELLED_TYPES: Final = frozenset(
+    {"AWS::IAM::RolePolicy", "AWS::IAM::UserPolicy", "AWS::IAM::GroupPolicy", "AWS::IAM::UserToGroupAddition"}
+)
+#: Without a name property, CloudFormation names a principal ``<stack>-<logical ID>-<random suffix>``.
+#: The bridge makes up this fixed suffix instead, so the name is stable from run to run (and obviously made up).
+GENERATED_NAME_SUFFIX: Final = "SIMULATED"
+_Resources = Mapping[str, Any]
 
+
+def resolve_intrinsics(value: Any, *, env: StackEnv, where: str, resources: _Resources | None = None) -> Any:
+    """Return ``value`` with the intrinsics CDK writes into IAM policies resolved.
+
+    Resolved: ``Ref`` (pseudo parameters, ``AWS::StackName``, named managed policies), ``Fn::Join``,
+    and ``Fn::GetAtt [<role, user or group>, Arn]`` (from its name and path, see :func:`principal_arn`).
     Anything else that looks like an intrinsic raises :class:`UnresolvedIntrinsicError`
     naming it and ``where`` it is, rather than reaching the simulator as a nonsense string.
     """
@@ -74,28 +98,37 @@ def resolve_intrinsics(value: Any, *, env: StackEnv, where: str, resources: Mapp
         return value
     if len(value) == 1:
         ((key, arg),) = value.items()
-        if key == "Ref":
-            return _resolve_ref(arg, env=env, where=where, resources=resources or {})
-        if key == "Fn::Join":
-            return _resolve_join(arg, env=env, where=where, resources=resources)
+        resolver = _RESOLVERS.get(key)
+        if resolver is not None:
+            return resolver(arg, env=env, where=where, resources=resources or {})
         if key.startswith("Fn::"):
-            raise UnresolvedIntrinsicError(key, where, "only Ref and Fn::Join are resolved offline")
+            raise UnresolvedIntrinsicError(key, where, "only Ref, Fn::Join and Fn::GetAtt ... Arn are resolved offline")
     return {k: resolve_intrinsics(v, env=env, where=f"{where}.{k}", resources=resources) for k, v in value.items()}
 
 
-def _resolve_ref(name: Any, *, env: StackEnv, where: str, resources: Mapping[str, Any]) -> str:
-    intrinsic = f"Ref {name}"
-    pseudo: dict[str, str | None] = {
-        "AWS::Partition": env.partition,
-        "AWS::AccountId": env.account,
-        "AWS::Region": env.region,
-        "AWS::URLSuffix": URL_SUFFIXES.get(env.partition, "amazonaws.com"),
+def _pseudo_parameter(name: str, env: StackEnv, where: str) -> str:
+    values: dict[str, tuple[str | None, str]] = {
+        "AWS::Partition": (env.partition, ""),
+        "AWS::AccountId": (env.account, "the stack is environment-agnostic"),
+        "AWS::Region": (env.region, "the stack is environment-agnostic"),
+        "AWS::URLSuffix": (URL_SUFFIXES.get(env.partition, "amazonaws.com"), ""),
+        "AWS::StackName": (env.stack_name, "the stack's name is not known here"),
     }
-    if isinstance(name, str) and name in pseudo:
-        resolved = pseudo[name]
-        if resolved is None:
-            raise UnresolvedIntrinsicError(intrinsic, where, "the stack is environment-agnostic")
-        return resolved
+    resolved, why = values[name]
+    if resolved is None:
+        raise UnresolvedIntrinsicError(f"Ref {name}", where, why)
+    return resolved
+
+
+_PSEUDO_PARAMETERS: Final = frozenset(
+    {"AWS::Partition", "AWS::AccountId", "AWS::Region", "AWS::URLSuffix", "AWS::StackName"}
+)
+
+
+def _resolve_ref(name: Any, *, env: StackEnv, where: str, resources: _Resources) -> str:
+    intrinsic = f"Ref {name}"
+    if isinstance(name, str) and name in _PSEUDO_PARAMETERS:
+        return _pseudo_parameter(name, env, where)
     resource = resources.get(name) if isinstance(name, str) else None
     if resource is None:
         raise UnresolvedIntrinsicError(intrinsic, where, "not a pseudo parameter nor a resource of this template")
@@ -108,11 +141,11 @@ def _resolve_ref(name: Any, *, env: StackEnv, where: str, resources: Mapping[str
     if not isinstance(policy_name, str):
         raise UnresolvedIntrinsicError(intrinsic, where, "the managed policy has no ManagedPolicyName to build its ARN")
     path = props.get("Path", "/")
-    account = _resolve_ref("AWS::AccountId", env=env, where=where, resources=resources)
+    account = _pseudo_parameter("AWS::AccountId", env, where)
     return f"arn:{env.partition}:iam::{account}:policy{path}{policy_name}"
 
 
-def _resolve_join(arg: Any, *, env: StackEnv, where: str, resources: Mapping[str, Any] | None) -> str:
+def _resolve_join(arg: Any, *, env: StackEnv, where: str, resources: _Resources) -> str:
     if not (isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str) and isinstance(arg[1], list)):
         raise UnresolvedIntrinsicError("Fn::Join", where, "expected [separator, [values...]]")
     parts = resolve_intrinsics(arg[1], env=env, where=f"{where}.Fn::Join", resources=resources)
@@ -121,36 +154,115 @@ def _resolve_join(arg: Any, *, env: StackEnv, where: str, resources: Mapping[str
     return str(arg[0]).join(parts)
 
 
+def _resolve_get_att(arg: Any, *, env: StackEnv, where: str, resources: _Resources) -> str:
+    """``Fn::GetAtt [<logical ID>, Arn]`` of a role, user or group of the same template."""
+    if isinstance(arg, str):
+        arg = arg.split(".", 1)
+    if not (isinstance(arg, list) and len(arg) == 2 and all(isinstance(a, str) for a in arg)):
+        raise UnresolvedIntrinsicError("Fn::GetAtt", where, "expected [logical ID, attribute]")
+    logical_id, attribute = arg
+    resource = resources.get(logical_id)
+    if resource is None:
+        raise UnresolvedIntrinsicError("Fn::GetAtt", where, f"{logical_id} is not a resource of this template")
+    kind = resource.get("Type")
+    if kind not in PRINCIPAL_TYPES or attribute != "Arn":
+        raise UnresolvedIntrinsicError(
+            "Fn::GetAtt", where, f"only the Arn of a role, user or group is resolvable offline, not {kind}.{attribute}"
+        )
+    return principal_arn(logical_id, resource, env=env, resources=resources)
+
+
+_Resolver = Callable[..., str]
+_RESOLVERS: Final[dict[str, _Resolver]] = {
+    "Ref": _resolve_ref,
+    "Fn::Join": _resolve_join,
+    "Fn::GetAtt": _resolve_get_att,
+}
+
+
+def principal_name(logical_id: str, resource: Mapping[str, Any], *, env: StackEnv, resources: _Resources) -> str:
+    """The name of a role, user or group: its name property, or (none set) a stable made-up one.
+
+    CloudFormation would generate ``<stack>-<logical ID>-<random suffix>`` (at most 64 characters);
+    the bridge uses :data:`GENERATED_NAME_SUFFIX` as the suffix, so such an ARN is only a stand-in.
+    """
+    where = f"{env.stack_name}/{logical_id}"
+    name_key, _ = PRINCIPAL_TYPES[resource["Type"]]
+    props = resource.get("Properties", {})
+    if name_key not in props:
+        stack = _pseudo_parameter("AWS::StackName", env, where)
+        return f"{stack}-{logical_id}"[: 63 - len(GENERATED_NAME_SUFFIX)] + f"-{GENERATED_NAME_SUFFIX}"
+    name = resolve_intrinsics(props[name_key], env=env, where=f"{where}.{name_key}", resources=resources)
+    if not isinstance(name, str):
+        raise UnresolvedIntrinsicError(name_key, where, f"{name_key} did not resolve to a string")
+    return name
+
+
+def principal_arn(logical_id: str, resource: Mapping[str, Any], *, env: StackEnv, resources: _Resources) -> str:
+    """``arn:<partition>:iam::<account>:<role|user|group><path><name>`` of a principal of the template."""
+    where = f"{env.stack_name}/{logical_id}"
+    _, arn_type = PRINCIPAL_TYPES[resource["Type"]]
+    path = resolve_intrinsics(
+        resource.get("Properties", {}).get("Path", "/"), env=env, where=f"{where}.Path", resources=resources
+    )
+    name = principal_name(logical_id, resource, env=env, resources=resources)
+    account = _pseudo_parameter("AWS::AccountId", env, where)
+    return f"arn:{env.partition}:iam::{account}:{arn_type}{path}{name}"
+
+
+#: The region of a stack ARN built for an environment-agnostic role, and the made-up ID every such ARN ends with.
+DEFAULT_REGION: Final = "us-east-1"
+STACK_ID: Final = "11111111-2222-3333-4444-555555555555"
+
+
 @dataclass(frozen=True)
-class Role:
-    """An IAM role as IAM sees it: ARN, trust policy, and every permission policy by name."""
+class _Principal:
+    """What every IAM principal of a template has: its ARN and name, and its identity policies by name."""
 
     arn: str
     name: str
     account: str
     partition: str
-    trust_policy: PolicyDocument
     policies: Mapping[str, PolicyDocument]
+
+
+@dataclass(frozen=True)
+class Role(_Principal):
+    """An IAM role as IAM sees it: ARN, trust policy, and every permission policy by name.
+
+    ``stack_name`` and ``region`` say where the template that defines it deploys.
+    """
+
+    trust_policy: PolicyDocument
     permissions_boundary: PolicyDocument | None = None
+    stack_name: str = ""
+    region: str | None = None
 
     def session_arn(self, session_name: str) -> str:
         """The principal ARN of a session of this role."""
         return f"arn:{self.partition}:sts::{self.account}:assumed-role/{self.name}/{session_name}"
 
+    def stack_arn(self, stack_name: str | None = None) -> str:
+        """The ARN of a stack in the role's account and region: by default, the stack that defines the role."""
+        name = stack_name or self.stack_name
+        region = self.region or DEFAULT_REGION
+        return f"arn:{self.partition}:cloudformation:{region}:{self.account}:stack/{name}/{STACK_ID}"
+
 
 @dataclass(frozen=True)
-class Group:
+class Group(_Principal):
     """An IAM group: its members' identity policies, by name."""
-
-    arn: str
-    name: str
-    account: str
-    partition: str
-    policies: Mapping[str, PolicyDocument]
 
     def user_arn(self, user_name: str) -> str:
         """The ARN of a user (path /) in the group's account."""
         return f"arn:{self.partition}:iam::{self.account}:user/{user_name}"
+
+
+@dataclass(frozen=True)
+class User(_Principal):
+    """An IAM user defined in a template: its own identity policies, by name (group membership is not modelled)."""
+
+    permissions_boundary: PolicyDocument | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +272,7 @@ class IamModel:
     roles: Mapping[str, Role]
     groups: Mapping[str, Group]
     managed_policies: Mapping[str, PolicyDocument]
+    users: Mapping[str, User] = field(default_factory=dict)
 
     def role(self, name: str | None = None) -> Role:
         """The role with this name or ARN, or the only role."""
@@ -169,8 +282,12 @@ class IamModel:
         """The group with this name or ARN, or the only group."""
         return _pick("group", self.groups.values(), name)
 
+    def user(self, name: str | None = None) -> User:
+        """The user with this name or ARN, or the only user."""
+        return _pick("user", self.users.values(), name)
 
-_Named = TypeVar("_Named", Role, Group)
+
+_Named = TypeVar("_Named", Role, Group, User)
 
 
 def _pick(kind: str, items: Iterable[_Named], name: str | None) -> _Named:
@@ -192,7 +309,9 @@ def load_templates(
     """Build an :class:`IamModel` from CloudFormation templates keyed by stack name.
 
     ``external_policies`` gives the documents of managed policies the templates only
-    name by ARN (AWS managed policies, boundaries); an unknown one raises.
+    name by ARN (AWS managed policies, boundaries); an unknown one raises. A principal gets
+    every policy IAM would apply to it: inline, managed by ARN, and attached from the policy's
+    side (``AWS::IAM::Policy``, and an ``AWS::IAM::ManagedPolicy``'s Roles/Users/Groups).
     """
     known: dict[str, PolicyDocument] = dict(external_policies or {})
     resolved: dict[str, tuple[StackEnv, dict[str, Any]]] = {}
@@ -200,25 +319,35 @@ def load_templates(
         env = environments.get(stack)
         if env is None:
             raise SimulationError(f"no environment for stack {stack}")
+        env = replace(env, stack_name=env.stack_name or stack)
         resources: dict[str, Any] = template.get("Resources", {})
+        _refuse_unmodelled(stack, resources)
         resolved[stack] = (env, resources)
         known.update(_managed_policies(stack, env, resources))
 
     # Only now: a role may name a managed policy of another stack.
-    roles: dict[str, Role] = {}
-    groups: dict[str, Group] = {}
+    principals: list[Role | Group | User] = []
     for stack, (env, resources) in resolved.items():
-        extra = _standalone_policies(stack, env, resources)
+        attached = _attached_policies(stack, env, resources, known)
         for logical_id, resource in resources.items():
-            if resource.get("Type") not in ("AWS::IAM::Role", "AWS::IAM::Group"):
-                continue
-            where = f"{stack}/{logical_id}"
-            principal = _principal(where, resource, env, resources, known, extra.get(logical_id, {}))
-            if isinstance(principal, Role):
-                roles[principal.arn] = principal
-            else:
-                groups[principal.arn] = principal
-    return IamModel(roles=roles, groups=groups, managed_policies=known)
+            if resource.get("Type") in PRINCIPAL_TYPES:
+                policies = attached.get(logical_id, {})
+                principals.append(_principal(logical_id, resource, env, resources, known, policies))
+    return IamModel(
+        roles={p.arn: p for p in principals if isinstance(p, Role)},
+        groups={p.arn: p for p in principals if isinstance(p, Group)},
+        managed_policies=known,
+        users={p.arn: p for p in principals if isinstance(p, User)},
+    )
+
+
+def _refuse_unmodelled(stack: str, resources: Mapping[str, Any]) -> None:
+    for logical_id, resource in resources.items():
+        if resource.get("Type") in UNMODELLED_TYPES:
+            raise SimulationError(
+                f"{stack}/{logical_id}: {resource['Type']} is not modelled; a simulation without it "
+                "would not apply the permissions it changes"
+            )
 
 
 def _managed_policies(stack: str, env: StackEnv, resources: Mapping[str, Any]) -> dict[str, PolicyDocument]:
@@ -237,45 +366,43 @@ def _managed_policies(stack: str, env: StackEnv, resources: Mapping[str, Any]) -
 
 
 def _principal(
-    where: str,
+    logical_id: str,
     resource: Mapping[str, Any],
     env: StackEnv,
     resources: Mapping[str, Any],
     known: Mapping[str, PolicyDocument],
     attached: Mapping[str, PolicyDocument],
-) -> Role | Group:
-    """One ``AWS::IAM::Role`` or ``AWS::IAM::Group`` with every policy it gets: inline, attached, managed."""
+) -> Role | Group | User:
+    """One role, group or user with every policy it gets: inline, attached, managed."""
     kind = resource["Type"]
+    where = f"{env.stack_name}/{logical_id}"
     props = resolve_intrinsics(resource.get("Properties", {}), env=env, where=where, resources=resources)
-    name_key = "RoleName" if kind == "AWS::IAM::Role" else "GroupName"
-    name = props.get(name_key)
-    if not isinstance(name, str):
-        raise SimulationError(f"{where}: {kind} without {name_key}; its ARN is only known after deploy")
     policies = {p["PolicyName"]: p["PolicyDocument"] for p in props.get("Policies", [])}
     policies.update(attached)
     for arn in props.get("ManagedPolicyArns", []):
         policies[arn.rsplit("/", 1)[-1]] = _known_policy(known, arn, f"{where}.ManagedPolicyArns")
-    account = env.account or _resolve_ref("AWS::AccountId", env=env, where=where, resources=resources)
-    path = props.get("Path", "/")
-    if kind == "AWS::IAM::Group":
-        return Group(
-            arn=f"arn:{env.partition}:iam::{account}:group{path}{name}",
-            name=name,
-            account=account,
-            partition=env.partition,
-            policies=policies,
-        )
     boundary_arn = props.get("PermissionsBoundary")
+    boundary = _known_policy(known, boundary_arn, f"{where}.PermissionsBoundary") if boundary_arn else None
+    arn = principal_arn(logical_id, resource, env=env, resources=resources)
+    common: dict[str, Any] = {
+        "arn": arn,
+        "name": arn.rsplit("/", 1)[-1],
+        "account": _pseudo_parameter("AWS::AccountId", env, where),
+        "partition": env.partition,
+        "policies": policies,
+    }
+    if kind == "AWS::IAM::Group":
+        return Group(**common)
+    if kind == "AWS::IAM::User":
+        if props.get("Groups"):
+            raise SimulationError(f"{where}: the group membership of an IAM user (Groups) is not modelled")
+        return User(**common, permissions_boundary=boundary)
     return Role(
-        arn=f"arn:{env.partition}:iam::{account}:role{path}{name}",
-        name=name,
-        account=account,
-        partition=env.partition,
+        **common,
         trust_policy=props["AssumeRolePolicyDocument"],
-        policies=policies,
-        permissions_boundary=(
-            _known_policy(known, boundary_arn, f"{where}.PermissionsBoundary") if boundary_arn else None
-        ),
+        permissions_boundary=boundary,
+        stack_name=env.stack_name or "",
+        region=env.region,
     )
 
 
@@ -287,27 +414,63 @@ def _known_policy(known: Mapping[str, PolicyDocument], arn: str, where: str) -> 
     return known[arn]
 
 
-def _standalone_policies(
-    stack: str, env: StackEnv, resources: Mapping[str, Any]
+#: Where a policy resource names the principals it is attached to, and the type each must be.
+_ATTACHMENT_KEYS: Final = {"Roles": "AWS::IAM::Role", "Users": "AWS::IAM::User", "Groups": "AWS::IAM::Group"}
+
+
+def _attached_policies(
+    stack: str, env: StackEnv, resources: Mapping[str, Any], known: Mapping[str, PolicyDocument]
 ) -> dict[str, dict[str, PolicyDocument]]:
-    """``AWS::IAM::Policy`` documents (what CDK's ``add_to_policy``/``grant`` write), by attached logical ID."""
+    """Policies attached from the policy's side, by the logical ID of the principal they attach to.
+
+    ``AWS::IAM::Policy`` (what CDK's ``iam.Policy``, ``add_to_policy`` and ``grant_*`` write, and the
+    tamper guard) and an ``AWS::IAM::ManagedPolicy`` with Roles, Users or Groups.
+    """
     attached: dict[str, dict[str, PolicyDocument]] = {}
     for logical_id, resource in resources.items():
-        if resource.get("Type") != "AWS::IAM::Policy":
+        named = _named_document(stack, logical_id, resource, env, resources, known)
+        if named is None:
             continue
         props = resource["Properties"]
-        where = f"{stack}/{logical_id}"
-        document = resolve_intrinsics(props["PolicyDocument"], env=env, where=f"{where}.PolicyDocument")
-        for target in [*props.get("Roles", []), *props.get("Groups", [])]:
-            target_id = target.get("Ref") if isinstance(target, dict) else None
-            if not isinstance(target_id, str) or target_id not in resources:
-                raise UnresolvedIntrinsicError(
-                    "Roles/Groups", where, f"expected a Ref to a resource here, got {target}"
-                )
-            attached.setdefault(target_id, {})[props["PolicyName"]] = document
-        if props.get("Users"):
-            raise SimulationError(f"{where}: policies attached to IAM users are not modelled")
+        for key, kind in _ATTACHMENT_KEYS.items():
+            for i, target in enumerate(props.get(key, [])):
+                target_id = _principal_ref(target, kind, resources, where=f"{stack}/{logical_id}.{key}[{i}]")
+                attached.setdefault(target_id, {})[named[0]] = named[1]
     return attached
+
+
+def _named_document(
+    stack: str,
+    logical_id: str,
+    resource: Mapping[str, Any],
+    env: StackEnv,
+    resources: Mapping[str, Any],
+    known: Mapping[str, PolicyDocument],
+) -> tuple[str, PolicyDocument] | None:
+    """(name, document) of a policy resource that attaches itself to principals, else None."""
+    where = f"{stack}/{logical_id}"
+    kind = resource.get("Type")
+    props = resource.get("Properties", {})
+    if kind == "AWS::IAM::ManagedPolicy" and any(key in props for key in _ATTACHMENT_KEYS):
+        arn = _resolve_ref(logical_id, env=env, where=where, resources=resources)
+        return arn.rsplit("/", 1)[-1], known[arn]
+    if kind != "AWS::IAM::Policy":
+        return None
+    name = resolve_intrinsics(props["PolicyName"], env=env, where=f"{where}.PolicyName", resources=resources)
+    if not isinstance(name, str):
+        raise UnresolvedIntrinsicError("PolicyName", where, "the policy name did not resolve to a string")
+    document = resolve_intrinsics(
+        props["PolicyDocument"], env=env, where=f"{where}.PolicyDocument", resources=resources
+    )
+    return name, document
+
+
+def _principal_ref(target: Any, kind: str, resources: Mapping[str, Any], *, where: str) -> str:
+    """The logical ID in ``{"Ref": <logical ID>}``, which must be a ``kind`` of the same template."""
+    target_id = target.get("Ref") if isinstance(target, dict) and len(target) == 1 else None
+    if not isinstance(target_id, str) or resources.get(target_id, {}).get("Type") != kind:
+        raise UnresolvedIntrinsicError("Ref", where, f"expected a Ref to a {kind} of this template, got {target}")
+    return target_id
 
 
 def stack_environments(cdk_out: Path, *, partition: str = "aws") -> dict[str, StackEnv]:
@@ -322,8 +485,9 @@ def stack_environments(cdk_out: Path, *, partition: str = "aws") -> dict[str, St
             account=None if account.startswith("unknown-") else account,
             region=None if region.startswith("unknown-") else region,
             partition=partition,
+            stack_name=artifact.get("properties", {}).get("stackName", artifact_id),
         )
-        envs[artifact.get("properties", {}).get("stackName", artifact_id)] = env
+        envs[env.stack_name or artifact_id] = env
         envs[artifact_id] = env
     return envs
 
@@ -414,10 +578,14 @@ def principal_context(principal: str) -> dict[str, str]:
     context = {"aws:PrincipalAccount": account, "aws:PrincipalArn": principal}
     if service == "iam" and resource.startswith("user/"):
         context["aws:username"] = resource.rsplit("/", 1)[-1]
+        context["aws:PrincipalType"] = "User"
     elif service == "sts" and resource.startswith("assumed-role/"):
         # A session's aws:PrincipalArn is its role's ARN (path "/" assumed; pass it if the role has one).
         role_name = resource.split("/")[1]
         context["aws:PrincipalArn"] = f"arn:{partition}:iam::{account}:role/{role_name}"
+        context["aws:PrincipalType"] = "AssumedRole"
+    elif service == "iam" and resource == "root":
+        context["aws:PrincipalType"] = "Account"
     return context
 
 
@@ -822,6 +990,12 @@ def standard_scenarios(
             f"arn:{role.partition}:iam::{role.account}:user/mallory",
         ),
         session("session: iam:PutRolePolicy on its role", "Denied", "iam:PutRolePolicy", role.arn),
+        session(
+            "session: cloudformation:UpdateStack on its own stack",
+            "Denied",
+            "cloudformation:UpdateStack",
+            role.stack_arn(),
+        ),
         session(
             "session: assume its own role again",
             "Denied",

@@ -34,7 +34,12 @@ class ScriptedFlow(Flow):
 
     def exec_probe(self, keys: Keys, role_arn: str, external_id: str) -> dict[str, str]:
         session = f"arn:aws:sts::{self.account_b}:assumed-role/{role_arn.rsplit('/', 1)[1]}/alice"
-        return {"arn": session, "bucket": "created", "iam_create_user": ACCESS_DENIED}
+        return {
+            "arn": session,
+            "bucket": "created",
+            "iam_create_user": ACCESS_DENIED,
+            "cfn_update_protected_stack": ACCESS_DENIED,
+        }
 
     def bucket_owner_sees(self, account: str) -> bool:
         return True
@@ -50,7 +55,7 @@ class ScriptedFlow(Flow):
 def flow_rows(tmp_path: Path) -> list[Row]:
     flow = ScriptedFlow(emulator=None, workspace=Workspace(tmp_path), presynth=False)
     flow._main()
-    assert len(flow.rows) == 14, "the scripted flow lost a step"
+    assert len(flow.rows) == 15, "the scripted flow lost a step"
     return flow.rows
 
 

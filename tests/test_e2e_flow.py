@@ -6,14 +6,18 @@ The same flow as `make demo` (harness/emulator/flow.py); about 20 s, most of it 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from harness.demo import table
 from harness.emulator.fixtures import start_emulator
 from harness.emulator.flow import Flow, FlowError, Workspace
 from harness.emulator.server import EMULATOR_PYTHON, Emulator
+from harness.simulate import load_synthesized
+from harness.synth import synth
 
 pytestmark = pytest.mark.skipif(
     not EMULATOR_PYTHON.exists(), reason="no emulator venv: run `make test` (it creates .venv-emulator)"
@@ -26,6 +30,7 @@ REQUIRED_STEPS = (
     "-> GetCallerIdentity",
     "creates and lists a bucket",
     "iam:CreateUser in the session",
+    "UpdateStack TargetStack",
     "alice, wrong external ID",
     "alice, no external ID",
     "bob (in A, not in the group)",
@@ -51,7 +56,8 @@ def test_cross_account_flow_in_the_emulator(emulator: Emulator) -> None:
         assert any(step in row.step for row in rows), f"no row for {step!r}:\n{report}"
     assert all(row.ok for row in rows), report
     refused = [row for row in rows if row.expected == "AccessDenied"]
-    assert len(refused) == 6, report  # iam:CreateUser, wrong/no external ID, bob, carol, no MFA
+    # iam:CreateUser, UpdateStack TargetStack, wrong/no external ID, bob, carol, no MFA
+    assert len(refused) == 7, report
     workspace.remove()
 
 
@@ -91,6 +97,63 @@ def test_a_trust_without_external_id_shows_as_allowed(emulator: Emulator) -> Non
     iam_a.put_user_policy(UserName="dave", PolicyName="AssumeWeak", PolicyDocument=json.dumps(allow))
     assert flow.assume_outcome(keys, role_arn, None) == "allowed"
     assert flow.assume_outcome(keys, role_arn, "WRONG-ID") == "allowed"
+    workspace.remove()
+
+
+def _client(emulator: Emulator, service: str, account: str | None = None, **keys: str) -> Any:
+    """A boto3 client with `account`'s root key, or with the given keys."""
+    if account is not None:
+        root = emulator.root_env(account)
+        keys = {"aws_access_key_id": root["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": root["AWS_SECRET_ACCESS_KEY"]}
+    return boto3.client(service, endpoint_url=emulator.endpoint, region_name="us-east-1", **keys)
+
+
+def _error_code(call: Any) -> str:
+    try:
+        call()
+    except ClientError as error:
+        return str(error.response.get("Error", {}).get("Code"))
+    return "allowed"
+
+
+def test_update_stack_is_refused_by_the_tamper_guard_alone(emulator: Emulator) -> None:
+    """The demo's "UpdateStack TargetStack" row is the guard's doing: MiniStack enforces IAM on CloudFormation.
+
+    One session of a role with cloudformation:* asks UpdateStack TargetStack (no such stack here) before and
+    after the synthesized tamper guard is attached: first CloudFormation answers (the stack does not exist),
+    then IAM refuses.
+    """
+    workspace = Workspace.create()
+    flow = Flow(emulator, workspace)
+    iam_b = _client(emulator, "iam", "222222222222")
+    role_arn = iam_b.create_role(RoleName="Stacks", AssumeRolePolicyDocument=json.dumps(TRUST_ANYONE_IN_A))["Role"][
+        "Arn"
+    ]
+    stacks = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"}],
+    }
+    iam_b.put_role_policy(RoleName="Stacks", PolicyName="Stacks", PolicyDocument=json.dumps(stacks))
+    keys = flow.create_user("erin", "111111111111")
+    flow.grant_assume_anything("erin", "111111111111")
+    sts = _client(emulator, "sts", aws_access_key_id=keys.access_key_id, aws_secret_access_key=keys.secret_access_key)
+    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName="erin")["Credentials"]
+    cloudformation = _client(
+        emulator,
+        "cloudformation",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+    def update() -> str:
+        return _error_code(lambda: cloudformation.update_stack(StackName="TargetStack", UsePreviousTemplate=True))
+
+    assert update() == "ValidationError"
+    (guard,) = [doc for name, doc in load_synthesized(synth()).role().policies.items() if "TamperGuard" in name]
+    iam_b.put_role_policy(RoleName="Stacks", PolicyName="TamperGuard", PolicyDocument=json.dumps(guard))
+    assert update() == "AccessDenied"
+    assert _error_code(lambda: cloudformation.describe_stacks(StackName="TargetStack")) == "ValidationError"
     workspace.remove()
 
 

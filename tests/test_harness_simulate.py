@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,47 @@ def test_ref_to_a_named_managed_policy_is_its_arn() -> None:
     assert resolved == "arn:aws-cn:iam::111111111111:policy/team/Assume"
 
 
+PRINCIPAL_RESOURCES = {
+    "Named": {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"RoleName": "Deployer", "Path": "/ci/", "AssumeRolePolicyDocument": {}},
+    },
+    "Unnamed": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+    "Person": {"Type": "AWS::IAM::User", "Properties": {"UserName": "carol"}},
+    "Team": {"Type": "AWS::IAM::Group", "Properties": {"GroupName": {"Fn::Join": ["-", ["team", "a"]]}}},
+}
+NAMED_ENV = replace(ENV, stack_name="Target")
+
+
+@pytest.mark.parametrize(
+    ("get_att", "arn"),
+    [
+        (["Named", "Arn"], "arn:aws-cn:iam::111111111111:role/ci/Deployer"),
+        ("Named.Arn", "arn:aws-cn:iam::111111111111:role/ci/Deployer"),
+        # CloudFormation would add a random suffix; the bridge makes up a stable one.
+        (["Unnamed", "Arn"], "arn:aws-cn:iam::111111111111:role/Target-Unnamed-SIMULATED"),
+        (["Person", "Arn"], "arn:aws-cn:iam::111111111111:user/carol"),
+        (["Team", "Arn"], "arn:aws-cn:iam::111111111111:group/team-a"),
+    ],
+)
+def test_get_att_arn_of_a_principal_is_built_from_its_name_and_path(get_att: Any, arn: str) -> None:
+    value = {"Fn::GetAtt": get_att}
+    assert resolve_intrinsics(value, env=NAMED_ENV, where="here", resources=PRINCIPAL_RESOURCES) == arn
+
+
+def test_ref_stack_name_is_the_stacks_name() -> None:
+    value = {"Fn::Join": ["", ["stack/", {"Ref": "AWS::StackName"}, "/*"]]}
+    assert resolve_intrinsics(value, env=NAMED_ENV, where="here") == "stack/Target/*"
+
+
 @pytest.mark.parametrize(
     ("value", "intrinsic", "where"),
     [
+        ({"Ref": "AWS::StackName"}, "Ref AWS::StackName", "Stack/Policy.Statement[0]"),
+        ({"Ref": "AWS::StackId"}, "Ref AWS::StackId", "Stack/Policy.Statement[0]"),
+        ({"Fn::GetAtt": ["Group", "GroupId"]}, "Fn::GetAtt", "Stack/Policy.Statement[0]"),
+        ({"Fn::GetAtt": ["Named", "Arn"]}, "Fn::GetAtt", "Stack/Policy.Statement[0]"),
+        ({"Fn::GetAtt": "Role"}, "Fn::GetAtt", "Stack/Policy.Statement[0]"),
         ({"Fn::GetAtt": ["Role", "Arn"]}, "Fn::GetAtt", "Stack/Policy.Statement[0]"),
         ({"Fn::Sub": "arn:${AWS::Partition}:s3:::b"}, "Fn::Sub", "Stack/Policy.Statement[0]"),
         ({"Fn::ImportValue": "Export"}, "Fn::ImportValue", "Stack/Policy.Statement[0]"),
@@ -123,7 +162,25 @@ def test_a_managed_policy_known_only_by_arn_fails_loudly_until_given() -> None:
     document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}
     role = load_synthesized(app, external_policies={arn: document}).role()
     assert role.policies["ReadOnlyAccess"] == document
-    assert set(role.policies) == {"ReadOnlyAccess", "CrossAccountPermissions"}
+    guard = next(name for name in role.policies if name.startswith("CrossAccountRoleTamperGuard"))
+    assert set(role.policies) == {"ReadOnlyAccess", "CrossAccountPermissions", guard}
+
+
+def test_the_tamper_guard_is_an_identity_policy_of_its_role() -> None:
+    role = load_synthesized(synth()).role()
+    (guard,) = [doc for name, doc in role.policies.items() if name.startswith("CrossAccountRoleTamperGuard")]
+    by_sid = {statement["Sid"]: statement for statement in guard["Statement"]}
+    # Fn::GetAtt [Role, Arn] and Ref AWS::StackName, resolved.
+    assert by_sid["DenyChangesToThisRole"]["Resource"] == role.arn
+    assert "arn:aws:cloudformation:*:222222222222:stack/TargetStack/*" in by_sid["DenyProtectedStacks"]["Resource"]
+    assert all(statement["Effect"] == "Deny" for statement in guard["Statement"])
+
+
+def test_an_unnamed_role_gets_a_stable_made_up_name() -> None:
+    templates, envs = howto_templates()
+    del templates["HowToTarget"]["Resources"]["Role"]["Properties"]["RoleName"]
+    first, second = load_templates(templates, envs).role(), load_templates(templates, envs).role()
+    assert first.arn == second.arn == "arn:aws:iam::222222222222:role/HowToTarget-Role-SIMULATED"
 
 
 def test_standalone_policies_attach_to_their_role_and_group() -> None:
@@ -141,16 +198,67 @@ def test_standalone_policies_attach_to_their_role_and_group() -> None:
     assert set(group.policies) == {"HowToAssumeCrossAccountRole", "Extra"}
 
 
+def _statement_policy(name: str, **attach: Any) -> dict[str, Any]:
+    statement = {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}
+    document = {"Version": "2012-10-17", "Statement": [statement]}
+    return {"Type": "AWS::IAM::Policy", "Properties": {"PolicyName": name, "PolicyDocument": document, **attach}}
+
+
+def test_policies_attach_to_roles_and_users_from_either_side() -> None:
+    templates, envs = howto_templates()
+    resources = templates["HowToTarget"]["Resources"]
+    resources["Person"] = {"Type": "AWS::IAM::User", "Properties": {"UserName": "carol", "Path": "/ops/"}}
+    resources["Inline"] = _statement_policy("Inline", Roles=[{"Ref": "Role"}], Users=[{"Ref": "Person"}])
+    resources["Managed"] = {
+        "Type": "AWS::IAM::ManagedPolicy",
+        "Properties": {
+            "ManagedPolicyName": "Shared",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": []},
+            "Roles": [{"Ref": "Role"}],
+        },
+    }
+    model = load_templates(templates, envs)
+    assert set(model.role().policies) == {"CrossAccountPermissions", "Inline", "Shared"}
+    user = model.user()
+    assert user.arn == "arn:aws:iam::222222222222:user/ops/carol"
+    assert set(user.policies) == {"Inline"}
+    assert model.role().stack_name == "HowToTarget"
+    assert model.role().stack_arn("other").startswith("arn:aws:cloudformation:us-east-1:222222222222:stack/other/")
+
+
+@pytest.mark.parametrize(
+    ("resource", "error"),
+    [
+        ({"Type": "AWS::IAM::RolePolicy", "Properties": {}}, "AWS::IAM::RolePolicy is not modelled"),
+        ({"Type": "AWS::IAM::UserToGroupAddition", "Properties": {}}, "UserToGroupAddition is not modelled"),
+        (
+            {"Type": "AWS::IAM::User", "Properties": {"Groups": ["HowToAssumers"]}},
+            "group membership of an IAM user .Groups. is not modelled",
+        ),
+        (_statement_policy("P", Roles=["CrossAccountAccessRole"]), "expected a Ref to a AWS::IAM::Role"),
+        (_statement_policy("P", Users=[{"Ref": "Role"}]), "expected a Ref to a AWS::IAM::User"),
+    ],
+)
+def test_what_the_bridge_does_not_model_fails_loudly(resource: dict[str, Any], error: str) -> None:
+    templates, envs = howto_templates()
+    templates["HowToTarget"]["Resources"]["Extra"] = resource
+    with pytest.raises(SimulationError, match=f"HowToTarget/Extra.*{error}"):
+        load_templates(templates, envs)
+
+
 def test_principal_context_is_what_aws_derives_from_the_caller() -> None:
     assert principal_context("arn:aws:iam::111111111111:user/path/alice") == {
         "aws:PrincipalAccount": "111111111111",
         "aws:PrincipalArn": "arn:aws:iam::111111111111:user/path/alice",
+        "aws:PrincipalType": "User",
         "aws:username": "alice",
     }
     # A session's aws:PrincipalArn is its role, so ArnEquals on the role survives new sessions.
-    assert principal_context("arn:aws:sts::111111111111:assumed-role/Deployer/ci")["aws:PrincipalArn"] == (
-        "arn:aws:iam::111111111111:role/Deployer"
-    )
+    session = principal_context("arn:aws:sts::111111111111:assumed-role/Deployer/ci")
+    assert session["aws:PrincipalArn"] == "arn:aws:iam::111111111111:role/Deployer"
+    # aws:PrincipalType tells a role session from an IAM user (the source-identity trust relies on it).
+    assert session["aws:PrincipalType"] == "AssumedRole"
+    assert principal_context("arn:aws:iam::111111111111:root")["aws:PrincipalType"] == "Account"
 
 
 def _member_attempts(count: int) -> list[Request]:
@@ -244,14 +352,18 @@ def test_cli_prints_the_decision_table(capsys: pytest.CaptureFixture[str]) -> No
     assert lines[1].split() == ["scenario", "expected", "decision", "decided", "by"]
     row = next(line for line in lines if "wrong external ID" in line)
     assert row.startswith("ok") and "Denied    ImplicitlyDenied  trust policy: no statement allows" in row
-    assert lines[-1] == "10 scenarios, 0 unexpected"
+    guarded = next(line for line in lines if "UpdateStack on its own stack" in line)
+    assert "ExplicitlyDenied" in guarded and "(DenyProtectedStacks) denies" in guarded
+    assert lines[-1] == "11 scenarios, 0 unexpected"
 
 
 def test_cli_flags_the_howto_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert simulate.main(["--howto"]) == 1
     flagged = [line for line in capsys.readouterr().out.splitlines() if line.startswith("!!")]
-    assert len(flagged) == 3
+    # The missing external-ID check (3 rows), and the CloudFormation path to its own trust.
+    assert len(flagged) == 4
     assert all("Denied    Allowed" in line for line in flagged)
+    assert any("session: cloudformation:UpdateStack on its own stack" in line for line in flagged)
 
 
 def test_cli_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,6 +34,7 @@ from harness.simulate import (
     session_request,
 )
 from harness.synth import cdk_json_context, synth
+from tests.simulate_support import edit_trust, model_with
 
 ACCOUNT_A = "111111111111"
 ACCOUNT_B = "222222222222"
@@ -44,6 +45,8 @@ ADMIN = f"arn:aws:iam::{ACCOUNT_A}:user/admin"
 EVE = f"arn:aws:iam::{THIRD_ACCOUNT}:user/eve"
 DEPLOYER_ROLE = f"arn:aws:iam::{ACCOUNT_A}:role/Deployer"
 DEPLOYER_SESSION = f"arn:aws:sts::{ACCOUNT_A}:assumed-role/Deployer/ci"
+#: A role caller in A (CI, SSO): no aws:username, so it cannot meet "source identity = user name".
+CI_SESSION = f"arn:aws:sts::{ACCOUNT_A}:assumed-role/ci/run-1"
 ORG = "o-abcdefghij"
 OTHER_ORG = "o-zzzzzzzzzz"
 DEFAULT_EXTERNAL_ID: str = cdk_json_context()["external_ids"][0]
@@ -174,7 +177,22 @@ DEFAULT_ROWS: list[tuple[str, Build, Verdict, frozenset[str]]] = [
         IDENTITY,
     ),
     ("session_iam_put_role_policy", session("iam:PutRolePolicy", lambda w: w.role.arn), "Denied", IDENTITY),
-    ("session_assume_itself", session("sts:AssumeRole", lambda w: w.role.arn, trust=True), "Denied", BOTH),
+    # The tamper guard denies it outright (DenyChangesToThisRole); the how-to's trust does not allow it either.
+    ("session_assume_itself", session("sts:AssumeRole", lambda w: w.role.arn, trust=True), "Denied", IDENTITY),
+    # CloudFormation runs an update with the stack's stored service role: the session must not reach its own stack
+    # (nor the bootstrap's), or it could rewrite its trust. The guard's DenyProtectedStacks; test_simulate_guard.py.
+    (
+        "session_update_own_stack",
+        session("cloudformation:UpdateStack", lambda w: w.role.stack_arn()),
+        "Denied",
+        IDENTITY,
+    ),
+    (
+        "session_update_bootstrap_stack",
+        session("cloudformation:UpdateStack", lambda w: w.role.stack_arn("CDKToolkit")),
+        "Denied",
+        IDENTITY,
+    ),
 ]
 
 MATRIX: list[Case] = [_case("default", *row) for row in DEFAULT_ROWS] + [
@@ -199,6 +217,21 @@ MATRIX: list[Case] = [_case("default", *row) for row in DEFAULT_ROWS] + [
     _case("source_identity", "member_source_identity_is_user_name", attempt(), "Allowed", BOTH),
     _case("source_identity", "member_source_identity_of_someone_else", attempt(source_identity="bob"), "Denied", TRUST),
     _case("source_identity", "member_without_source_identity", attempt(source_identity=None), "Denied", TRUST),
+    # A role session (CI, SSO) has no aws:username: it gets in with a source identity of its own, never without.
+    _case(
+        "source_identity",
+        "role_caller_with_source_identity",
+        attempt(CI_SESSION, source_identity="run-1"),
+        "Allowed",
+        BOTH,
+    ),
+    _case(
+        "source_identity",
+        "role_caller_without_source_identity",
+        attempt(CI_SESSION, source_identity=None),
+        "Denied",
+        TRUST,
+    ),
     _case("external_ids", "member_first_external_id", attempt(), "Allowed", BOTH),
     _case("external_ids", "member_second_external_id", attempt(external_id=SECOND_ID), "Allowed", BOTH),
     _case("external_ids", "member_default_external_id", attempt(external_id=DEFAULT_EXTERNAL_ID), "Denied", TRUST),
@@ -215,6 +248,9 @@ HOWTO_FLAWS = {
     "member_wrong_external_id",
     "member_missing_external_id",
     "trusted_account_admin_missing_external_id",
+    # Its cloudformation:* on "*" reaches the stack that holds the role, and CDK's bootstrap stack.
+    "session_update_own_stack",
+    "session_update_bootstrap_stack",
 }
 
 
@@ -351,3 +387,36 @@ def test_howtos_pass_role_grant_allows_nothing_across_accounts(outcomes: dict[tu
     assert denied.result == "ImplicitlyDenied", explain(denied)
     # iam:PassRole works on a role of the caller's own account, which the how-to's grant never names.
     assert outcomes[("default", "pass_role_granted_on_own_account_role")].allowed
+
+
+# --- the role callers' rows depend on the trust statements they test -------------------------
+
+
+def _drop_null_condition(statements: list[dict[str, Any]]) -> int:
+    return sum(statement.get("Condition", {}).pop("Null", None) is not None for statement in statements)
+
+
+def _drop_role_caller_statements(statements: list[dict[str, Any]]) -> int:
+    kept = [s for s in statements if "aws:PrincipalType" not in s.get("Condition", {}).get("StringEquals", {})]
+    removed = len(statements) - len(kept)
+    statements[:] = kept
+    return removed
+
+
+def test_role_caller_rows_depend_on_the_role_callers_statements() -> None:
+    """Not constants: without `Null sts:SourceIdentity false` a role session gets in without a source identity;
+    without the role callers' statements it does not get in at all (and IAM users still do)."""
+    variant = VARIANTS["source_identity"]
+    rows = {
+        "no_null": ("role_caller_without_source_identity", _drop_null_condition, "Allowed"),
+        "no_role_statements": ("role_caller_with_source_identity", _drop_role_caller_statements, "Denied"),
+        "user_still_allowed": ("member_source_identity_is_user_name", _drop_role_caller_statements, "Allowed"),
+    }
+    cases = {case.name: case for case in MATRIX if case.variant == "source_identity"}
+    scenarios = []
+    for key, (row, edit, _) in rows.items():
+        model = model_with(variant.overrides, edit_trust(edit))
+        world = World(model.role(), model.group(), variant.good)
+        scenarios.append(Scenario(key, cases[row].build(world)))
+    verdicts = {outcome.scenario.name: outcome.verdict for outcome in run_scenarios(scenarios)}
+    assert verdicts == {key: expect for key, (_, _, expect) in rows.items()}

@@ -5,7 +5,8 @@
 2. Create alice in A, add her to the group, give her an access key; bob gets a key but no group;
    carol lives in a third account.
 3. alice runs ``cross-account exec`` and becomes the role in B; the command she runs creates and
-   lists an S3 bucket in B, and is refused IAM administration.
+   lists an S3 bucket in B, and is refused IAM administration and ``UpdateStack TargetStack`` (the
+   tamper guard: CloudFormation would run the update with the stack's service role).
 4. Every unauthorized AssumeRole is refused: wrong or missing external ID, bob, carol, and (after a
    redeploy with ``require_mfa=true``) alice without MFA.
 5. Teardown: ``cdk destroy`` both stacks.
@@ -301,6 +302,7 @@ class Flow:
     def exec_probe(self, keys: Keys, role_arn: str, external_id: str) -> dict[str, str]:
         """alice runs a command as the role: ``cross-account exec -- python -m harness.emulator.session_probe``."""
         probe = [str(VENV_BIN / "python"), "-m", "harness.emulator.session_probe", "--bucket", self.bucket]
+        probe += ["--protected-stack", "TargetStack"]
         args = ["--role-arn", role_arn, "--external-id", external_id, "--no-cache", "--", *probe]
         result = self._client_cli(keys, "exec", *args)
         if result.returncode != 0:
@@ -370,6 +372,7 @@ class Flow:
         self._check("  ... creates and lists a bucket", "created", probe["bucket"])
         self._check("  ... B's root sees the bucket", "yes", _yes(self.bucket_owner_sees(b)))
         self._check("  ... iam:CreateUser in the session", ACCESS_DENIED, probe["iam_create_user"])
+        self._check("  ... UpdateStack TargetStack", ACCESS_DENIED, probe["cfn_update_protected_stack"])
 
         refused = [
             ("alice, wrong external ID", alice, "WRONG-ID"),

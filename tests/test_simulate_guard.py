@@ -1,0 +1,264 @@
+"""The tamper guard, as IAM would decide: what a session of the role cannot do, and what it still can.
+
+Requests are made with the session's credentials (every identity policy of the role, the
+guard included) in account B. Each guarded row names the guard statement (Sid) that must
+deny it, and :func:`test_each_guarded_row_depends_on_its_statement` proves the row is not a
+constant: with that statement taken out of the template, the same request is Allowed.
+
+The how-to's role, which has no guard, is the negative control for the CloudFormation path
+(tests/test_simulate_trust.py): it can update its own stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from harness.simulate import (
+    ADMIN_POLICY,
+    TRUST_POLICY,
+    IamModel,
+    Outcome,
+    PolicyDocument,
+    Role,
+    Scenario,
+    Verdict,
+    load_synthesized,
+    run_scenarios,
+    session_request,
+)
+from harness.synth import synth
+from tests.simulate_support import model_with, without_statement
+
+ACCOUNT_B = "222222222222"
+ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+TEAM_POLICY_ARN = f"arn:aws:iam::{ACCOUNT_B}:policy/TeamAccess"
+BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT_B}:policy/Boundary"
+#: AdministratorAccess is Allow * on *; so are the customer-managed policy and boundary here,
+#: so that only the guard stands between the session and each request.
+EXTERNAL_POLICIES: dict[str, PolicyDocument] = {arn: ADMIN_POLICY for arn in (ADMIN_ARN, TEAM_POLICY_ARN, BOUNDARY_ARN)}
+
+WORLDS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "admin": {"managed_policy_arns": [ADMIN_ARN]},
+    "admin_policies_boundary": {
+        "managed_policy_arns": [ADMIN_ARN, TEAM_POLICY_ARN],
+        "permissions_boundary_arn": BOUNDARY_ARN,
+        "protected_stack_names": ["shared-*"],
+    },
+    "stack_names": {"cloudformation_stack_names": ["my-service-*"]},
+}
+
+STACK_ID = "11111111-2222-3333-4444-555555555555"
+STACKSET = f"arn:aws:cloudformation:us-east-1:{ACCOUNT_B}:stackset/CrossAccountAccessRole:{STACK_ID}"
+BOOTSTRAP = "hnb659fds"
+ASSETS_BUCKET = f"cdk-{BOOTSTRAP}-assets-{ACCOUNT_B}-us-east-1"
+CFN_EXEC_ROLE = f"arn:aws:iam::{ACCOUNT_B}:role/cdk-{BOOTSTRAP}-cfn-exec-role-{ACCOUNT_B}-us-east-1"
+DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT_B}:role/cdk-{BOOTSTRAP}-deploy-role-{ACCOUNT_B}-us-east-1"
+#: The bootstrap roles trust their own account (and whatever `cdk bootstrap --trust` added).
+BOOTSTRAP_TRUST: PolicyDocument = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_B}:root"}, "Action": "sts:AssumeRole"}
+    ],
+}
+APP_BUCKET_OBJECT = "arn:aws:s3:::my-service-dev-artifacts/build/app.zip"
+
+Target = str | Callable[[Role], str]
+
+
+@dataclass(frozen=True)
+class Row:
+    """A request by a session of the world's role; ``guard``: the statement that must deny it."""
+
+    world: str
+    name: str
+    action: str
+    target: Target
+    expect: Verdict
+    guard: str | None = None
+    resource_policy: PolicyDocument | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.world}-{self.name}"
+
+    def scenario(self, role: Role) -> Scenario:
+        resource = self.target(role) if callable(self.target) else self.target
+        kwargs: dict[str, Any] = {"session_name": "alice", "label": self.key}
+        if self.resource_policy is not None:
+            kwargs.update(resource_policy=self.resource_policy, resource_policy_name=TRUST_POLICY)
+        return Scenario(self.key, (session_request(role, self.action, resource, **kwargs),), self.expect)
+
+
+def own_stack(role: Role) -> str:
+    return role.stack_arn()
+
+
+def stack(name: str) -> Callable[[Role], str]:
+    return lambda role: role.stack_arn(name)
+
+
+def own_role(role: Role) -> str:
+    return role.arn
+
+
+STACK_WRITES = ("UpdateStack", "CreateChangeSet", "ExecuteChangeSet", "DeleteStack")
+ROLE_CHANGES = (
+    "UpdateAssumeRolePolicy",
+    "PutRolePolicy",
+    "AttachRolePolicy",
+    "DeleteRolePolicy",
+    "DetachRolePolicy",
+    "DeleteRole",
+    "PutRolePermissionsBoundary",
+    "DeleteRolePermissionsBoundary",
+    "UpdateRole",
+    "TagRole",
+)
+PROTECTED = "DenyProtectedStacks"
+THIS_ROLE = "DenyChangesToThisRole"
+BOOTSTRAP_GUARD = "DenyCdkBootstrapRolesAndAssets"
+ITS_POLICIES = "DenyChangesToItsPolicies"
+
+ROWS: list[Row] = [
+    # The role's own stack and CDK's bootstrap stack: no write of any kind, though the set has cloudformation:*.
+    *(Row("default", f"{a}_own_stack", f"cloudformation:{a}", own_stack, "Denied", PROTECTED) for a in STACK_WRITES),
+    *(
+        Row("default", f"{a}_CDKToolkit", f"cloudformation:{a}", stack("CDKToolkit"), "Denied", PROTECTED)
+        for a in STACK_WRITES
+    ),
+    Row(
+        "default",
+        "UpdateStack_StackSet_instance",
+        "cloudformation:UpdateStack",
+        stack(f"StackSet-CrossAccountAccessRole-{STACK_ID}"),
+        "Denied",
+        PROTECTED,
+    ),
+    Row("default", "UpdateStackSet", "cloudformation:UpdateStackSet", STACKSET, "Denied", PROTECTED),
+    Row("default", "DescribeStacks_own_stack", "cloudformation:DescribeStacks", own_stack, "Allowed"),
+    # The how-to's flow keeps working: its own application stack, and S3 writes.
+    Row("default", "UpdateStack_my_service_dev", "cloudformation:UpdateStack", stack("my-service-dev"), "Allowed"),
+    Row("default", "CreateStack_my_service_dev", "cloudformation:CreateStack", stack("my-service-dev"), "Allowed"),
+    Row("default", "PutObject_application_bucket", "s3:PutObject", APP_BUCKET_OBJECT, "Allowed"),
+    # s3:* does not reach the bootstrap's asset bucket, whose files the next `cdk deploy` runs.
+    Row(
+        "default",
+        "PutObject_bootstrap_assets",
+        "s3:PutObject",
+        f"arn:aws:s3:::{ASSETS_BUCKET}/asset.zip",
+        "Denied",
+        BOOTSTRAP_GUARD,
+    ),
+    Row(
+        "default",
+        "PutBucketPolicy_bootstrap_assets",
+        "s3:PutBucketPolicy",
+        f"arn:aws:s3:::{ASSETS_BUCKET}",
+        "Denied",
+        BOOTSTRAP_GUARD,
+    ),
+    Row("default", "GetObject_bootstrap_assets", "s3:GetObject", f"arn:aws:s3:::{ASSETS_BUCKET}/asset.zip", "Allowed"),
+    # AdministratorAccess attached through managed_policy_arns does not lift the guard.
+    *(Row("admin", f"{a}_own_role", f"iam:{a}", own_role, "Denied", THIS_ROLE) for a in ROLE_CHANGES),
+    Row("admin", "GetRole_own_role", "iam:GetRole", own_role, "Allowed"),
+    Row("admin", "UpdateStack_own_stack", "cloudformation:UpdateStack", own_stack, "Denied", PROTECTED),
+    Row("admin", "PassRole_cfn_exec_role", "iam:PassRole", CFN_EXEC_ROLE, "Denied", BOOTSTRAP_GUARD),
+    Row("admin", "AssumeRole_deploy_role", "sts:AssumeRole", DEPLOY_ROLE, "Denied", BOOTSTRAP_GUARD, BOOTSTRAP_TRUST),
+    Row("admin", "CreateUser_elsewhere", "iam:CreateUser", f"arn:aws:iam::{ACCOUNT_B}:user/new-user", "Allowed"),
+    Row("admin", "UpdateStack_my_service_dev", "cloudformation:UpdateStack", stack("my-service-dev"), "Allowed"),
+    # What the guard does not stop (the README says so): an admin session can make a new role and act through it.
+    Row("admin", "CreateRole_elsewhere", "iam:CreateRole", f"arn:aws:iam::{ACCOUNT_B}:role/another", "Allowed"),
+    # Customer-managed policies and a boundary attached: their documents are frozen too; more protected stacks.
+    *(
+        Row("admin_policies_boundary", f"{a}_{name}", f"iam:{a}", arn, "Denied", ITS_POLICIES)
+        for a in ("CreatePolicyVersion", "SetDefaultPolicyVersion", "DeletePolicy")
+        for name, arn in (("team_policy", TEAM_POLICY_ARN), ("boundary", BOUNDARY_ARN))
+    ),
+    Row(
+        "admin_policies_boundary",
+        "DeleteRolePermissionsBoundary",
+        "iam:DeleteRolePermissionsBoundary",
+        own_role,
+        "Denied",
+        THIS_ROLE,
+    ),
+    Row(
+        "admin_policies_boundary",
+        "UpdateStack_protected_name",
+        "cloudformation:UpdateStack",
+        stack("shared-network"),
+        "Denied",
+        PROTECTED,
+    ),
+    Row(
+        "admin_policies_boundary",
+        "CreatePolicyVersion_other_policy",
+        "iam:CreatePolicyVersion",
+        f"arn:aws:iam::{ACCOUNT_B}:policy/Other",
+        "Allowed",
+    ),
+    # cloudformation_stack_names scopes stack writes to the named stacks.
+    Row("stack_names", "UpdateStack_my_service_dev", "cloudformation:UpdateStack", stack("my-service-dev"), "Allowed"),
+    Row("stack_names", "UpdateStack_other_stack", "cloudformation:UpdateStack", stack("other-app"), "Denied"),
+    Row("stack_names", "PutObject_application_bucket", "s3:PutObject", APP_BUCKET_OBJECT, "Allowed"),
+]
+
+
+def world_model(world: str, edit: Callable[[dict[str, Any]], None] | None = None) -> IamModel:
+    overrides = WORLDS[world]
+    if edit is None:
+        return load_synthesized(synth(overrides), external_policies=EXTERNAL_POLICIES)
+    return model_with(overrides, edit, external_policies=EXTERNAL_POLICIES)
+
+
+def explain(outcome: Outcome) -> str:
+    (decision,) = outcome.decisions
+    reasons = "; ".join(map(str, decision.reasons)) or "no reason reported"
+    request = decision.request
+    return f"{outcome.scenario.name}: {request.action} on {request.resource}: {decision.result} ({reasons})"
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> dict[str, Outcome]:
+    """Every row, and every guarded row again without its statement, in one batch."""
+    roles = {world: world_model(world).role() for world in WORLDS}
+    scenarios = [row.scenario(roles[row.world]) for row in ROWS]
+    for world, guard in sorted({(row.world, row.guard) for row in ROWS if row.guard}):
+        role = world_model(world, without_statement(guard)).role()
+        for row in ROWS:
+            if (row.world, row.guard) == (world, guard):
+                scenario = row.scenario(role)
+                scenarios.append(Scenario(f"{row.key}-without-{guard}", scenario.requests, "Allowed"))
+    return {outcome.scenario.name: outcome for outcome in run_scenarios(scenarios)}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: row.key)
+def test_guard_row(row: Row, outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes[row.key]
+    assert outcome.verdict == row.expect, explain(outcome)
+    if row.guard:
+        (decision,) = outcome.decisions
+        assert decision.result == "ExplicitlyDenied", explain(outcome)
+        assert {reason.sid for reason in decision.denied_by} == {row.guard}, explain(outcome)
+
+
+@pytest.mark.parametrize("row", [row for row in ROWS if row.guard], ids=lambda row: row.key)
+def test_each_guarded_row_depends_on_its_statement(row: Row, outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes[f"{row.key}-without-{row.guard}"]
+    assert outcome.verdict == "Allowed", explain(outcome)
+
+
+def test_every_guard_statement_is_tested() -> None:
+    statements = {
+        statement["Sid"]
+        for world in WORLDS
+        for name, document in world_model(world).role().policies.items()
+        if name.startswith("CrossAccountRoleTamperGuard")
+        for statement in document["Statement"]
+    }
+    assert statements == {row.guard for row in ROWS if row.guard}
