@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import replace
+from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 import jsii
@@ -14,6 +15,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
 from cross_account import rules, tokens
+from cross_account.iam_data import CLOUDFORMATION_ACCOUNT_LEVEL, CLOUDFORMATION_STACK_LEVEL
 from cross_account.props import CrossAccountRoleProps
 from cross_account.rules import SettingsError
 
@@ -218,27 +220,32 @@ class CrossAccountRole(Construct):
         return self.role
 
     def _inline_policies(self) -> dict[str, iam.PolicyDocument]:
+        """The role's permissions; with ``cloudformation_stack_names``, CloudFormation's go to those stacks.
+
+        The patterns are spelled out from IAM's service reference: stack actions on the stacks, actions
+        that take no resource (ListStacks, ValidateTemplate…, they act as the caller, never with a
+        stack's service role) on ``*``; StackSet actions are left out (the tamper guard denies them).
+        """
         props = self.props
-        if not props.allowed_actions:
-            return {}
-        stack_actions = [a for a in props.allowed_actions if props.cloudformation_stack_names and _is_cfn(a)]
-        other_actions = [a for a in props.allowed_actions if a not in stack_actions]
-        statements = []
-        if other_actions:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="CrossAccountPermissions", actions=other_actions, resources=list(props.allowed_resources)
-                )
-            )
-        if stack_actions:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="CloudFormationStacks",
-                    actions=stack_actions,
-                    resources=[self._stack_arn(name) for name in props.cloudformation_stack_names],
-                )
-            )
-        return {"CrossAccountPermissions": iam.PolicyDocument(statements=statements)}
+        scoped = [a for a in props.allowed_actions if props.cloudformation_stack_names and _is_cfn(a)]
+
+        def spelled_out(actions: Sequence[str]) -> list[str]:
+            return [a for a in actions if any(fnmatchcase(a.lower(), pattern.lower()) for pattern in scoped)]
+
+        by_sid = {
+            "CrossAccountPermissions": ([a for a in props.allowed_actions if a not in scoped], props.allowed_resources),
+            "CloudFormationStacks": (
+                spelled_out(CLOUDFORMATION_STACK_LEVEL),
+                [self._stack_arn(name) for name in props.cloudformation_stack_names],
+            ),
+            "CloudFormationAccountLevel": (spelled_out(CLOUDFORMATION_ACCOUNT_LEVEL), ["*"]),
+        }
+        statements = [
+            iam.PolicyStatement(sid=sid, actions=list(actions), resources=list(resources))
+            for sid, (actions, resources) in by_sid.items()
+            if actions
+        ]
+        return {"CrossAccountPermissions": iam.PolicyDocument(statements=statements)} if statements else {}
 
     def _stack_arn(self, name: str) -> str:
         return Stack.of(self).format_arn(

@@ -16,7 +16,7 @@ from dataclasses import MISSING, Field, dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Final, Literal
 
-from cross_account.escalation import ELSEWHERE, IDENTITY_ESCALATION
+from cross_account.iam_data import ELSEWHERE, IDENTITY_ESCALATION
 
 # AWS patterns mean ASCII; Python's \w would also accept non-ASCII letters. Patterns end in \Z, not $,
 # which would also match before a trailing newline.

