@@ -54,11 +54,11 @@ def test_entry_is_reused_until_five_minutes_before_expiry(tmp_path: Path) -> Non
     cache.put(key, session(timedelta(minutes=30)), fields=FIELDS)
 
     clock.now = NOW + timedelta(minutes=24, seconds=59)  # 5 min 1 s left
-    hit = cache.get(key)
+    hit = cache.get(key, fields=FIELDS)
     assert hit is not None and hit.access_key_id == "ASIACACHED0000000001"
 
     clock.now = NOW + timedelta(minutes=25)  # exactly 5 min left: no longer good enough
-    assert cache.get(key) is None
+    assert cache.get(key, fields=FIELDS) is None
     assert not (tmp_path / "cache" / f"{key}.json").exists(), "an expired entry is deleted"
 
 
@@ -86,9 +86,9 @@ def test_file_others_can_read_is_not_trusted(tmp_path: Path) -> None:
     cache = CredentialCache(tmp_path / "cache", clock=Clock(NOW))
     key = cache_key(FIELDS)
     path = cache.put(key, session(timedelta(hours=1)), fields=FIELDS)
-    assert cache.get(key) is not None
+    assert cache.get(key, fields=FIELDS) is not None
     path.chmod(0o644)
-    assert cache.get(key) is None
+    assert cache.get(key, fields=FIELDS) is None
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_damaged_entry_is_a_miss(tmp_path: Path, content: str) -> None:
     key = cache_key(FIELDS)
     (tmp_path / f"{key}.json").write_text(content)
     (tmp_path / f"{key}.json").chmod(0o600)
-    assert cache.get(key) is None
+    assert cache.get(key, fields=FIELDS) is None
 
 
 def test_key_changes_with_every_identifying_field() -> None:
@@ -135,13 +135,20 @@ def test_clear_removes_entries_only(tmp_path: Path) -> None:
 
 
 def test_cache_entry_holds_no_source_access_key(tmp_path: Path) -> None:
-    from cross_account.cli.assume import RoleRequest
+    from cross_account.cli.assume import RoleRequest, source_fingerprint
+    from cross_account.cli.sts import Sts
 
     request = RoleRequest(role_arn=ROLE_ARN, origin="--role-arn")
-    fields = request.cache_fields({"AWS_ACCESS_KEY_ID": "AKIASOURCEEXAMPLE0001"})
+    sts = Sts(profile=None, region=None, deadline=1)  # not called: the keys are in the environment
+
+    def fields_for(key_id: str) -> dict[str, object]:
+        environ = {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": "x" * 40}
+        return request.cache_fields(source_fingerprint(request, environ, sts))
+
+    fields = fields_for("AKIASOURCEEXAMPLE0001")
     assert "AKIASOURCEEXAMPLE0001" not in json.dumps(fields)
     assert fields["source_access_key"] is not None
-    other = request.cache_fields({"AWS_ACCESS_KEY_ID": "AKIASOURCEEXAMPLE0002"})
+    other = fields_for("AKIASOURCEEXAMPLE0002")
     assert cache_key(fields) != cache_key(other), "other source credentials, other entry"
 
 
@@ -158,19 +165,19 @@ def test_credential_process_gets_a_fresh_session_in_botocores_refresh_window(tmp
     key = cache_key(FIELDS)
     cache.put(key, session(timedelta(minutes=30)), fields=FIELDS)
     clock.now = NOW + timedelta(minutes=16)  # 14 min left
-    assert cache.get(key) is not None  # assume / exec: still good for 9 more minutes
-    assert cache.get(key, margin=CREDENTIAL_PROCESS_MARGIN) is None
+    assert cache.get(key, fields=FIELDS) is not None  # assume / exec: still good for 9 more minutes
+    assert cache.get(key, fields=FIELDS, margin=CREDENTIAL_PROCESS_MARGIN) is None
 
 
 def test_a_request_with_mfa_never_gets_a_session_made_without(tmp_path: Path) -> None:
     cache = CredentialCache(tmp_path / "cache", clock=Clock(NOW))
     key = cache_key(FIELDS)
     cache.put(key, session(timedelta(hours=1)), fields=FIELDS, mfa=False)
-    assert cache.get(key, need_mfa=True) is None
-    assert cache.get(key) is not None
+    assert cache.get(key, fields=FIELDS, need_mfa=True) is None
+    assert cache.get(key, fields=FIELDS) is not None
     cache.put(key, session(timedelta(hours=1), key_id="ASIAWITHMFA000000001"), fields=FIELDS, mfa=True)
     for need_mfa in (True, False):  # a session made with MFA serves both
-        hit = cache.get(key, need_mfa=need_mfa)
+        hit = cache.get(key, fields=FIELDS, need_mfa=need_mfa)
         assert hit is not None and hit.access_key_id == "ASIAWITHMFA000000001"
 
 

@@ -246,20 +246,35 @@ def test_boto3_sends_every_field_of_the_profile(stub_sts: StubSts, stub_env: dic
     }
 
 
-def test_default_session_name_is_looked_up_with_the_source_profile(stub_sts: StubSts, stub_env: dict[str, str]) -> None:
-    env = write_source_credentials(stub_env)
-    stub_sts.caller_arn = "arn:aws:iam::111111111111:user/people/carol"
-    result = run_cli("configure-profile", "deploy-b", "--source-profile", "account-a", "--role-arn", ROLE_ARN, env=env)
+def test_configure_profile_is_offline_and_says_how_sessions_are_named(
+    stub_sts: StubSts, stub_env: dict[str, str], moto_env: dict[str, str]
+) -> None:
+    # Issue 10: writing a config file is an offline act. No credentials at all, and an endpoint that records calls.
+    offline = {k: v for k, v in stub_env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    args = ("configure-profile", "deploy-b", "--source-profile", "account-a", "--role-arn", ROLE_ARN)
+    result = run_cli(*args, env=offline)
     assert result.code == 0, result.err
-    assert "role_session_name = carol\n" in config_file(env).read_text()
-    assert stub_sts.actions() == ["GetCallerIdentity"]
+    assert stub_sts.requests == [], "no call to AWS"
+    assert "role_session_name" not in config_file(offline).read_text()
+    assert "sessions will be named by the SDK that uses the profile (botocore-session-<time>" in result.out
+    named = run_cli(*args, "--session-name", "alice", env=offline)
+    assert "sessions will be named alice (--session-name)" in named.out
+    assert "role_session_name = alice\n" in config_file(offline).read_text()
+    process = run_cli(*args[:2], "--credential-process", *args[2:], env=offline)
+    assert "sessions will be named after the caller" in process.out
+    assert stub_sts.requests == []
 
-
-def test_failed_lookup_suggests_session_name(stub_env: dict[str, str]) -> None:
-    env = write_source_credentials(stub_env)
-    result = run_cli("configure-profile", "b", "--source-profile", "missing", "--role-arn", ROLE_ARN, env=env)
-    assert_one_line_error(result, "'missing' not found", "--session-name skips this")
-    assert not config_file(env).exists()
+    # The profile without a session name works: botocore names the session itself.
+    env = write_source_credentials(moto_env)
+    assert run_cli(*args, env=env).code == 0
+    probe = as_profile(
+        {**env, "AWS_DEFAULT_REGION": "us-east-1"},
+        "import boto3; print(boto3.Session(profile_name='deploy-b').client('sts').get_caller_identity()['Arn'])",
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip().startswith(
+        "arn:aws:sts::222222222222:assumed-role/CrossAccountAccessRole/botocore-session-"
+    )
 
 
 def test_credential_process_profile_works_with_boto3_and_the_aws_cli(moto_env: dict[str, str]) -> None:
@@ -370,7 +385,20 @@ def test_bad_requests_write_nothing(
 def test_duplicate_sections_are_refused(stub_env: dict[str, str], cli_in_process: Callable[..., Result]) -> None:
     path = config_file(stub_env)
     path.write_text("[profile deploy-b]\nregion = x\n[profile deploy-b]\nregion = y\n")
-    assert_one_line_error(cli_in_process(*CONFIGURE, env=stub_env), "has 2 sections", code=1)
+    result = cli_in_process(*CONFIGURE, env=stub_env)
+    assert_one_line_error(
+        result, "cannot be read by the AWS SDKs", "line 3: section [profile deploy-b] appears a second"
+    )
+    assert path.read_text() == "[profile deploy-b]\nregion = x\n[profile deploy-b]\nregion = y\n"
+
+
+def test_two_sections_botocore_reads_as_one_profile_are_refused(
+    stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    path = config_file(stub_env)
+    path.write_text('[profile deploy-b]\nregion = x\n[profile "deploy-b"]\nregion = y\n')
+    result = cli_in_process(*CONFIGURE, env=stub_env)
+    assert_one_line_error(result, "has 2 sections", "(lines 1, 3)", "reads only the last", code=1)
 
 
 def test_non_utf8_config_is_refused(stub_env: dict[str, str], cli_in_process: Callable[..., Result]) -> None:
@@ -408,33 +436,28 @@ def test_an_indented_bracket_line_is_a_value_not_a_section() -> None:
 # --- the caller lookup (shared with assume) ----------------------------------------------------------
 
 
-def test_role_chaining_over_an_hour_is_refused_before_writing(
-    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
-) -> None:
-    env = write_source_credentials(stub_env)
-    stub_sts.caller_arn = "arn:aws:sts::111111111111:assumed-role/Admin/alice"
-    result = cli_in_process(*CONFIGURE[:-4], "--duration", "7200", env=env)
-    assert_one_line_error(result, "invalid --duration", "role chaining caps sessions at 1 hour", code=2)
-    assert stub_sts.actions() == ["GetCallerIdentity"]
-    assert not config_file(env).exists()
-
-
-def test_credential_process_gets_the_callers_source_identity_but_no_session_name(
+def test_credential_process_sends_the_callers_source_identity_looked_up_when_used(
     stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
 ) -> None:
     app = tmp_path / "app"
     app.mkdir()
     (app / "cdk.json").write_text(json.dumps({"context": {"require_source_identity": True}}))
     env = write_source_credentials(stub_env)
-    stub_sts.caller_arn = "arn:aws:iam::111111111111:user/bob"
     args = ("configure-profile", "b", "--source-profile", "account-a", "--credential-process")
     result = cli_in_process(*args, env=env, cwd=app)
     assert result.code == 0, result.err
+    assert stub_sts.requests == [], "written offline"
     [line] = [line for line in config_file(env).read_text().splitlines() if line.startswith("credential_process")]
     command = shlex.split(line.removeprefix("credential_process = "))
-    assert command[command.index("--source-identity") + 1] == "bob"
-    assert "--session-name" not in command, "looked up when the profile is used, so it follows the caller"
-    assert stub_sts.actions() == ["GetCallerIdentity"]
+    assert "--source-identity-from-caller" in command
+    assert "--session-name" not in command and "--source-identity" not in command, "both follow the caller"
+
+    # Used, in any folder: the caller's name is looked up and sent.
+    stub_sts.caller_arn = "arn:aws:iam::111111111111:user/bob"
+    used = run_cli(*command[1:], env=env)
+    assert used.code == 0, used.err
+    assert stub_sts.requests[-1]["SourceIdentity"] == "bob"
+    assert stub_sts.requests[-1]["RoleSessionName"] == "bob"
 
 
 # --- indented keys and continuation lines (issue 11): read the way botocore reads them ------------------
