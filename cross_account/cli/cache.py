@@ -54,6 +54,10 @@ def default_directory(environ: Mapping[str, str] = os.environ) -> Path:
     return base / "cross-account"
 
 
+def sessions(count: int) -> str:
+    return f"{count} cached session{'s' if count != 1 else ''}"
+
+
 def cache_key(fields: Mapping[str, Any]) -> str:
     """A stable hash of the fields; ``None`` and absent differ from any string."""
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
@@ -136,8 +140,7 @@ class CredentialCache:
         if failed:
             shown = ", ".join(failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
             raise CliError(
-                f"removed {removed} cached sessions from {self.directory}, but could not delete {shown}; "
-                "remove them yourself"
+                f"removed {sessions(removed)} from {self.directory}, but could not delete {shown}; remove them yourself"
             )
         return removed
 

@@ -33,6 +33,7 @@ from cross_account.cli.cache import (
     CredentialCache,
     cache_key,
     default_directory,
+    sessions,
 )
 from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import EXIT_INTERRUPTED, CliError, UsageError
@@ -338,7 +339,7 @@ def _cmd_clear_cache(args: argparse.Namespace, environ: Mapping[str, str], cwd: 
     except CliError as error:
         raise CliError(f"cannot find the credential cache: {error}; set {CACHE_DIR_VARIABLE}") from None
     removed = cache.clear()
-    emit(f"removed {removed} cached session{'s' if removed != 1 else ''} from {cache.directory}\n")
+    emit(f"removed {sessions(removed)} from {cache.directory}\n")
     return 0
 
 
