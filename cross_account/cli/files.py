@@ -78,7 +78,7 @@ def owner_of_new_files(folder: Path) -> tuple[int, int] | None:
 
 
 def give(fd: int, owner: tuple[int, int] | None, path: Path) -> None:
-    """Make the open file `fd` (to become `path`) belong to `owner` (user, group), or refuse in one line."""
+    """Make the open file `fd` (written for `path`) belong to `owner` (user, group), or refuse in one line."""
     if owner is None:
         return
     info = os.fstat(fd)
@@ -88,8 +88,8 @@ def give(fd: int, owner: tuple[int, int] | None, path: Path) -> None:
         os.fchown(fd, *owner)
     except PermissionError:
         raise CliError(
-            f"{path} belongs to user {owner[0]}, group {owner[1]}; written by user {os.geteuid()} it would change "
-            "owner: run this as its owner"
+            f"{path} belongs to user {owner[0]}, group {owner[1]}; user {os.geteuid()} cannot keep it theirs: "
+            "run this as its owner"
         ) from None
 
 
@@ -142,8 +142,9 @@ def read_regular(path: Path) -> bytes | None:
 
 
 @contextlib.contextmanager
-def locked(path: Path, *, owner: tuple[int, int] | None, wait: float = LOCK_WAIT) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on the lock file `path` (made 0600 if missing) while the block runs.
+def locked(path: Path, *, owner: tuple[int, int] | None, guards: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the lock file `path` (made 0600 if missing, owned like the file it `guards`)
+    while the block runs.
 
     Writers that take the same lock go one at a time; a second one waits (up to `wait` seconds) instead of
     failing. The lock goes with the file descriptor, also when the process dies.
@@ -152,7 +153,7 @@ def locked(path: Path, *, owner: tuple[int, int] | None, wait: float = LOCK_WAIT
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise CliError(f"the lock file {path} is not a regular file; remove it")
-        give(fd, owner, path)
+        give(fd, owner, guards)
         deadline = time.monotonic() + wait
         while True:
             try:

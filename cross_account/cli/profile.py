@@ -264,7 +264,7 @@ def write_profile(
         existing = regular_file_or_none(real)
         make_folders(real.parent)
         owner = (existing.st_uid, existing.st_gid) if existing else owner_of_new_files(real.parent)
-        with locked(real.with_name(f".{real.name}.lock"), owner=owner):
+        with locked(real.with_name(f".{real.name}.lock"), owner=owner, guards=real):
             return _edit_locked(real, path, profile, values, owner=owner, now=now or datetime.now(UTC))
     except OSError as error:
         what = "write" if folder_existed else "create the folder of"
