@@ -308,3 +308,22 @@ def test_the_command_dies_with_a_wrapper_killed_by_sigkill(
     if _alive(pid):
         os.kill(pid, signal.SIGKILL)  # the test's own clean-up, by its PID
         pytest.fail("the command kept running with the role's keys after its wrapper was killed")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_command_whose_wrapper_died_before_prctl_kills_itself() -> None:
+    """The race: the wrapper dies between fork and prctl, so the child already has another parent."""
+    from cross_account.cli.run import _die_with_parent
+
+    step = _die_with_parent()  # made for this process as the parent
+    assert step is not None
+    middle = os.fork()
+    if middle == 0:  # pragma: no cover (a forked child)
+        grandchild = os.fork()
+        if grandchild == 0:
+            step()  # its parent is `middle`, not the process the step was made for
+            os._exit(0)
+        _, status = os.waitpid(grandchild, 0)
+        os._exit(9 if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL else 1)
+    _, status = os.waitpid(middle, 0)
+    assert os.waitstatus_to_exitcode(status) == 9
