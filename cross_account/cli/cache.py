@@ -1,10 +1,11 @@
 """The credential cache: one 0600 JSON file per role session, in a 0700 user folder.
 
 Keyed by a hash of what identifies a session (role, session name, external ID, source
-identity, requested duration, and which source credentials asked), so a file name reveals
-nothing; a request with MFA never gets a session made without. An entry is reused until
-five minutes before it expires (fifteen for credential_process, which botocore calls
-again from then on).
+identity, requested duration, and which source credentials asked: a hash of their access key
+ID), so a file name reveals nothing; a request with MFA never gets a session made without. An
+entry is reused until five minutes before it expires (fifteen for credential_process, which
+botocore calls again from then on), and only when it passes the checks on read: a private file
+in a folder of ours, made for this very request, credential-shaped, expiring within 12 hours.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The parser, the four commands and :func:`main` of ``cross-account``.
 
-Imports stay light: no aws_cdk ever, and boto3 only when STS must be called (a cache
-hit prints credentials without loading it).
+Imports stay light: no aws_cdk ever, and boto3 only when STS must be called or the source
+credentials must be resolved (a cache hit with the source keys in AWS_* variables loads neither).
+configure-profile is offline: it needs no credentials and calls nothing.
 """
 
 from __future__ import annotations
