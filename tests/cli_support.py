@@ -105,8 +105,14 @@ def sts_error_xml(code: str, message: str, *, sender: bool = True) -> str:
 
 @dataclass
 class Reply:
+    """One scripted answer. ``hang``: accept the request and answer nothing; ``trickle``: send the body one byte
+    every that many seconds. Either stops when the test ends (StubSts.reset/stop) or after ``bound`` seconds."""
+
     status: int
     body: str
+    hang: bool = False
+    trickle: float | None = None
+    bound: float = 8.0
 
 
 ACCESS_DENIED = Reply(
@@ -147,6 +153,8 @@ class StubSts:
     script: dict[str, list[Reply]] = field(default_factory=dict)
     requests: list[dict[str, str]] = field(default_factory=list)
     issued: list[dict[str, str]] = field(default_factory=list)
+    #: Set when the test ends: a hanging or trickling answer stops then.
+    released: threading.Event = field(default_factory=threading.Event)
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def reset(self) -> None:
@@ -155,6 +163,8 @@ class StubSts:
         self.script.clear()
         self.requests.clear()
         self.issued.clear()
+        self.released.set()
+        self.released = threading.Event()
 
     def actions(self) -> list[str]:
         return [request["Action"] for request in self.requests]
@@ -207,12 +217,30 @@ class StubStsServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 reply = stub.answer(self.rfile.read(length))
+                released = stub.released
+                if reply.hang:
+                    released.wait(reply.bound)
+                    self.close_connection = True
+                    return
                 payload = reply.body.encode()
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "text/xml")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if reply.trickle is None:
+                    self.wfile.write(payload)
+                    return
+                deadline = time.monotonic() + reply.bound
+                for byte in payload:
+                    if released.wait(reply.trickle) or time.monotonic() > deadline:
+                        self.close_connection = True
+                        return
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:  # the client gave up: what the test wants
+                        self.close_connection = True
+                        return
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -224,6 +252,7 @@ class StubStsServer:
         self._thread.start()
 
     def stop(self) -> None:
+        self.stub.released.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

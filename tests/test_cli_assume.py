@@ -18,6 +18,7 @@ import pytest
 from cross_account.cli.assume import RoleOptions, resolve_request, session_name_from_arn
 from cross_account.cli.errors import CliError
 from tests.cli_support import (
+    ACCESS_DENIED,
     CLI,
     ROLE_ARN,
     SOURCE_ACCESS_KEY,
@@ -424,3 +425,114 @@ def test_sts_specific_endpoint_variable_wins(
     }
     assert cli_in_process("assume", "--role-arn", ROLE_ARN, "--session-name", "s1", env=env).code == 0
     assert stub_sts.actions() == ["AssumeRole"]
+
+
+# --- issue 10: partition, another CDK app's folder, source identity for role callers ---------------------
+
+APP = {"trusted_account_id": "111111111111", "target_account_id": "222222222222", "external_ids": ["app-id"]}
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"), [("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov"), ("eu-west-1", "aws")]
+)
+def test_the_apps_role_arn_follows_the_partition_of_the_region(
+    moto_env: dict[str, str], tmp_path: Path, region: str, partition: str
+) -> None:
+    write_cdk_json(tmp_path, **APP, region=region)
+    result = run_cli("assume", "--session-name", "s1", "--format", "json", env=moto_env, cwd=tmp_path)
+    assert result.code == 0, result.err
+    issued = json.loads(result.out)
+    assert issued["RoleArn"] == f"arn:{partition}:iam::222222222222:role/CrossAccountAccessRole"
+    assert issued["Region"] == region
+    # The flag's region decides as well.
+    flag = run_cli("assume", "--region", "cn-northwest-1", "--session-name", "s1", "--format", "json", env=moto_env,
+                   cwd=tmp_path)  # fmt: skip
+    assert json.loads(flag.out)["RoleArn"].startswith("arn:aws-cn:iam::222222222222:role/")
+
+
+def test_a_role_arn_in_another_partition_picks_its_region_or_refuses_a_mismatch(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    gov = "arn:aws-us-gov:iam::222222222222:role/CrossAccountAccessRole"
+    result = cli_in_process("assume", "--role-arn", gov, "--session-name", "s1", "--format", "json", env=stub_env)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["Region"] == "us-gov-west-1"
+    assert stub_sts.requests[-1]["RoleArn"] == gov
+    mismatch = cli_in_process("assume", "--role-arn", gov, "--region", "eu-west-1", env=stub_env)
+    assert_one_line_error(mismatch, "--region eu-west-1 is in partition aws", "is in aws-us-gov", code=2)
+    shell = cli_in_process("assume", "--role-arn", gov, env={**stub_env, "AWS_REGION": "us-east-1"})
+    assert_one_line_error(shell, "AWS_REGION us-east-1 is in partition aws", code=2)
+
+
+OTHER_APP = {"app": "npx ts-node --prefer-ts-exts bin/shop.ts", "context": {"@aws-cdk/core:stackRelativeExports": True}}
+
+
+@pytest.mark.parametrize(
+    "extra", [{}, {"region": "eu-west-1"}, {"environment": "prod"}], ids=["flags", "region", "own"]
+)
+def test_another_cdk_apps_folder_asks_for_a_role_arn(
+    moto_env: dict[str, str], tmp_path: Path, extra: dict[str, str]
+) -> None:
+    (tmp_path / "cdk.json").write_text(json.dumps({**OTHER_APP, "context": {**OTHER_APP["context"], **extra}}))
+    result = run_cli("assume", env=moto_env, cwd=tmp_path)
+    assert_one_line_error(result, "cdk.json holds none of this app's settings", "pass --role-arn ARN", code=2)
+    works = run_cli("assume", "--role-arn", ROLE_ARN, "--session-name", "s1", "--format", "json", env=moto_env,
+                    cwd=tmp_path)  # fmt: skip
+    assert works.code == 0, works.err
+    assert json.loads(works.out)["AssumedRoleArn"].endswith("assumed-role/CrossAccountAccessRole/s1")
+
+
+def test_another_cdk_apps_folder_adds_none_of_the_example_defaults(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    (tmp_path / "cdk.json").write_text(json.dumps(OTHER_APP))
+    assert (
+        cli_in_process("assume", "--role-arn", ROLE_ARN, "--session-name", "s1", env=stub_env, cwd=tmp_path).code == 0
+    )
+    assert "ExternalId" not in stub_sts.requests[-1], "not the how-to's 12345678TESTID"
+    explicit = cli_in_process("assume", "--cdk-json", str(tmp_path / "cdk.json"), env=stub_env)
+    assert_one_line_error(explicit, "holds none of this app's settings", code=2)
+
+
+SSO_CALLER = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Deploy_0123456789abcdef/alice@example.com"
+
+
+def test_a_role_caller_sends_its_session_name_as_source_identity_and_a_refusal_says_why(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    write_cdk_json(tmp_path, **APP, require_source_identity=True)
+    stub_sts.caller_arn = SSO_CALLER
+    assert cli_in_process("assume", "--session-name", "deploy-7", env=stub_env, cwd=tmp_path).code == 0
+    assert stub_sts.requests[-1]["SourceIdentity"] == "alice@example.com"
+    assert stub_sts.requests[-1]["RoleSessionName"] == "deploy-7"
+
+    stub_sts.script["AssumeRole"] = [ACCESS_DENIED]
+    denied = cli_in_process("assume", "--session-name", "deploy-7", "--no-cache", env=stub_env, cwd=tmp_path)
+    assert_one_line_error(
+        denied,
+        "(4) you sent source identity 'alice@example.com' (your role session name)",
+        "as a role session you may set any",
+        "must send that same one (--source-identity)",
+        code=1,
+    )
+
+
+def test_an_iam_user_is_told_the_source_identity_must_be_the_user_name(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
+) -> None:
+    write_cdk_json(tmp_path, **APP, require_source_identity=True)
+    stub_sts.caller_arn = "arn:aws:iam::111111111111:user/bob"
+    stub_sts.script["AssumeRole"] = [ACCESS_DENIED]
+    denied = cli_in_process("assume", "--no-cache", env=stub_env, cwd=tmp_path)
+    assert_one_line_error(denied, "you sent source identity 'bob' (your IAM user name)", "exactly their user name")
+
+
+def test_source_identity_from_caller_flag_without_the_apps_settings(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    stub_sts.caller_arn = "arn:aws:sts::111111111111:assumed-role/CiRole/ci-run-7"
+    args = ("assume", "--role-arn", "arn:aws:iam::333333333333:role/Next", "--source-identity-from-caller")
+    assert cli_in_process(*args, env=stub_env).code == 0
+    assert (stub_sts.requests[-1]["SourceIdentity"], stub_sts.requests[-1]["RoleSessionName"]) == ("ci-run-7",) * 2
+    conflict = cli_in_process(*args, "--source-identity", "x1", env=stub_env)
+    assert_one_line_error(conflict, "exclude each other", code=2)

@@ -15,7 +15,7 @@ import pytest
 
 from cross_account.cli.cache import CREDENTIAL_PROCESS_MARGIN, CredentialCache, cache_key, default_directory
 from cross_account.cli.credentials import Credentials
-from tests.cli_support import ROLE_ARN, Result, StubSts, assert_clean_stderr, run_cli
+from tests.cli_support import ROLE_ARN, Result, StubSts, assert_clean_stderr, assert_one_line_error, run_cli
 
 NOW = datetime(2030, 6, 1, 12, 0, 0, tzinfo=UTC)
 FIELDS = {"role_arn": ROLE_ARN, "session_name": "alice", "external_id": "12345678TESTID"}
@@ -54,11 +54,11 @@ def test_entry_is_reused_until_five_minutes_before_expiry(tmp_path: Path) -> Non
     cache.put(key, session(timedelta(minutes=30)), fields=FIELDS)
 
     clock.now = NOW + timedelta(minutes=24, seconds=59)  # 5 min 1 s left
-    hit = cache.get(key)
+    hit = cache.get(key, fields=FIELDS)
     assert hit is not None and hit.access_key_id == "ASIACACHED0000000001"
 
     clock.now = NOW + timedelta(minutes=25)  # exactly 5 min left: no longer good enough
-    assert cache.get(key) is None
+    assert cache.get(key, fields=FIELDS) is None
     assert not (tmp_path / "cache" / f"{key}.json").exists(), "an expired entry is deleted"
 
 
@@ -86,9 +86,9 @@ def test_file_others_can_read_is_not_trusted(tmp_path: Path) -> None:
     cache = CredentialCache(tmp_path / "cache", clock=Clock(NOW))
     key = cache_key(FIELDS)
     path = cache.put(key, session(timedelta(hours=1)), fields=FIELDS)
-    assert cache.get(key) is not None
+    assert cache.get(key, fields=FIELDS) is not None
     path.chmod(0o644)
-    assert cache.get(key) is None
+    assert cache.get(key, fields=FIELDS) is None
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_damaged_entry_is_a_miss(tmp_path: Path, content: str) -> None:
     key = cache_key(FIELDS)
     (tmp_path / f"{key}.json").write_text(content)
     (tmp_path / f"{key}.json").chmod(0o600)
-    assert cache.get(key) is None
+    assert cache.get(key, fields=FIELDS) is None
 
 
 def test_key_changes_with_every_identifying_field() -> None:
@@ -135,13 +135,20 @@ def test_clear_removes_entries_only(tmp_path: Path) -> None:
 
 
 def test_cache_entry_holds_no_source_access_key(tmp_path: Path) -> None:
-    from cross_account.cli.assume import RoleRequest
+    from cross_account.cli.assume import RoleRequest, source_fingerprint
+    from cross_account.cli.sts import Sts
 
     request = RoleRequest(role_arn=ROLE_ARN, origin="--role-arn")
-    fields = request.cache_fields({"AWS_ACCESS_KEY_ID": "AKIASOURCEEXAMPLE0001"})
+    sts = Sts(profile=None, region=None, deadline=1)  # not called: the keys are in the environment
+
+    def fields_for(key_id: str) -> dict[str, object]:
+        environ = {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": "x" * 40}
+        return request.cache_fields(source_fingerprint(request, environ, sts))
+
+    fields = fields_for("AKIASOURCEEXAMPLE0001")
     assert "AKIASOURCEEXAMPLE0001" not in json.dumps(fields)
     assert fields["source_access_key"] is not None
-    other = request.cache_fields({"AWS_ACCESS_KEY_ID": "AKIASOURCEEXAMPLE0002"})
+    other = fields_for("AKIASOURCEEXAMPLE0002")
     assert cache_key(fields) != cache_key(other), "other source credentials, other entry"
 
 
@@ -158,19 +165,19 @@ def test_credential_process_gets_a_fresh_session_in_botocores_refresh_window(tmp
     key = cache_key(FIELDS)
     cache.put(key, session(timedelta(minutes=30)), fields=FIELDS)
     clock.now = NOW + timedelta(minutes=16)  # 14 min left
-    assert cache.get(key) is not None  # assume / exec: still good for 9 more minutes
-    assert cache.get(key, margin=CREDENTIAL_PROCESS_MARGIN) is None
+    assert cache.get(key, fields=FIELDS) is not None  # assume / exec: still good for 9 more minutes
+    assert cache.get(key, fields=FIELDS, margin=CREDENTIAL_PROCESS_MARGIN) is None
 
 
 def test_a_request_with_mfa_never_gets_a_session_made_without(tmp_path: Path) -> None:
     cache = CredentialCache(tmp_path / "cache", clock=Clock(NOW))
     key = cache_key(FIELDS)
     cache.put(key, session(timedelta(hours=1)), fields=FIELDS, mfa=False)
-    assert cache.get(key, need_mfa=True) is None
-    assert cache.get(key) is not None
+    assert cache.get(key, fields=FIELDS, need_mfa=True) is None
+    assert cache.get(key, fields=FIELDS) is not None
     cache.put(key, session(timedelta(hours=1), key_id="ASIAWITHMFA000000001"), fields=FIELDS, mfa=True)
     for need_mfa in (True, False):  # a session made with MFA serves both
-        hit = cache.get(key, need_mfa=need_mfa)
+        hit = cache.get(key, fields=FIELDS, need_mfa=need_mfa)
         assert hit is not None and hit.access_key_id == "ASIAWITHMFA000000001"
 
 
@@ -287,3 +294,139 @@ def test_cache_hit_loads_neither_boto3_nor_aws_cdk(stub_sts: StubSts, stub_env: 
     assert_clean_stderr(
         Result(completed.returncode, completed.stdout, completed.stderr), stub_sts.issued[0]["SecretAccessKey"]
     )
+
+
+# --- entries are checked against the request on read (issue 11) -------------------------------------
+
+
+def _entries(env: dict[str, str]) -> list[Path]:
+    return sorted(Path(env["CROSS_ACCOUNT_CACHE_DIR"]).glob("*.json"))
+
+
+def test_an_entry_for_another_role_is_not_served(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    other = ("assume", "--role-arn", "arn:aws:iam::333333333333:role/Other", "--session-name", "alice")
+    assert cli_in_process(*ASSUME, env=stub_env).code == 0
+    assert cli_in_process(*other, "--format", "json", env=stub_env).code == 0
+    first, second = _entries(stub_env)
+    # Swap the two files: each name now holds the other request's session.
+    first_bytes, second_bytes = first.read_bytes(), second.read_bytes()
+    first.write_bytes(second_bytes)
+    second.write_bytes(first_bytes)
+    result = cli_in_process(*ASSUME, env=stub_env)
+    assert json.loads(result.out)["RoleArn"] == ROLE_ARN
+    assert json.loads(result.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"]
+    assert stub_sts.actions() == ["AssumeRole"] * 3, "a fresh session instead"
+
+
+@pytest.mark.parametrize(
+    ("change", "value"),
+    [
+        ("Expiration", lambda: (datetime.now(UTC) + timedelta(hours=13)).strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ("Expiration", lambda: "9999-12-31T23:59:59+00:00"),
+        ("AccessKeyId", lambda: "not a key"),
+        ("SessionToken", lambda: "two\nlines"),
+        ("SecretAccessKey", lambda: 42),
+    ],
+    ids=["13 hours", "year 9999", "access key", "token", "secret"],
+)
+def test_an_entry_sts_could_not_have_issued_is_not_served(
+    stub_sts: StubSts,
+    stub_env: dict[str, str],
+    cli_in_process: Callable[..., Result],
+    change: str,
+    value: Callable[[], object],
+) -> None:
+    assert cli_in_process(*ASSUME, env=stub_env).code == 0
+    [entry] = _entries(stub_env)
+    document = json.loads(entry.read_text())
+    document["Credentials"][change] = value()
+    entry.write_text(json.dumps(document))
+    result = cli_in_process(*ASSUME, env=stub_env)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"]
+    assert stub_sts.actions() == ["AssumeRole", "AssumeRole"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
+def test_a_cache_folder_owned_by_another_user_is_not_read(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    assert cli_in_process(*ASSUME, env=stub_env).code == 0
+    folder = Path(stub_env["CROSS_ACCOUNT_CACHE_DIR"])
+    os.chown(folder, 54321, 54321)
+    result = cli_in_process(*ASSUME, env=stub_env)
+    assert result.code == 0
+    assert json.loads(result.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"], "not the planted entry"
+    assert result.err.startswith("cross-account: warning: not cached: ") and "belongs to another user" in result.err
+
+
+def test_a_folder_others_can_write_to_is_not_read(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    assert cli_in_process(*ASSUME, env=stub_env).code == 0
+    folder = Path(stub_env["CROSS_ACCOUNT_CACHE_DIR"])
+    folder.chmod(0o777)
+    assert cli_in_process(*ASSUME, env=stub_env).code == 0
+    assert stub_sts.actions() == ["AssumeRole", "AssumeRole"]
+    assert mode(folder) == 0o700, "tightened again when the new session was written"
+
+
+# --- two callers with other credentials from the default chain (issue 10) -----------------------------
+
+
+def test_two_callers_from_the_default_chain_get_two_sessions(moto_env: dict[str, str], tmp_path: Path) -> None:
+    """Each caller's keys are in their own credentials file (default profile); the cache folder is shared."""
+    results = []
+    for number in (1, 2):
+        credentials = tmp_path / f"credentials-{number}"
+        credentials.write_text(
+            f"[default]\naws_access_key_id = AKIACALLER{number:010d}\n"
+            f"aws_secret_access_key = secret-of-caller-{number}\n"
+        )
+        env = {k: v for k, v in moto_env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        env["AWS_SHARED_CREDENTIALS_FILE"] = str(credentials)
+        results.append(run_cli(*ASSUME, env=env))
+        assert results[-1].code == 0, results[-1].err
+        assert f"secret-of-caller-{number}" not in results[-1].err + results[-1].out
+    first, second = (json.loads(result.out)["AccessKeyId"] for result in results)
+    assert first != second, "the second caller did not get the first caller's session"
+    entries = _entries(moto_env)
+    assert len(entries) == 2
+    for entry in entries:
+        text = entry.read_text()
+        assert "AKIACALLER" not in text and "secret-of-caller" not in text, "a hash of the key ID only"
+
+
+# --- clear-cache run in parallel, or over entries it cannot delete (issue 11) -----------------------------
+
+
+def test_clear_cache_counts_what_is_already_gone_as_deleted(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli_in_process(*ASSUME, env=stub_env).code == 0
+    real_unlink = Path.unlink
+
+    def another_clear_cache_got_there_first(self: Path, missing_ok: bool = False) -> None:
+        real_unlink(self)
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", another_clear_cache_got_there_first)
+    result = cli_in_process("clear-cache", env=stub_env)
+    assert result.code == 0, result.err
+    assert result.out.startswith("removed 0 cached sessions from ")
+    assert _entries(stub_env) == []
+
+
+def test_clear_cache_names_what_it_cannot_delete_and_deletes_the_rest(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    assert cli_in_process(*ASSUME, env=stub_env).code == 0
+    blocker = Path(stub_env["CROSS_ACCOUNT_CACHE_DIR"]) / f"{'0' * 64}.json"
+    blocker.mkdir()
+    result = cli_in_process("clear-cache", env=stub_env)
+    assert_one_line_error(
+        result, "removed 1 cached session from", f"could not delete {blocker.name} (Is a directory)", code=1
+    )
+    assert _entries(stub_env) == [blocker]

@@ -214,7 +214,10 @@ def test_mfa_prompt_without_a_terminal(stub_sts: StubSts, stub_env: dict[str, st
 @pytest.mark.parametrize(
     ("cdk_json", "fragments"),
     [
-        ('{"context": {"role_nme": "X"}}', ("invalid setting role_nme", "did you mean role_name?")),
+        (
+            '{"context": {"trusted_account_id": "111111111111", "role_nme": "X"}}',
+            ("invalid setting role_nme", "did you mean role_name?"),
+        ),
         ('{"context": {"target_account_id": "123"}}', ("invalid setting target_account_id", "12 digits")),
         ("{not json", ("is not valid JSON",)),
     ],

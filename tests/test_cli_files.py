@@ -29,7 +29,8 @@ def test_a_refusal_before_the_rename_keeps_the_old_file_and_no_temporary(tmp_pat
     path.write_bytes(b"old")
     seen: list[list[str]] = []
 
-    def refuse() -> None:
+    def refuse(temporary: Path) -> None:
+        assert temporary.read_bytes() == b"new", "the check sees the new content"
         seen.append(sorted(p.name for p in tmp_path.iterdir()))
         raise RuntimeError("changed meanwhile")
 

@@ -10,6 +10,7 @@ import shlex
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 from cross_account.cli.errors import CliError
-from cross_account.cli.profile import OWNED_KEYS, _replace_atomically, update_profile
+from cross_account.cli.profile import OWNED_KEYS, _replace_atomically, update_profile, write_profile
 from tests.cli_support import (
     CLI,
     ROLE_ARN,
@@ -246,20 +247,35 @@ def test_boto3_sends_every_field_of_the_profile(stub_sts: StubSts, stub_env: dic
     }
 
 
-def test_default_session_name_is_looked_up_with_the_source_profile(stub_sts: StubSts, stub_env: dict[str, str]) -> None:
-    env = write_source_credentials(stub_env)
-    stub_sts.caller_arn = "arn:aws:iam::111111111111:user/people/carol"
-    result = run_cli("configure-profile", "deploy-b", "--source-profile", "account-a", "--role-arn", ROLE_ARN, env=env)
+def test_configure_profile_is_offline_and_says_how_sessions_are_named(
+    stub_sts: StubSts, stub_env: dict[str, str], moto_env: dict[str, str]
+) -> None:
+    # Issue 10: writing a config file is an offline act. No credentials at all, and an endpoint that records calls.
+    offline = {k: v for k, v in stub_env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    args = ("configure-profile", "deploy-b", "--source-profile", "account-a", "--role-arn", ROLE_ARN)
+    result = run_cli(*args, env=offline)
     assert result.code == 0, result.err
-    assert "role_session_name = carol\n" in config_file(env).read_text()
-    assert stub_sts.actions() == ["GetCallerIdentity"]
+    assert stub_sts.requests == [], "no call to AWS"
+    assert "role_session_name" not in config_file(offline).read_text()
+    assert "sessions will be named by the SDK that uses the profile (botocore-session-<time>" in result.out
+    named = run_cli(*args, "--session-name", "alice", env=offline)
+    assert "sessions will be named alice (--session-name)" in named.out
+    assert "role_session_name = alice\n" in config_file(offline).read_text()
+    process = run_cli(*args[:2], "--credential-process", *args[2:], env=offline)
+    assert "sessions will be named after the caller" in process.out
+    assert stub_sts.requests == []
 
-
-def test_failed_lookup_suggests_session_name(stub_env: dict[str, str]) -> None:
-    env = write_source_credentials(stub_env)
-    result = run_cli("configure-profile", "b", "--source-profile", "missing", "--role-arn", ROLE_ARN, env=env)
-    assert_one_line_error(result, "'missing' not found", "--session-name skips this")
-    assert not config_file(env).exists()
+    # The profile without a session name works: botocore names the session itself.
+    env = write_source_credentials(moto_env)
+    assert run_cli(*args, env=env).code == 0
+    probe = as_profile(
+        {**env, "AWS_DEFAULT_REGION": "us-east-1"},
+        "import boto3; print(boto3.Session(profile_name='deploy-b').client('sts').get_caller_identity()['Arn'])",
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip().startswith(
+        "arn:aws:sts::222222222222:assumed-role/CrossAccountAccessRole/botocore-session-"
+    )
 
 
 def test_credential_process_profile_works_with_boto3_and_the_aws_cli(moto_env: dict[str, str]) -> None:
@@ -370,7 +386,20 @@ def test_bad_requests_write_nothing(
 def test_duplicate_sections_are_refused(stub_env: dict[str, str], cli_in_process: Callable[..., Result]) -> None:
     path = config_file(stub_env)
     path.write_text("[profile deploy-b]\nregion = x\n[profile deploy-b]\nregion = y\n")
-    assert_one_line_error(cli_in_process(*CONFIGURE, env=stub_env), "has 2 sections", code=1)
+    result = cli_in_process(*CONFIGURE, env=stub_env)
+    assert_one_line_error(
+        result, "cannot be read by the AWS SDKs", "line 3: section [profile deploy-b] appears a second"
+    )
+    assert path.read_text() == "[profile deploy-b]\nregion = x\n[profile deploy-b]\nregion = y\n"
+
+
+def test_two_sections_botocore_reads_as_one_profile_are_refused(
+    stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    path = config_file(stub_env)
+    path.write_text('[profile deploy-b]\nregion = x\n[profile "deploy-b"]\nregion = y\n')
+    result = cli_in_process(*CONFIGURE, env=stub_env)
+    assert_one_line_error(result, "has 2 sections", "(lines 1, 3)", "reads only the last", code=1)
 
 
 def test_non_utf8_config_is_refused(stub_env: dict[str, str], cli_in_process: Callable[..., Result]) -> None:
@@ -408,33 +437,28 @@ def test_an_indented_bracket_line_is_a_value_not_a_section() -> None:
 # --- the caller lookup (shared with assume) ----------------------------------------------------------
 
 
-def test_role_chaining_over_an_hour_is_refused_before_writing(
-    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
-) -> None:
-    env = write_source_credentials(stub_env)
-    stub_sts.caller_arn = "arn:aws:sts::111111111111:assumed-role/Admin/alice"
-    result = cli_in_process(*CONFIGURE[:-4], "--duration", "7200", env=env)
-    assert_one_line_error(result, "invalid --duration", "role chaining caps sessions at 1 hour", code=2)
-    assert stub_sts.actions() == ["GetCallerIdentity"]
-    assert not config_file(env).exists()
-
-
-def test_credential_process_gets_the_callers_source_identity_but_no_session_name(
+def test_credential_process_sends_the_callers_source_identity_looked_up_when_used(
     stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path
 ) -> None:
     app = tmp_path / "app"
     app.mkdir()
     (app / "cdk.json").write_text(json.dumps({"context": {"require_source_identity": True}}))
     env = write_source_credentials(stub_env)
-    stub_sts.caller_arn = "arn:aws:iam::111111111111:user/bob"
     args = ("configure-profile", "b", "--source-profile", "account-a", "--credential-process")
     result = cli_in_process(*args, env=env, cwd=app)
     assert result.code == 0, result.err
+    assert stub_sts.requests == [], "written offline"
     [line] = [line for line in config_file(env).read_text().splitlines() if line.startswith("credential_process")]
     command = shlex.split(line.removeprefix("credential_process = "))
-    assert command[command.index("--source-identity") + 1] == "bob"
-    assert "--session-name" not in command, "looked up when the profile is used, so it follows the caller"
-    assert stub_sts.actions() == ["GetCallerIdentity"]
+    assert "--source-identity-from-caller" in command
+    assert "--session-name" not in command and "--source-identity" not in command, "both follow the caller"
+
+    # Used, in any folder: the caller's name is looked up and sent.
+    stub_sts.caller_arn = "arn:aws:iam::111111111111:user/bob"
+    used = run_cli(*command[1:], env=env)
+    assert used.code == 0, used.err
+    assert stub_sts.requests[-1]["SourceIdentity"] == "bob"
+    assert stub_sts.requests[-1]["RoleSessionName"] == "bob"
 
 
 # --- indented keys and continuation lines (issue 11): read the way botocore reads them ------------------
@@ -562,3 +586,172 @@ def test_random_configs_read_back_with_only_the_owned_keys_changed() -> None:
         assert read(after) == expected, (text, profile, values, after)
         checked += 1
     assert checked > 2000
+
+
+# --- lost updates, ownership, special files (issue 11) ---------------------------------------------------
+
+ROLE_VALUES = {"role_arn": ROLE_ARN, "source_profile": "account-a"}
+
+
+def test_concurrent_writers_in_one_process_all_land(tmp_path: Path) -> None:
+    """Threads released together: each re-reads the file under the lock, so none fails and none is lost."""
+    path = tmp_path / "config"
+    path.write_text(BEFORE)
+    start = threading.Barrier(16)
+    failures: list[BaseException] = []
+
+    def write(number: int) -> None:
+        start.wait()
+        try:
+            write_profile(path, f"writer-{number}", ROLE_VALUES)
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(number,)) for number in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    profiles = botocore_profiles(tmp_path, path.read_text())
+    assert {f"writer-{number}" for number in range(16)} <= set(profiles)
+    assert profiles["deploy-b"]["output"] == "text", "what was there stays"
+
+
+def test_concurrent_configure_profile_processes_all_land(stub_env: dict[str, str]) -> None:
+    path = config_file(stub_env)
+    path.write_text(BEFORE)
+    runs = [
+        subprocess.Popen(
+            [str(CLI), "configure-profile", f"p{number}", "--source-profile", "account-a", "--role-arn", ROLE_ARN],
+            env=stub_env,
+            cwd=stub_env["HOME"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for number in range(8)
+    ]
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        assert out.startswith("wrote profile p")
+    profiles = botocore_profiles(path.parent, path.read_text())
+    assert {f"p{number}" for number in range(8)} <= set(profiles)
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="files of another user (sudo) need root")
+USER = (54321, 54322)
+
+
+@needs_root
+def test_under_sudo_the_config_keeps_its_owner_and_group(stub_env: dict[str, str]) -> None:
+    path = config_file(stub_env)
+    path.write_text(BEFORE)
+    os.chown(path.parent, *USER)
+    os.chown(path, *USER)
+    assert run_cli(*CONFIGURE, env=stub_env).code == 0
+    assert path.read_text() == AFTER
+    for written in [path, *backups(path), path.with_name(".config.lock")]:
+        info = written.stat()
+        assert (info.st_uid, info.st_gid) == USER, written
+
+
+@needs_root
+def test_under_sudo_a_new_config_belongs_to_the_owner_of_home(stub_env: dict[str, str], tmp_path: Path) -> None:
+    home = tmp_path / "user-home"
+    home.mkdir()
+    os.chown(home, *USER)
+    env = {**stub_env, "HOME": str(home)}
+    del env["AWS_CONFIG_FILE"]
+    assert run_cli(*CONFIGURE, env=env).code == 0
+    for made in (home / ".aws", home / ".aws" / "config"):
+        assert (made.stat().st_uid, made.stat().st_gid) == USER, made
+
+
+@needs_root
+def test_an_owner_that_cannot_be_kept_is_a_refusal(
+    stub_env: dict[str, str], cli_in_process: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a user who may write the file but not give it away (fchown fails), the file stays as it was.
+    path = config_file(stub_env)
+    path.write_text(BEFORE)
+    os.chown(path, *USER)
+
+    def not_permitted(fd: int, uid: int, gid: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "fchown", not_permitted)
+    result = cli_in_process(*CONFIGURE, env=stub_env)
+    assert_one_line_error(result, f"{path} belongs to user {USER[0]}, group {USER[1]}", "run this as its owner", code=1)
+    assert path.read_text() == BEFORE and backups(path) == []
+
+
+@needs_root
+def test_a_device_is_never_replaced(stub_env: dict[str, str], tmp_path: Path) -> None:
+    device = tmp_path / "null"  # a private copy of /dev/null: the real one is shared by everything on the machine
+    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    for target in (device, tmp_path / "link-to-null"):
+        if target != device:
+            target.symlink_to(device)
+        result = run_cli(*CONFIGURE, env={**stub_env, "AWS_CONFIG_FILE": str(target)})
+        assert_one_line_error(result, "is a character device, not a regular file", code=1)
+        assert stat.S_ISCHR(device.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "link-to-null", "null"], "nothing made beside it"
+
+
+def test_a_fifo_is_refused_without_hanging(stub_env: dict[str, str], tmp_path: Path) -> None:
+    fifo = tmp_path / "config-fifo"
+    os.mkfifo(fifo)
+    # A subprocess with a time-out: a client that opened the FIFO to read it would wait for a writer forever.
+    try:
+        result = run_cli(*CONFIGURE, env={**stub_env, "AWS_CONFIG_FILE": str(fifo)}, subprocess=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("configure-profile hung on a FIFO")
+    assert_one_line_error(result, "is a FIFO, not a regular file", code=1)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+# --- config files botocore cannot read (issue 11) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("region = us-east-1\n[profile a]\nregion = x\n", "line 1: text before the first [section] header"),
+        ("[profile a]\nregion = x\n[profile b\noutput = json\n", "line 3: neither key = value"),
+        ("\ufeff[default]\nregion = x\n", "line 1: it starts with a byte-order mark (BOM)"),
+        ('{"profiles": {"a": {"region": "x"}}}\n', "line 1: text before the first [section] header"),
+        ("[profile a]\nregion = x\nregion = y\n", "line 3: key region appears twice in section [profile a]"),
+        ("[default]\naws_secret_access_key = SECRETLINE\n  [oops\n[x]\n[x]\n", "line 5: section [x] appears"),
+    ],
+    ids=["key before any section", "unterminated header", "BOM", "JSON", "duplicate key", "duplicate section"],
+)
+def test_a_config_botocore_cannot_read_is_refused_by_line(
+    stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path, text: str, fragment: str
+) -> None:
+    from botocore.exceptions import ConfigParseError
+
+    with pytest.raises(ConfigParseError):
+        botocore_profiles(tmp_path, text)  # botocore itself refuses it
+    path = config_file(stub_env)
+    path.write_text(text, encoding="utf-8")
+    result = cli_in_process(*CONFIGURE, env=stub_env)
+    assert_one_line_error(result, "cannot be read by the AWS SDKs", fragment, "nothing was written", code=1)
+    assert "SECRETLINE" not in result.err, "the text of a line is never shown"
+    assert path.read_text(encoding="utf-8") == text and backups(path) == []
+
+
+@pytest.mark.parametrize("header", ["profilex deploy-b", 'profile "deploy-b"', "profile\tdeploy-b"])
+def test_a_section_botocore_reads_as_the_profile_is_the_profile(
+    stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path, header: str
+) -> None:
+    before = f"[{header}]\noutput = json\nregion = x\n"
+    assert botocore_profiles(tmp_path, before) == {"deploy-b": {"output": "json", "region": "x"}}
+    path = config_file(stub_env)
+    path.write_text(before)
+    assert cli_in_process(*CONFIGURE, env=stub_env).code == 0
+    after = path.read_text()
+    assert after.count("[") == 1, "no second section"
+    profile = botocore_profiles(tmp_path, after)["deploy-b"]
+    assert profile["output"] == "json" and profile["role_arn"] == ROLE_ARN and profile["region"] == "eu-west-1"

@@ -254,3 +254,76 @@ def _drain(fd: int) -> None:
     if ready:
         with contextlib.suppress(OSError):
             os.read(fd, 4096)
+
+
+# --- exec faults (issue 11) ------------------------------------------------------------------------------
+
+
+def test_a_script_whose_interpreter_is_missing_is_126_bad_interpreter(
+    stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path
+) -> None:
+    script = tmp_path / "deploy.sh"
+    script.write_text("#!/nonexistent/bin/interpreter -e\necho hi\n")
+    script.chmod(0o755)
+    result = run_cli("exec", "--role-arn", ROLE_ARN, "--", str(script), env=stub_env, subprocess=True)
+    assert_one_line_error(result, f"{script}: /nonexistent/bin/interpreter: bad interpreter", code=126)
+    on_path = run_cli(
+        "exec", "--role-arn", ROLE_ARN, "--", "deploy.sh",
+        env={**stub_env, "PATH": f"{tmp_path}:{stub_env['PATH']}"}, subprocess=True,
+    )  # fmt: skip
+    assert_one_line_error(on_path, "deploy.sh: /nonexistent/bin/interpreter: bad interpreter", code=126)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_command_dies_with_a_wrapper_killed_by_sigkill(
+    stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path
+) -> None:
+    ready, report = tmp_path / "ready", tmp_path / "pid"
+    child = (
+        "import os, sys, time; open(sys.argv[2], 'w').write(str(os.getpid())); open(sys.argv[1], 'w'); time.sleep(30)"
+    )
+    process = subprocess.Popen(
+        [str(CLI), "exec", "--role-arn", ROLE_ARN, "--", sys.executable, "-c", child, str(ready), str(report)],
+        env=stub_env, cwd=stub_env["HOME"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,  # only the wrapper is killed below, never a group
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        assert process.poll() is None and time.monotonic() < deadline, "the command never started"
+        time.sleep(0.05)
+    pid = int(report.read_text())
+    process.kill()  # SIGKILL: no handler runs, nothing is forwarded
+    process.wait(timeout=30)
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)  # the test's own clean-up, by its PID
+        pytest.fail("the command kept running with the role's keys after its wrapper was killed")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_command_whose_wrapper_died_before_prctl_kills_itself() -> None:
+    """The race: the wrapper dies between fork and prctl, so the child already has another parent."""
+    from cross_account.cli.run import _die_with_parent
+
+    step = _die_with_parent()  # made for this process as the parent
+    assert step is not None
+    middle = os.fork()
+    if middle == 0:  # pragma: no cover (a forked child)
+        grandchild = os.fork()
+        if grandchild == 0:
+            step()  # its parent is `middle`, not the process the step was made for
+            os._exit(0)
+        _, status = os.waitpid(grandchild, 0)
+        os._exit(9 if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL else 1)
+    _, status = os.waitpid(middle, 0)
+    assert os.waitstatus_to_exitcode(status) == 9

@@ -7,18 +7,18 @@ outputs are read and validated by the app's own rules before any network call.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from cross_account import __version__
 from cross_account.cli.credentials import Credentials
-from cross_account.cli.errors import CallContext, CliError, UsageError, explain_aws_error, from_settings_error
+from cross_account.cli.errors import CallContext, CliError, UsageError, cut, from_settings_error
+from cross_account.cli.sts import Sts, credentials_from_reply, fingerprint
 from cross_account.rules import (
     ROLE_ARN_RE,
     ROLE_CHAINING_MAX_SECONDS,
@@ -37,6 +37,39 @@ from cross_account.settings import RoleSpec, Settings
 
 _NOT_IN_SESSION_NAME: Final = re.compile(r"[^\w+=,.@-]", re.ASCII)
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+#: No flag value is longer (an external ID has at most 1224 characters); a longer one is refused unread.
+MAX_FLAG_LENGTH: Final = 2048
+
+#: Region prefixes outside the standard partition, and the region STS is called in when only the partition is known.
+_PARTITIONS: Final = (
+    ("cn-", "aws-cn", "cn-north-1"),
+    ("us-gov-", "aws-us-gov", "us-gov-west-1"),
+    ("us-iso-", "aws-iso", "us-iso-east-1"),
+    ("us-isob-", "aws-iso-b", "us-isob-east-1"),
+    ("eu-isoe-", "aws-iso-e", "eu-isoe-west-1"),
+    ("us-isof-", "aws-iso-f", "us-isof-south-1"),
+)
+
+#: Settings that mark a cdk.json as this app's. Generic names another CDK app may use as well (region, tags,
+#: roles, role_name, ...) do not count on their own.
+_GENERIC_KEYS: Final = frozenset({"region", "local", "tags", "roles", "role_name", "role_path"})
+APP_KEYS: Final = tuple(key for key in Settings.setting_names() if key not in _GENERIC_KEYS)
+
+
+_REGION_VARIABLES: Final = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to (aws, aws-cn, aws-us-gov, aws-iso*)."""
+    return next((partition for prefix, partition, _ in _PARTITIONS if region.startswith(prefix)), "aws")
+
+
+def _home_region(partition: str) -> str | None:
+    return next((region for _, name, region in _PARTITIONS if name == partition), None)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -51,6 +84,7 @@ class RoleOptions:
     external_id: str | None = None
     session_name: str | None = None
     source_identity: str | None = None
+    source_identity_from_caller: bool = False
     mfa_serial: str | None = None
     mfa_token: str | None = field(default=None, repr=False)  # a secret
     duration: str | None = None
@@ -60,14 +94,15 @@ class RoleOptions:
 
 @dataclass(frozen=True)
 class RoleRequest:
-    """A validated AssumeRole request. ``None`` session name means "the caller's user name"."""
+    """A validated AssumeRole request. ``None`` session name means "the caller's name"."""
 
     role_arn: str
     origin: str
     external_id: str | None = None
     session_name: str | None = None
     source_identity: str | None = None
-    #: The trust requires ``sts:SourceIdentity = ${aws:username}``: send the caller's name.
+    #: Send the caller's own name as the source identity (the app requires one, or --source-identity-from-caller):
+    #: an IAM user's user name, a role session's session name.
     source_identity_from_caller: bool = False
     mfa_serial: str | None = None
     duration: int | None = None
@@ -80,17 +115,15 @@ class RoleRequest:
             role_arn=self.role_arn,
             external_id=self.external_id,
             mfa_serial=self.mfa_serial,
-            source_identity=self.source_identity or ("(your user name)" if self.source_identity_from_caller else None),
+            source_identity=self.source_identity or ("(your own name)" if self.source_identity_from_caller else None),
             duration=self.duration,
             assumers_group=self.assumers_group,
             profile=self.profile,
         )
 
-    def cache_fields(self, environ: Mapping[str, str]) -> dict[str, Any]:
-        """What identifies a session, including which source credentials asked for it."""
-        profile = self.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None
-        # An explicit profile makes botocore skip the AWS_* variables, so they do not identify the caller then.
-        access_key = None if self.profile else environ.get("AWS_ACCESS_KEY_ID") or None
+    def cache_fields(self, source: str | None) -> dict[str, Any]:
+        """What identifies a session, including which source credentials asked for it (`source`: a hash of their
+        access key ID, see :func:`source_fingerprint`)."""
         return {
             "role_arn": self.role_arn,
             "session_name": self.session_name,
@@ -98,8 +131,8 @@ class RoleRequest:
             "source_identity": self.source_identity,
             "source_identity_from_caller": self.source_identity_from_caller,
             "duration": self.duration,
-            "source_profile": profile,
-            "source_access_key": hashlib.sha256(access_key.encode()).hexdigest()[:16] if access_key else None,
+            "source_profile": self.profile,
+            "source_access_key": source,
         }
 
 
@@ -118,6 +151,8 @@ def _validated(key: str, value: str | None, validator: Callable[[str, Any], Any]
     # Control characters get their own message (the shared rules refuse them too, with a longer one).
     if _CONTROL.search(value):
         raise UsageError(f"invalid {key}: control characters are not allowed")
+    if len(value) > MAX_FLAG_LENGTH:
+        raise UsageError(f"invalid {key}: {len(value)} characters, longer than any valid value")
     try:
         return validator(key, value)
     except SettingsError as error:
@@ -129,20 +164,43 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UsageError(f"{path} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise UsageError(f"{path} is not valid JSON: nested too deeply") from None
+    except (UnicodeDecodeError, ValueError) as error:  # ValueError: JSONDecodeError, and numbers over 4300 digits
+        raise UsageError(f"{path} is not valid JSON: {cut(str(error), 120)}") from None
 
 
-def load_settings(path: Path) -> Settings:
-    """The app's settings from cdk.json's context, by the app's own parser."""
+def _context_of(path: Path) -> dict[str, Any]:
     document = _read_json(path)
     context = document.get("context", {}) if isinstance(document, dict) else None
     if not isinstance(context, dict):
         raise UsageError(f"{path}: 'context' must be a JSON object")
+    return context
+
+
+def holds_app_settings(context: Mapping[str, Any]) -> bool:
+    """Whether a cdk.json context is this app's: it sets at least one of the app's own keys."""
+    return any(key in context for key in APP_KEYS)
+
+
+def _not_this_app(path: Path) -> UsageError:
+    return UsageError(
+        f"{path} holds none of this app's settings ({', '.join(APP_KEYS[:2])}, external_ids, ...): it looks like "
+        "another CDK app's; pass --role-arn ARN or --from-stack-outputs FILE (or --cdk-json with this app's file)"
+    )
+
+
+def load_settings(path: Path) -> Settings:
+    """The app's settings from cdk.json's context, by the app's own parser; refused when it is another app's."""
+    context = _context_of(path)
+    if not holds_app_settings(context):
+        raise _not_this_app(path)
     try:
         return Settings.from_context(context)
     except SettingsError as error:
         raise from_settings_error(error, source=str(path)) from None
+    except RecursionError:
+        raise UsageError(f"{path}: a setting is nested too deeply") from None
 
 
 @dataclass(frozen=True)
@@ -191,7 +249,7 @@ def role_from_outputs(path: Path, *, account: str | None = None, tier: str | Non
     return role.role_arn, role.external_id
 
 
-def app_role(settings: Settings, *, account: str | None, tier: str | None) -> AppRole:
+def app_role(settings: Settings, *, account: str | None, tier: str | None, partition: str = "aws") -> AppRole:
     """The app's role in `account` (default: target_account_id), tier `tier` (default: the first)."""
     specs = {spec.tier: spec for spec in settings.role_specs}
     if tier is not None and tier not in specs:
@@ -203,7 +261,7 @@ def app_role(settings: Settings, *, account: str | None, tier: str | None) -> Ap
         raise UsageError(
             f"account {account} is not a target of the app (target accounts: {', '.join(settings.target_accounts)})"
         )
-    arn = build_role_arn(partition="aws", account_id=account, role_path=spec.role_path, role_name=spec.role_name)
+    arn = build_role_arn(partition=partition, account_id=account, role_path=spec.role_path, role_name=spec.role_name)
     return AppRole(settings, spec, arn)
 
 
@@ -221,7 +279,7 @@ def _app_role_named(settings: Settings, arn: str) -> AppRole | None:
 
 
 def _matching_app_role(path: Path, *, explicit: bool, role_arn: str) -> AppRole | None:
-    """The app's rules for `role_arn`; a foreign cdk.json in the folder is not an error."""
+    """The app's rules for `role_arn`; a foreign or broken cdk.json in the folder is not an error."""
     if not explicit and not path.is_file():
         return None
     try:
@@ -233,74 +291,136 @@ def _matching_app_role(path: Path, *, explicit: bool, role_arn: str) -> AppRole 
     return _app_role_named(settings, role_arn)
 
 
+@dataclass(frozen=True)
+class _Flags:
+    """The role flags, each validated by its rule."""
+
+    role_arn: str | None
+    account: str | None
+    external_id: str | None
+    session_name: str | None
+    source_identity: str | None
+    mfa_serial: str | None
+    mfa_token: str | None = field(repr=False)
+    region: str | None
+
+
+def _validate_flags(options: RoleOptions) -> _Flags:
+    role_arn_match = _validated("--role-arn", options.role_arn, validate_role_arn)
+    flags = _Flags(
+        role_arn=role_arn_match.group(0) if role_arn_match is not None else None,
+        account=_validated("--account", options.account, validate_account_id),
+        external_id=_validated("--external-id", options.external_id, validate_external_id),
+        session_name=_validated("--session-name", options.session_name, validate_session_name),
+        source_identity=_validated("--source-identity", options.source_identity, validate_session_name),
+        mfa_serial=_validated("--mfa-serial", options.mfa_serial, validate_mfa_serial),
+        mfa_token=_validated("--mfa-token", options.mfa_token, validate_mfa_token),
+        region=_validated("--region", options.region, validate_region),
+    )
+    for key, value in (("--profile", options.profile), ("--tier", options.tier)):
+        _validated(key, value, lambda _key, text: text)
+    if flags.mfa_token is not None and flags.mfa_serial is None:
+        raise UsageError("--mfa-token needs --mfa-serial (the ARN of the MFA device)")
+    if flags.role_arn is not None and (flags.account or options.tier):
+        raise UsageError("--account and --tier pick a role of the app; --role-arn names one already")
+    if flags.source_identity is not None and options.source_identity_from_caller:
+        raise UsageError("--source-identity and --source-identity-from-caller exclude each other")
+    return flags
+
+
+@dataclass(frozen=True)
+class _Found:
+    """The role, where it came from, the app's rules for it (if any), and the region to use."""
+
+    arn: str
+    origin: str
+    app: AppRole | None
+    region: str | None
+    external_id: str | None = None
+
+
+def _shell_region(flags: _Flags, environ: Mapping[str, str]) -> tuple[str | None, str]:
+    """The region given (flag, then the shell's variables), and where it came from."""
+    for key, value in (("--region", flags.region), *((name, environ.get(name)) for name in _REGION_VARIABLES)):
+        if value:
+            return value, key
+    return None, ""
+
+
+def _find_role(options: RoleOptions, flags: _Flags, cdk_json: Path, environ: Mapping[str, str]) -> _Found:
+    """The role: --role-arn, else the outputs file, else ./cdk.json (whose partition follows the region)."""
+    explicit = options.cdk_json is not None
+    region, _ = _shell_region(flags, environ)
+    if flags.role_arn is not None:
+        app = _matching_app_role(cdk_json, explicit=explicit, role_arn=flags.role_arn)
+        return _Found(flags.role_arn, "--role-arn", app, region)
+    if options.from_stack_outputs is not None:
+        arn, external_id = role_from_outputs(Path(options.from_stack_outputs), account=flags.account, tier=options.tier)
+        app = _matching_app_role(cdk_json, explicit=explicit, role_arn=arn)
+        return _Found(arn, options.from_stack_outputs, app, region, external_id)
+    if cdk_json.is_file() or explicit:
+        settings = load_settings(cdk_json)
+        region = region or settings.region
+        app = app_role(settings, account=flags.account, tier=options.tier, partition=partition_of(region))
+        return _Found(app.role_arn, str(cdk_json), app, region)
+    raise UsageError(
+        "no role to assume: pass --role-arn ARN, or --from-stack-outputs FILE (cdk deploy --outputs-file), "
+        "or run in the app's folder (cdk.json)"
+    )
+
+
+def _region_for(found: _Found, flags: _Flags, environ: Mapping[str, str]) -> str | None:
+    """The region to call STS in and export: given, else the app's, else the role's partition's; in its partition."""
+    partition = ROLE_ARN_RE.match(found.arn)["partition"]  # type: ignore[index]
+    region, source = _shell_region(flags, environ)
+    if region is None and found.app is not None and partition_of(found.app.settings.region) == partition:
+        region = found.app.settings.region
+    if region is None:
+        return _home_region(partition)
+    if partition_of(region) != partition:
+        raise UsageError(
+            f"{source or 'the region'} {region} is in partition {partition_of(region)}, but the role "
+            f"{found.arn} is in {partition}: pass --region with a region of {partition}"
+        )
+    return region
+
+
 def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, str]) -> tuple[RoleRequest, str | None]:
     """Validate every flag and find the role: ``--role-arn``, else the outputs file, else ./cdk.json.
 
     Returns the request and the MFA token, kept apart because it is a secret.
     """
-    role_arn_match = _validated("--role-arn", options.role_arn, validate_role_arn)
-    account = _validated("--account", options.account, validate_account_id)
-    external_id = _validated("--external-id", options.external_id, validate_external_id)
-    session_name = _validated("--session-name", options.session_name, validate_session_name)
-    source_identity = _validated("--source-identity", options.source_identity, validate_session_name)
-    mfa_serial = _validated("--mfa-serial", options.mfa_serial, validate_mfa_serial)
-    mfa_token = _validated("--mfa-token", options.mfa_token, validate_mfa_token)
-    region = _validated("--region", options.region, validate_region)
-    for key, value in (("--profile", options.profile), ("--tier", options.tier)):
-        _validated(key, value, lambda _key, text: text)
-    if mfa_token is not None and mfa_serial is None:
-        raise UsageError("--mfa-token needs --mfa-serial (the ARN of the MFA device)")
-    if role_arn_match is not None and (account or options.tier):
-        raise UsageError("--account and --tier pick a role of the app; --role-arn names one already")
-
+    flags = _validate_flags(options)
     cdk_json = Path(options.cdk_json) if options.cdk_json else cwd / "cdk.json"
-    explicit = options.cdk_json is not None
-    app: AppRole | None
-    outputs_external_id: str | None = None
-    if role_arn_match is not None:
-        arn, origin = role_arn_match.group(0), "--role-arn"
-        app = _matching_app_role(cdk_json, explicit=explicit, role_arn=arn)
-    elif options.from_stack_outputs is not None:
-        arn, outputs_external_id = role_from_outputs(
-            Path(options.from_stack_outputs), account=account, tier=options.tier
-        )
-        origin = options.from_stack_outputs
-        app = _matching_app_role(cdk_json, explicit=explicit, role_arn=arn)
-    elif cdk_json.is_file() or explicit:
-        app = app_role(load_settings(cdk_json), account=account, tier=options.tier)
-        arn, origin = app.role_arn, str(cdk_json)
-    else:
-        raise UsageError(
-            "no role to assume: pass --role-arn ARN, or --from-stack-outputs FILE (cdk deploy --outputs-file), "
-            "or run in the app's folder (cdk.json)"
-        )
-
+    found = _find_role(options, flags, cdk_json, environ)
+    app = found.app
     role_max = app.spec.max_session_duration_seconds if app else None
     duration = _validated("--duration", options.duration, lambda k, v: validate_duration(k, v, role_max=role_max))
-    external_id = external_id or outputs_external_id
-    region = region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+    region = _region_for(found, flags, environ)
+    external_id = flags.external_id or found.external_id
     if app is not None:
         external_id = external_id or (app.spec.external_ids[0] if app.spec.external_ids else None)
-        region = region or app.settings.region
-        if app.spec.require_mfa and mfa_serial is None:
+        if app.spec.require_mfa and flags.mfa_serial is None:
+            partition = partition_of(region or app.settings.region)
             raise UsageError(
                 f"the role requires MFA (require_mfa in {cdk_json}): pass --mfa-serial "
-                f"arn:aws:iam::{app.settings.trusted_account_id}:mfa/<your device>"
+                f"arn:{partition}:iam::{app.settings.trusted_account_id}:mfa/<your device>"
             )
+    required = bool(app and app.spec.require_source_identity and flags.source_identity is None)
     request = RoleRequest(
-        role_arn=arn,
-        origin=origin,
+        role_arn=found.arn,
+        origin=found.origin,
         external_id=external_id,
-        session_name=session_name,
-        source_identity=source_identity,
-        source_identity_from_caller=bool(app and app.spec.require_source_identity and source_identity is None),
-        mfa_serial=mfa_serial,
+        session_name=flags.session_name,
+        source_identity=flags.source_identity,
+        source_identity_from_caller=options.source_identity_from_caller or required,
+        mfa_serial=flags.mfa_serial,
         duration=duration,
         region=region,
         profile=options.profile,
         assumers_group=app.spec.assumers_group_name if app else None,
     )
-    return request, mfa_token
+    return request, flags.mfa_token
 
 
 def session_name_from_arn(caller_arn: str) -> str:
@@ -334,66 +454,34 @@ def prompt_mfa_token(serial: str) -> str:
     return result
 
 
-def sts_client(*, profile: str | None, region: str | None) -> tuple[Any, str | None]:
-    """An STS client with the standard retry mode, and the region known for the caller (if any).
+def source_fingerprint(request: RoleRequest, environ: Mapping[str, str], sts: Sts) -> str:
+    """Which source credentials ask: a hash of their access key ID (never of the secret).
 
-    The endpoint follows AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, as boto3 does natively.
+    AWS_* keys in the environment are read without loading boto3 (botocore prefers them to AWS_PROFILE, not to
+    --profile); anything else (a profile, SSO, an instance role) is resolved by botocore's credential chain.
     """
-    import boto3
-    from botocore.config import Config
-
-    session = boto3.Session(profile_name=profile)
-    known_region = region or session.region_name
-    client = session.client(
-        "sts",
-        # STS needs some region for its regional endpoint; a guess is not exported to anyone.
-        region_name=known_region or "us-east-1",
-        config=Config(retries={"mode": "standard"}, user_agent_extra=f"cross-account/{__version__}"),
-    )
-    return client, known_region
+    if request.profile is None and environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
+        return fingerprint(environ["AWS_ACCESS_KEY_ID"])
+    return sts.source_key_fingerprint(request.call_context())
 
 
-def names_from_caller(
-    request: RoleRequest,
-    *,
-    client: Any = None,
-    fill_session_name: bool = True,
-    lookup_hint: str | None = None,
-    log: Callable[[str], None] = lambda _message: None,
-) -> tuple[str | None, str | None]:
-    """(session name, source identity) to send: the request's own, else the caller's name where it is needed.
-
-    GetCallerIdentity is called only then, or when --duration needs the role-chaining check (1 hour at most).
-    ``client`` is an STS client to reuse; without one, one is made (and boto3 loaded) only if the call is needed.
-    ``lookup_hint`` is added to the message when the lookup itself fails.
-    """
-    session_name, source_identity = request.session_name, request.source_identity
-    name_wanted = fill_session_name and session_name is None
+def _needs_caller(request: RoleRequest) -> bool:
+    """GetCallerIdentity is called for a default session name or source identity, or the role-chaining check."""
     long_session = (request.duration or 0) > ROLE_CHAINING_MAX_SECONDS
-    if not (name_wanted or request.source_identity_from_caller or long_session):
-        return session_name, source_identity
-    caller = _caller_arn(request, client, lookup_hint)
-    log(f"caller is {caller}")
-    check_role_chaining(caller, request.duration)
-    user_name = session_name_from_arn(caller)
-    if name_wanted:
-        session_name = user_name
-    if request.source_identity_from_caller:
-        source_identity = user_name
-    return session_name, source_identity
+    return request.session_name is None or request.source_identity_from_caller or long_session
 
 
-def _caller_arn(request: RoleRequest, client: Any, lookup_hint: str | None) -> str:
-    """GetCallerIdentity's ARN for the request's source credentials."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        if client is None:
-            client, _ = sts_client(profile=request.profile, region=request.region)
-        return str(client.get_caller_identity()["Arn"])
-    except (BotoCoreError, ClientError) as error:
-        explained = explain_aws_error(error, request.call_context())
-        raise (CliError(f"{explained} ({lookup_hint})") if lookup_hint else explained) from None
+def _names(request: RoleRequest, caller: str | None) -> tuple[str, str | None, str | None]:
+    """(session name, source identity, where the source identity came from) to send."""
+    own_name = session_name_from_arn(caller) if caller is not None else None
+    session_name = request.session_name or own_name
+    assert session_name is not None
+    if request.source_identity is not None:
+        return session_name, request.source_identity, "--source-identity"
+    if request.source_identity_from_caller and caller is not None:
+        origin = "your role session name" if is_role_session(caller) else "your IAM user name"
+        return session_name, own_name, origin
+    return session_name, None, None
 
 
 def check_role_chaining(caller: str, duration: int | None) -> None:
@@ -406,39 +494,32 @@ def call_assume_role(
     request: RoleRequest,
     *,
     mfa_token: str | None,
+    sts: Sts,
     prompt: Callable[[str], str] = prompt_mfa_token,
     log: Callable[[str], None] = lambda _message: None,
+    now: Callable[[], datetime] = utc_now,
 ) -> Credentials:
-    """GetCallerIdentity when needed (default session name, chaining check), then AssumeRole."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    context = request.call_context()
-    try:
-        client, known_region = sts_client(profile=request.profile, region=request.region)
-        session_name, source_identity = names_from_caller(request, client=client, log=log)
-        assert session_name is not None
-        params: dict[str, Any] = {"RoleArn": request.role_arn, "RoleSessionName": session_name}
-        if request.external_id is not None:
-            params["ExternalId"] = request.external_id
-        if request.duration is not None:
-            params["DurationSeconds"] = request.duration
-        if source_identity is not None:
-            params["SourceIdentity"] = source_identity
-        if request.mfa_serial is not None:
-            params["SerialNumber"] = request.mfa_serial
-            params["TokenCode"] = mfa_token or prompt(request.mfa_serial)
-        log(f"assuming {request.role_arn} as session {session_name} (role from {request.origin})")
-        response = client.assume_role(**params)
-    except (BotoCoreError, ClientError) as error:
-        raise explain_aws_error(error, context) from None
-    issued = response["Credentials"]
-    return Credentials(
-        access_key_id=issued["AccessKeyId"],
-        secret_access_key=issued["SecretAccessKey"],
-        session_token=issued["SessionToken"],
-        expiration=issued["Expiration"],
-        role_arn=request.role_arn,
-        session_name=session_name,
-        assumed_role_arn=str(response.get("AssumedRoleUser", {}).get("Arn", "")),
-        region=known_region,
+    """GetCallerIdentity when needed (default names, chaining check), then AssumeRole; the reply is checked."""
+    context = replace(request.call_context(), deadline=sts.deadline)
+    caller = None
+    if _needs_caller(request):
+        caller = sts.caller_arn(context)
+        log(f"caller is {caller}")
+        check_role_chaining(caller, request.duration)
+    session_name, source_identity, origin = _names(request, caller)
+    context = replace(context, source_identity=source_identity, source_identity_origin=origin, caller_arn=caller)
+    params: dict[str, Any] = {"RoleArn": request.role_arn, "RoleSessionName": session_name}
+    if request.external_id is not None:
+        params["ExternalId"] = request.external_id
+    if request.duration is not None:
+        params["DurationSeconds"] = request.duration
+    if source_identity is not None:
+        params["SourceIdentity"] = source_identity
+    if request.mfa_serial is not None:
+        params["SerialNumber"] = request.mfa_serial
+        params["TokenCode"] = mfa_token or prompt(request.mfa_serial)
+    log(f"assuming {request.role_arn} as session {session_name} (role from {request.origin})")
+    reply = sts.assume_role(params, context)
+    return credentials_from_reply(
+        reply, role_arn=request.role_arn, session_name=session_name, region=sts.region, now=now()
     )

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
+
+#: What STS issues: an access key ID of 16-128 word characters; a secret and a token of printable ASCII.
+_SHAPES: Final = {
+    "AccessKeyId": (re.compile(r"^\w{16,128}\Z", re.ASCII), "16-128 letters or digits"),
+    "SecretAccessKey": (re.compile(r"^[\x21-\x7e]{1,1024}\Z", re.ASCII), "1-1024 printable ASCII characters"),
+    "SessionToken": (re.compile(r"^[\x21-\x7e]{1,16384}\Z", re.ASCII), "1-16384 printable ASCII characters"),
+}
+
+
+def credential_problem(fields: Mapping[str, Any]) -> str | None:
+    """What makes these fields not a set of temporary credentials (naming the field, never its value), or None."""
+    for name, (shape, rule) in _SHAPES.items():
+        value = fields.get(name)
+        if not isinstance(value, str) or not shape.match(value):
+            return f"{name} is not {rule}"
+    return None
 
 
 @dataclass(frozen=True, repr=False)
@@ -42,8 +59,10 @@ class Credentials:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Credentials:
         """The inverse of :meth:`to_dict`; raises ``KeyError``/``ValueError``/``TypeError`` on bad data."""
-        strings = ("AccessKeyId", "SecretAccessKey", "SessionToken", "RoleArn", "RoleSessionName")
-        for key in strings:
+        problem = credential_problem(data)
+        if problem is not None:
+            raise ValueError(problem)
+        for key in ("RoleArn", "RoleSessionName"):
             if not isinstance(data[key], str) or not data[key]:
                 raise ValueError(f"{key} must be a non-empty string")
         region = data.get("Region")

@@ -17,6 +17,8 @@ EXIT_INTERRUPTED: Final = 130
 
 #: Inputs whose value is never echoed back, even when it is malformed.
 _SECRET_KEYS: Final = frozenset({"--mfa-token"})
+#: How much of a message from AWS or botocore is shown: a sentence, never a page.
+MESSAGE_LIMIT: Final = 300
 
 
 class CliError(Exception):
@@ -36,6 +38,12 @@ class UsageError(CliError):
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def cut(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`text` on one line, at most `limit` characters (marked when cut)."""
+    text = one_line(text)
+    return text if len(text) <= limit else text[: limit - 5].rstrip() + " [...]"
 
 
 def from_settings_error(error: SettingsError, *, source: str | None = None) -> UsageError:
@@ -60,14 +68,41 @@ class CallContext:
     duration: int | None = None
     assumers_group: str | None = None
     profile: str | None = None
+    #: Who called (GetCallerIdentity's ARN), when it was looked up; and where the source identity came from.
+    caller_arn: str | None = None
+    source_identity_origin: str | None = None
+    #: The STS call that failed, and the deadline it had.
+    operation: str = "AssumeRole"
+    deadline: float | None = None
 
 
-def explain_aws_error(error: Exception, context: CallContext) -> CliError:
-    """Map a botocore exception to one line that names the likely cause and the fix."""
+def explain_aws_error(error: BaseException, context: CallContext) -> CliError:
+    """Map any failure of an STS call to one line that names the likely cause and the fix.
+
+    Whatever botocore raised, the reply itself is never shown: a malformed or cut-off reply is in the message
+    of botocore's ResponseParserError, credentials included. Unknown failures are named by their type only.
+    """
     from botocore import exceptions as bx
+    from botocore.parsers import ResponseParserError
 
     if isinstance(error, bx.ClientError):
         return _explain_client_error(error, context)
+    if isinstance(error, ResponseParserError):
+        return CliError(
+            f"{context.operation}: the reply is not valid STS XML (cut off, or not from STS: a proxy, or a wrong "
+            "AWS_ENDPOINT_URL?); it is not shown, as it may hold credentials"
+        )
+    if isinstance(error, bx.BotoCoreError):
+        return _explain_botocore_error(error, context)
+    return CliError(
+        f"{context.operation}: the reply could not be read ({type(error).__name__}); it is not shown, as it may hold "
+        "credentials (a proxy, or a wrong AWS_ENDPOINT_URL?)"
+    )
+
+
+def _explain_botocore_error(error: Exception, context: CallContext) -> CliError:
+    from botocore import exceptions as bx
+
     if isinstance(error, bx.NoCredentialsError):
         return CliError(
             "no AWS credentials found for the trusted account: use --profile, set AWS_PROFILE, "
@@ -80,11 +115,16 @@ def explain_aws_error(error: Exception, context: CallContext) -> CliError:
     if isinstance(error, bx.SSOTokenLoadError | bx.UnauthorizedSSOTokenError):
         profile = f" --profile {context.profile}" if context.profile else ""
         return CliError(f"the SSO session of the source credentials has expired: run aws sso login{profile}")
-    if isinstance(error, bx.EndpointConnectionError | bx.ConnectTimeoutError | bx.ReadTimeoutError):
-        return CliError(f"cannot reach STS: {error}")
-    if isinstance(error, bx.BotoCoreError):
-        return CliError(f"{type(error).__name__}: {error}")
-    raise error
+    if isinstance(error, bx.ConnectTimeoutError | bx.ReadTimeoutError):
+        return CliError(f"STS did not answer {context.operation} in time: {cut(str(error))}; {timeout_hint(context)}")
+    if isinstance(error, bx.EndpointConnectionError):
+        return CliError(f"cannot reach STS: {cut(str(error))}")
+    return CliError(f"{type(error).__name__}: {cut(str(error))}")
+
+
+def timeout_hint(context: CallContext) -> str:
+    within = f"{context.deadline:g} s" if context.deadline is not None else "the deadline"
+    return f"each STS call has {within}, retries included (--sts-timeout SECONDS or CROSS_ACCOUNT_STS_TIMEOUT)"
 
 
 def _explain_client_error(error: Exception, context: CallContext) -> CliError:
@@ -93,9 +133,15 @@ def _explain_client_error(error: Exception, context: CallContext) -> CliError:
     assert isinstance(error, ClientError)
     info = error.response.get("Error", {})
     code = str(info.get("Code", "Unknown"))
-    message = one_line(str(info.get("Message", "")))
+    message = cut(str(info.get("Message", "")))
     operation = error.operation_name
     lower = message.lower()
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if not info.get("Code") and not info.get("Message"):
+        return CliError(
+            f"{operation} failed: HTTP {status} with a reply that is not an AWS error (a proxy, or a wrong "
+            "AWS_ENDPOINT_URL?)"
+        )
 
     if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
         return CliError(
@@ -113,21 +159,7 @@ def _explain_client_error(error: Exception, context: CallContext) -> CliError:
             "(a code works once) and check --mfa-serial names your device"
         )
     if operation == "AssumeRole" and code == "AccessDenied":
-        group = f" {context.assumers_group}" if context.assumers_group else ""
-        sent = f"you sent {context.external_id!r}" if context.external_id else "you sent none"
-        causes = [
-            f"(1) you are not in the assumers group{group} in the trusted account, or its policy does not "
-            f"allow sts:AssumeRole on {context.role_arn}",
-            f"(2) the external ID does not match the role's trust ({sent}; --external-id)",
-            "(3) the role requires MFA (--mfa-serial)"
-            if context.mfa_serial is None
-            else "(3) the role requires a fresher MFA session (MFA age)",
-        ]
-        if context.source_identity is None:
-            causes.append("(4) the role requires a source identity (--source-identity)")
-        return CliError(
-            f"AccessDenied: cannot assume {context.role_arn}. Likely causes: {'; '.join(causes)}. {message}"
-        )
+        return _access_denied(context, message)
     if code == "ValidationError" and "role chaining" in lower:
         return CliError(
             f"--duration {context.duration}: the source credentials are themselves a role session, and role "
@@ -141,3 +173,32 @@ def _explain_client_error(error: Exception, context: CallContext) -> CliError:
     if code == "RegionDisabledException":
         return CliError(f"{code}: STS is not activated in this region for the target account; use --region. {message}")
     return CliError(f"{operation} failed: {code}: {message}")
+
+
+def _access_denied(context: CallContext, message: str) -> CliError:
+    group = f" {context.assumers_group}" if context.assumers_group else ""
+    sent = f"you sent {context.external_id!r}" if context.external_id else "you sent none"
+    causes = [
+        f"(1) you are not in the assumers group{group} in the trusted account, or its policy does not "
+        f"allow sts:AssumeRole on {context.role_arn}",
+        f"(2) the external ID does not match the role's trust ({sent}; --external-id)",
+        "(3) the role requires MFA (--mfa-serial)"
+        if context.mfa_serial is None
+        else "(3) the role requires a fresher MFA session (MFA age)",
+        f"(4) {_source_identity_cause(context)}",
+    ]
+    return CliError(f"AccessDenied: cannot assume {context.role_arn}. Likely causes: {'; '.join(causes)}. {message}")
+
+
+def _source_identity_cause(context: CallContext) -> str:
+    """The trust's source-identity rule: IAM users send their user name, role sessions any name (fixed once set)."""
+    if context.source_identity is None:
+        return "the role requires a source identity (--source-identity)"
+    origin = f" ({context.source_identity_origin})" if context.source_identity_origin else ""
+    sent = f"you sent source identity {context.source_identity!r}{origin}"
+    if context.caller_arn is not None and ":assumed-role/" in context.caller_arn:
+        return (
+            f"{sent}; as a role session you may set any, but a session that already carries a source identity "
+            "must send that same one (--source-identity)"
+        )
+    return f"{sent}; an IAM user must send exactly their user name (--source-identity)"

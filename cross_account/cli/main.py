@@ -1,13 +1,16 @@
 """The parser, the four commands and :func:`main` of ``cross-account``.
 
-Imports stay light: no aws_cdk ever, and boto3 only when STS must be called (a cache
-hit prints credentials without loading it).
+Imports stay light: no aws_cdk ever, and boto3 only when STS must be called or the source
+credentials must be resolved (a cache hit with the source keys in AWS_* variables loads neither).
+configure-profile is offline: it needs no credentials and calls nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -20,19 +23,23 @@ from cross_account.cli.assume import (
     RoleOptions,
     RoleRequest,
     call_assume_role,
-    names_from_caller,
     resolve_request,
+    source_fingerprint,
+    utc_now,
 )
 from cross_account.cli.cache import (
+    CACHE_DIR_VARIABLE,
     CREDENTIAL_PROCESS_MARGIN,
     REUSE_MARGIN,
     CredentialCache,
     cache_key,
     default_directory,
+    sessions,
 )
 from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import EXIT_INTERRUPTED, CliError, UsageError
 from cross_account.cli.formats import FORMATS, render
+from cross_account.cli.sts import DEADLINE_VARIABLE, DEFAULT_DEADLINE, Sts, parse_deadline
 
 __all__ = ["build_parser", "main"]
 
@@ -58,7 +65,8 @@ examples:
 The role comes from --role-arn, else --from-stack-outputs, else ./cdk.json (the app's settings,
 which also give the external ID, MFA and duration rules). Credentials are cached (0600 files in
 $CROSS_ACCOUNT_CACHE_DIR, $XDG_CACHE_HOME/cross-account or ~/.cache/cross-account) until five
-minutes before they expire. STS is reached through AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL if set.
+minutes before they expire. STS is reached through AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL if set;
+each STS call has 30 seconds, retries included (--sts-timeout or $CROSS_ACCOUNT_STS_TIMEOUT).
 """
 
 
@@ -92,7 +100,15 @@ def _role_flags() -> _Parser:
     role.add_argument("--tier", metavar="NAME", help="which role tier of the app (default: the first)")
     role.add_argument("--external-id", metavar="ID", help="default: the app's first external ID")
     role.add_argument("--session-name", metavar="NAME", help="default: your IAM user name (GetCallerIdentity)")
-    role.add_argument("--source-identity", metavar="NAME", help="default: your user name if the role requires one")
+    role.add_argument(
+        "--source-identity", metavar="NAME", help="default: your own name if the role requires one (see below)"
+    )
+    role.add_argument(
+        "--source-identity-from-caller",
+        action="store_true",
+        help="send your own name as the source identity: your IAM user name, or your role session name when you "
+        "are a role (the default when the app requires a source identity)",
+    )
     role.add_argument("--mfa-serial", metavar="ARN", help="your MFA device; the code is asked on the terminal")
     role.add_argument("--mfa-token", metavar="CODE", help="the 6-digit MFA code, instead of the prompt")
     role.add_argument("--duration", metavar="SECONDS", help="900-43200, within the role's maximum (default 3600)")
@@ -105,6 +121,11 @@ def _source_flags() -> _Parser:
     parent = _Parser(add_help=False)
     parent.add_argument("--profile", metavar="P", help="source credentials of the trusted account (default chain)")
     parent.add_argument("--no-cache", action="store_true", help="neither read nor write the credential cache")
+    parent.add_argument(
+        "--sts-timeout",
+        metavar="SECONDS",
+        help=f"deadline of each STS call, retries included (default ${DEADLINE_VARIABLE}, else {DEFAULT_DEADLINE})",
+    )
     return parent
 
 
@@ -145,7 +166,7 @@ def build_parser() -> _Parser:
 
 
 def _options(args: argparse.Namespace, **overrides: Any) -> RoleOptions:
-    values = {field.name: getattr(args, field.name, None) for field in dataclasses.fields(RoleOptions)}
+    values: dict[str, Any] = {field.name: getattr(args, field.name, None) for field in dataclasses.fields(RoleOptions)}
     values.update(overrides)
     return RoleOptions(**values)
 
@@ -164,32 +185,65 @@ def obtain_credentials(
     """From the cache when a session has more than five minutes left (fifteen for credential_process);
     else from STS (and cached)."""
     request, mfa_token = resolve_request(_options(args), cwd=cwd, environ=environ)
-    cache = None if args.no_cache else CredentialCache(default_directory(environ))
-    fields = request.cache_fields(environ)
+    sts = Sts(profile=request.profile, region=request.region, deadline=parse_deadline(args.sts_timeout, environ))
+    cache = None if args.no_cache else _usable_cache(environ)
+    if cache is None:
+        return call_assume_role(request, mfa_token=mfa_token, sts=sts, log=log)
+    fields = request.cache_fields(source_fingerprint(request, environ, sts))
     key = cache_key(fields)
-    if cache is not None:
-        # botocore asks a credential_process again from 15 minutes before expiry: hand it a fresh session then.
-        margin = CREDENTIAL_PROCESS_MARGIN if getattr(args, "format", None) == "credential-process" else REUSE_MARGIN
-        cached = cache.get(key, margin=margin, need_mfa=request.mfa_serial is not None)
-        if cached is not None:
-            log(f"cached session {cached.session_name} for {cached.role_arn} (expires {cached.expiration:%H:%M:%S}Z)")
-            return dataclasses.replace(cached, region=request.region or cached.region)
-    credentials = call_assume_role(request, mfa_token=mfa_token, log=log)
+    # botocore asks a credential_process again from 15 minutes before expiry: hand it a fresh session then.
+    margin = CREDENTIAL_PROCESS_MARGIN if getattr(args, "format", None) == "credential-process" else REUSE_MARGIN
+    cached = cache.get(key, fields=fields, margin=margin, need_mfa=request.mfa_serial is not None)
+    if cached is not None:
+        log(f"cached session {cached.session_name} for {cached.role_arn} (expires {cached.expiration:%H:%M:%S}Z)")
+        return dataclasses.replace(cached, region=request.region or cached.region)
+    credentials = call_assume_role(request, mfa_token=mfa_token, sts=sts, log=log, now=cache.clock)
     log(f"new session {credentials.session_name}, expires {credentials.expiration.isoformat()}")
-    if cache is not None:
-        try:
-            cache.put(key, credentials, fields=fields, mfa=request.mfa_serial is not None)
-        except (CliError, OSError) as error:
-            # The credentials are good; only reuse is lost.
-            print(f"{PROG}: warning: not cached: {error}", file=sys.stderr)
+    try:
+        cache.put(key, credentials, fields=fields, mfa=request.mfa_serial is not None)
+    except (CliError, OSError) as error:
+        # The credentials are good; only reuse is lost.
+        _warn(f"not cached: {error}")
     return credentials
+
+
+def _usable_cache(environ: Mapping[str, str]) -> CredentialCache | None:
+    """The credential cache, or None (with a warning) when there is no home folder to keep it in."""
+    try:
+        return CredentialCache(default_directory(environ), clock=utc_now)
+    except CliError as error:
+        _warn(f"not caching: {error}; set {CACHE_DIR_VARIABLE}, or pass --no-cache")
+        return None
+
+
+def _warn(message: str) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def emit(text: str) -> None:
+    """Write to stdout now. A closed pipe stays a BrokenPipeError (silence); any other failure (a full disk) is
+    one line, and stdout is pointed at /dev/null so the exit flush cannot print a traceback."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        _discard_stdout()
+        raise CliError(f"cannot write to standard output: {error.strerror or error}") from None
+
+
+def _discard_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _cmd_assume(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
     """Assume the role and print its credentials as env (export lines), json, or credential-process JSON."""
     credentials = obtain_credentials(args, environ=environ, cwd=cwd, log=_logger(args.verbose))
-    sys.stdout.write(render(credentials, args.format))
-    sys.stdout.flush()
+    emit(render(credentials, args.format))
     return 0
 
 
@@ -206,8 +260,8 @@ def _cmd_exec(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -
 
 def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
     """Write (or update) profile NAME in the AWS config file, so the AWS CLI, the CDK CLI and boto3 assume the
-    role themselves, and refresh it. Other profiles and comments are kept byte for byte; a backup is kept;
-    running it twice changes nothing."""
+    role themselves, and refresh it. Offline: no credentials are needed, and AWS is not called. Other profiles
+    and comments are kept byte for byte; a backup is kept; running it twice changes nothing."""
     name = profiles.validate_profile_name("NAME", args.name)
     source = profiles.validate_profile_name("--source-profile", args.source_profile)
     if name == source:
@@ -221,15 +275,8 @@ def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str],
             "AWS config role profiles cannot send a source identity (the role requires one, or you gave "
             "--source-identity): add --credential-process"
         )
-    # A credential_process profile looks the session name up each time it runs, so none is written.
-    session_name, source_identity = names_from_caller(
-        request,
-        fill_session_name=not args.credential_process,
-        lookup_hint="looking up your user name; --session-name skips this",
-    )
-
     if args.credential_process:
-        values = _credential_process_values(request, source, session_name, source_identity)
+        values = _credential_process_values(request, source)
     else:
         values = profiles.profile_values(
             source_profile=source,
@@ -237,44 +284,63 @@ def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str],
             external_id=request.external_id,
             mfa_serial=request.mfa_serial,
             duration=request.duration,
-            session_name=session_name,
+            session_name=request.session_name,
             region=request.region,
         )
     result = profiles.write_profile(profiles.config_path(environ), name, values)
     if not result.changed:
-        print(f"profile {name} in {result.path} is already up to date")
+        emit(f"profile {name} in {result.path} is already up to date\n")
     elif result.backup is not None:
-        print(f"wrote profile {name} to {result.path} (previous version: {result.backup})")
+        emit(f"wrote profile {name} to {result.path} (previous version: {result.backup})\n")
     else:
-        print(f"wrote profile {name} to {result.path} (new file)")
-    print(f"use it: cdk deploy --profile {name}  |  aws sts get-caller-identity --profile {name}")
+        emit(f"wrote profile {name} to {result.path} (new file)\n")
+    emit(f"{_session_naming(request, credential_process=args.credential_process)}\n")
+    emit(f"use it: cdk deploy --profile {name}  |  aws sts get-caller-identity --profile {name}\n")
     return 0
 
 
-def _credential_process_values(
-    request: RoleRequest, source: str, session_name: str | None, source_identity: str | None
-) -> dict[str, Any]:
+def _session_naming(request: RoleRequest, *, credential_process: bool) -> str:
+    """How the sessions of the profile will be named, said once at writing time."""
+    if request.session_name is not None:
+        return f"sessions will be named {request.session_name} (--session-name)"
+    if credential_process:
+        return (
+            "sessions will be named after the caller (an IAM user's name, or a role's session name), looked up "
+            "each time the profile is used"
+        )
+    return (
+        "sessions will be named by the SDK that uses the profile (botocore-session-<time> for the AWS CLI and "
+        "boto3); pass --session-name NAME to name them yourself"
+    )
+
+
+def _credential_process_values(request: RoleRequest, source: str) -> dict[str, Any]:
     """A profile whose credential_process line runs `assume` with every value of this request."""
     command = [*profiles.self_command(), "assume", "--format", "credential-process", "--profile", source]
     command += ["--role-arn", request.role_arn]
     for flag, value in (
         ("--external-id", request.external_id),
-        ("--session-name", session_name),
-        ("--source-identity", source_identity),
+        ("--session-name", request.session_name),
+        ("--source-identity", request.source_identity),
         ("--mfa-serial", request.mfa_serial),
         ("--duration", request.duration),
         ("--region", request.region),
     ):
         if value is not None:
             command += [flag, str(value)]
+    if request.source_identity_from_caller:
+        command.append("--source-identity-from-caller")
     return profiles.credential_process_values(profiles.credential_process_line(command), region=request.region)
 
 
 def _cmd_clear_cache(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
     """Delete every cached role session (the next assume calls STS again)."""
-    cache = CredentialCache(default_directory(environ))
+    try:
+        cache = CredentialCache(default_directory(environ))
+    except CliError as error:
+        raise CliError(f"cannot find the credential cache: {error}; set {CACHE_DIR_VARIABLE}") from None
     removed = cache.clear()
-    print(f"removed {removed} cached session{'s' if removed != 1 else ''} from {cache.directory}")
+    emit(f"removed {sessions(removed)} from {cache.directory}\n")
     return 0
 
 
@@ -295,18 +361,25 @@ def _split_command(argv: Sequence[str]) -> tuple[list[str], list[str] | None]:
     return items, None
 
 
+def _run(arguments: list[str], command_line: list[str] | None) -> int:
+    try:
+        args = build_parser().parse_args(arguments)
+    except _ParserExit as done:  # --help, --version
+        return done.status
+    if command_line is not None and args.command != "exec":
+        raise UsageError(f"{args.command} takes no command after --")
+    args.command_line = command_line or []
+    return _COMMANDS[args.command](args, os.environ, Path.cwd())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status. Expected failures print one line on stderr."""
     arguments, command_line = _split_command(sys.argv[1:] if argv is None else argv)
     stderr: IO[str] = sys.stderr
     try:
-        args = build_parser().parse_args(arguments)
-        if command_line is not None and args.command != "exec":
-            raise UsageError(f"{args.command} takes no command after --")
-        args.command_line = command_line or []
-        return _COMMANDS[args.command](args, os.environ, Path.cwd())
-    except _ParserExit as done:
-        return done.status
+        status = _run(arguments, command_line)
+        emit("")  # flush now: a write that fails is one line here, not a traceback at exit
+        return status
     except CliError as error:
         print(f"{PROG}: {error}", file=stderr)
         return error.exit_code
@@ -315,6 +388,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`| head`); nothing left to say, and nowhere to say it.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _discard_stdout()
         return 1

@@ -13,7 +13,7 @@ import re
 import shlex
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +21,17 @@ from typing import Any, Final
 
 from cross_account import rules
 from cross_account.cli.errors import CliError, from_settings_error
-from cross_account.cli.files import write_atomically
+from cross_account.cli.files import (
+    give,
+    home_directory,
+    locked,
+    make_folders,
+    owner_of_new_files,
+    read_regular,
+    regular_file_or_none,
+    write_atomically,
+)
+from cross_account.cli.sdk_config import check_readable, check_reads_back
 from cross_account.rules import SettingsError
 
 #: Keys this command owns in a profile. Any other key (output, cli_pager, …) is left alone.
@@ -50,7 +60,14 @@ def validate_profile_name(key: str, value: str) -> str:
 
 def config_path(environ: Mapping[str, str] = os.environ) -> Path:
     """Where the SDKs read profiles: ``$AWS_CONFIG_FILE``, else ``~/.aws/config``."""
-    return Path(environ.get("AWS_CONFIG_FILE") or "~/.aws/config").expanduser()
+    given = environ.get("AWS_CONFIG_FILE")
+    if given:
+        # As botocore does; unlike Path.expanduser, it leaves ~ as it is when there is no home folder.
+        return Path(os.path.expanduser(given))  # noqa: PTH111
+    try:
+        return home_directory(environ) / ".aws" / "config"
+    except CliError as error:
+        raise CliError(f"cannot find the AWS config file: {error}; set AWS_CONFIG_FILE") from None
 
 
 def self_command() -> list[str]:
@@ -74,18 +91,16 @@ def credential_process_line(arguments: Sequence[str]) -> str:
 
 
 def _profile_of(header: str) -> str | None:
-    """The profile a section header names, the way botocore reads it (`default`, or `profile NAME`)."""
-    header = header.strip()
-    if header == "default":
-        return "default"
+    """The profile a section header names, exactly as botocore's configloader reads it: `default`, or any header
+    that starts with "profile" and splits (shell-like) into two words, the second being the name. So
+    `[profilex NAME]` and `[profile "NAME"]` are profile NAME, and `[ default]` is no profile."""
     if header.startswith("profile"):
         try:
             parts = shlex.split(header)
         except ValueError:
             return None
-        if len(parts) == 2 and parts[0] == "profile":
-            return parts[1]
-    return None
+        return parts[1] if len(parts) == 2 else None
+    return "default" if header == "default" else None
 
 
 @dataclass(frozen=True)
@@ -158,7 +173,11 @@ def _key_lines(keys: Sequence[str], values: Mapping[str, str | None], newline: s
 def _locate(lines: Sequence[str], profile: str) -> _Section | None:
     matching = [section for section in _sections(lines) if _profile_of(section.header) == profile]
     if len(matching) > 1:
-        raise CliError(f"profile {profile} has {len(matching)} sections in the AWS config file; merge them first")
+        where = ", ".join(str(section.line + 1) for section in matching)
+        raise CliError(
+            f"profile {profile} has {len(matching)} sections in the AWS config file (lines {where}), and botocore "
+            "reads only the last; merge them first"
+        )
     return matching[0] if matching else None
 
 
@@ -232,55 +251,93 @@ class WriteResult:
 def write_profile(
     path: Path, profile: str, values: Mapping[str, str | None], *, now: datetime | None = None
 ) -> WriteResult:
-    """Edit `path` (following a symlink to its target), atomically, with a timestamped backup when it changes."""
+    """Edit `path` (following a symlink to its target), atomically, with a timestamped backup when it changes.
+
+    Only a regular file is read or replaced. Writers take a lock beside the file and re-read it under the
+    lock, so concurrent runs each add their profile; the file keeps its owner and group (as root: under sudo),
+    or the edit is refused. A file botocore cannot read is refused by line; the result is read back by botocore
+    before it replaces the file.
+    """
     real = Path(os.path.realpath(path))
+    folder_existed = real.parent.is_dir()
     try:
-        old = real.read_bytes()
-        mode = real.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        old, mode = None, 0o600
+        existing = regular_file_or_none(real)
+        make_folders(real.parent)
+        owner = (existing.st_uid, existing.st_gid) if existing else owner_of_new_files(real.parent)
+        with locked(real.with_name(f".{real.name}.lock"), owner=owner, guards=real):
+            return _edit_locked(real, path, profile, values, owner=owner, now=now or datetime.now(UTC))
     except OSError as error:
-        raise CliError(f"cannot read {path}: {error.strerror}") from None
+        what = "write" if folder_existed else "create the folder of"
+        raise CliError(f"cannot {what} {path}: {error.strerror or error}") from None
+
+
+def _edit_locked(
+    real: Path,
+    shown: Path,
+    profile: str,
+    values: Mapping[str, str | None],
+    *,
+    owner: tuple[int, int] | None,
+    now: datetime,
+) -> WriteResult:
+    old = read_regular(real)
+    mode = real.stat().st_mode & 0o7777 if old is not None else 0o600
     try:
         text = old.decode("utf-8") if old is not None else ""
     except UnicodeDecodeError:
-        raise CliError(f"{path} is not UTF-8 text; not editing it") from None
+        raise CliError(f"{shown} is not UTF-8 text; not editing it") from None
+    if old is not None:
+        check_readable(real, shown)
     new = update_profile(text, profile, values).encode("utf-8")
     if new == old:
         return WriteResult(real, changed=False, backup=None)
-
-    try:
-        real.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        backup = _backup(real, old, mode, now or datetime.now(UTC)) if old is not None else None
-        _replace_atomically(real, new, mode, expected=old)
-    except OSError as error:
-        raise CliError(f"cannot write {path}: {error.strerror or error}") from None
+    backup = _backup(real, old, mode, now, owner=owner) if old is not None else None
+    _replace_atomically(
+        real, new, mode, expected=old, owner=owner, check=lambda t: check_reads_back(t, profile, values)
+    )
     return WriteResult(real, changed=True, backup=backup)
 
 
-def _backup(real: Path, data: bytes, mode: int, now: datetime) -> Path:
+def _backup(real: Path, data: bytes, mode: int, now: datetime, *, owner: tuple[int, int] | None) -> Path:
     stamp = now.strftime("%Y%m%dT%H%M%S.%fZ")  # sorts in time order, even within a second
     for attempt in range(100):
         suffix = f"-{attempt}" if attempt else ""
         candidate = real.with_name(f"{real.name}.{stamp}{suffix}.bak")
         try:
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode & 0o777)
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode & 0o777)
         except FileExistsError:
             continue
         with os.fdopen(fd, "wb") as handle:
+            give(handle.fileno(), owner, real)
             handle.write(data)
         return candidate
     raise CliError(f"too many backups of {real} this second; try again")
 
 
-def _replace_atomically(real: Path, data: bytes, mode: int, *, expected: bytes | None) -> None:
-    def unchanged_since_read() -> None:
-        # Someone else (aws configure, an editor) may have written meanwhile: never drop their change.
-        current = real.read_bytes() if real.exists() else None
-        if current != expected:
+def _replace_atomically(
+    real: Path,
+    data: bytes,
+    mode: int,
+    *,
+    expected: bytes | None,
+    owner: tuple[int, int] | None = None,
+    check: Callable[[Path], None] = lambda _temporary: None,
+) -> None:
+    def checked_and_unchanged_since_read(temporary: Path) -> None:
+        check(temporary)
+        # A writer that takes no lock (aws configure, an editor) may have written meanwhile: never drop its change.
+        if read_regular(real) != expected:
             raise CliError(f"{real} changed while it was being edited; run the command again")
 
-    write_atomically(real, data, mode=mode, prefix=f".{real.name}.", suffix=".tmp", before_replace=unchanged_since_read)
+    write_atomically(
+        real,
+        data,
+        mode=mode,
+        prefix=f".{real.name}.",
+        suffix=".tmp",
+        before_replace=checked_and_unchanged_since_read,
+        owner=owner,
+    )
 
 
 def profile_values(

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Final
 
 from cross_account.cli.credentials import Credentials
-from cross_account.cli.errors import CliError
+from cross_account.cli.errors import CliError, cut
 from cross_account.cli.formats import CONFLICTING_VARIABLES
 
 #: Signals a wrapper should pass on: termination requests, job control from `kill`, user signals.
@@ -99,10 +101,59 @@ def _forwarding_to(handler: Callable[[int, FrameType | None], None]) -> Iterator
 def _start(command: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
     """Start the child; a command that cannot run gets the shell's exit codes (127 not found, 126 not runnable)."""
     try:
-        return subprocess.Popen(list(command), env=dict(env))
+        return subprocess.Popen(list(command), env=dict(env), preexec_fn=_die_with_parent())
     except FileNotFoundError:
+        interpreter = _missing_interpreter(command[0], env)
+        if interpreter is not None:
+            raise CliError(f"{command[0]}: {interpreter}: bad interpreter: No such file or directory", 126) from None
         raise CliError(f"command not found: {command[0]}", exit_code=127) from None
     except PermissionError:
         raise CliError(f"permission denied: {command[0]}", exit_code=126) from None
     except OSError as error:
         raise CliError(f"cannot run {command[0]}: {error.strerror}", exit_code=126) from None
+
+
+def _missing_interpreter(program: str, env: Mapping[str, str]) -> str | None:
+    """The ``#!`` interpreter of `program`, when `program` itself exists (so ENOENT was about the interpreter)."""
+    found = shutil.which(program, path=env.get("PATH")) if os.sep not in program else program
+    try:
+        with Path(found or program).open("rb") as script:
+            first = script.readline(256)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].split()
+    return cut(words[0].decode(errors="replace"), 120) if words else "(none)"
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec step that makes the kernel SIGKILL the child when this process dies, even by SIGKILL: the
+    child holds the role's keys and must not outlive the wrapper. Linux only (prctl PR_SET_PDEATHSIG); None
+    elsewhere.
+
+    libc is looked up here, before the fork: the child only calls the function. If this process died between
+    the fork and the prctl, the child has a new parent already and the signal would never come: it checks
+    and kills itself. The signal follows the thread that started the child, which is the main thread here.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+    # prctl takes unsigned longs: made now, so the child converts nothing.
+    arguments = [ctypes.c_ulong(value) for value in (_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)]
+
+    def die_with_parent() -> None:
+        prctl(*arguments)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return die_with_parent
+
+
+_PR_SET_PDEATHSIG: Final = 1
