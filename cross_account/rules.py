@@ -85,7 +85,10 @@ class SettingsError(ValueError):
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, default=str)
+    try:
+        text = json.dumps(value, default=str)
+    except RecursionError:  # nested deeper than the encoder's stack: say what it is instead
+        text = f"<a {type(value).__name__} nested too deep to show>"
     return text if len(text) <= 120 else text[:117] + "..."
 
 
