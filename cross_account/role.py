@@ -158,7 +158,7 @@ class CrossAccountRole(Construct):
         try:
             props = _props(props, options).validated(unresolved=tokens.unresolved)
             _check_not_own_account(scope, props)
-            too_large = trust_size_error(_iam_length(trust_document(props)), props.trust_policy_quota)
+            too_large = trust_size_error(_iam_length(trust_document(props)), _known_quota(props))
             rules.check("trust_policy_quota", props.trust_policy_quota, too_large is None, str(too_large))
         except SettingsError as error:
             raise error.at(label) from None
@@ -207,7 +207,7 @@ class CrossAccountRole(Construct):
             Annotations.of(self).add_warning_v2(f"cross-account:acts-as-another-principal:{service}", warning)
 
         # Statements can be added to the trust after construction: check again at synth.
-        self.node.add_validation(_TrustPolicySize(self.role, props.trust_policy_quota))
+        self.node.add_validation(_TrustPolicySize(self.role, _known_quota(props)))
 
         self.role_name: str = self.role.role_name
         self.role_path: str = props.role_path
@@ -301,6 +301,11 @@ class CrossAccountRole(Construct):
                 )
             )
         return iam.Policy(self, "TamperGuard", statements=statements, roles=[self.role])
+
+
+def _known_quota(props: CrossAccountRoleProps) -> int:
+    """The quota to measure against: a quota known only at deploy time is held to the most IAM allows."""
+    return rules.MAX_TRUST_POLICY_QUOTA if tokens.unresolved(props.trust_policy_quota) else props.trust_policy_quota
 
 
 def _is_cfn(action: str) -> bool:

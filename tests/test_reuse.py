@@ -318,6 +318,17 @@ ROLE_TOKEN_CASES: dict[str, tuple[Callable[[Tokens], dict[str, Any]], str]] = {
         '"PermissionsBoundary": {"Ref": "Policy',
     ),
     "tags": (lambda t: {"tags": {"team": t.text}}, '{"Key": "team", "Value": {"Ref": "Text"}}'),
+    "allowed_session_tag_keys": (
+        lambda t: {"allow_session_tags": True, "allowed_session_tag_keys": t.texts},
+        '"aws:TagKeys": {"Ref": "Texts"}',
+    ),
+    "cloudformation_stack_names": (
+        lambda t: {"allowed_actions": ["cloudformation:UpdateStack"], "cloudformation_stack_names": [t.text]},
+        ':stack/", {"Ref": "Text"}, "/*"',
+    ),
+    "protected_stack_names": (lambda t: {"protected_stack_names": [t.text]}, ':stack/", {"Ref": "Text"}, "/*"'),
+    # The quota is a number IAM never sees: a token there skips the size check, and the role builds.
+    "trust_policy_quota": (lambda t: {"trust_policy_quota": t.number}, '"sts:ExternalId": ["x-1"]'),
 }
 
 
@@ -328,9 +339,11 @@ def test_every_role_prop_takes_a_token(case: str) -> None:
     CrossAccountRole(
         tokens.stack, "Access", **{"trusted_account_id": "111111111111", "external_ids": ["x-1"], **given(tokens)}
     )
-    (role,) = Template.from_stack(tokens.stack).find_resources("AWS::IAM::Role").values()
-    # The deploy-time value reached the role, where it belongs: not dropped, not refused.
-    assert expected in json.dumps(role), json.dumps(role)
+    template = Template.from_stack(tokens.stack)
+    (role,) = template.find_resources("AWS::IAM::Role").values()
+    (guard,) = [p for p in template.find_resources("AWS::IAM::Policy").values() if "TamperGuard" in json.dumps(p)]
+    # The deploy-time value reached the role (or its guard), where it belongs: not dropped, not refused.
+    assert expected in json.dumps([role, guard]), json.dumps([role, guard])
 
 
 def test_assumers_take_the_arn_of_a_role_in_the_same_app() -> None:
