@@ -4,6 +4,12 @@
 // stdout: a JSON list of results, one per simulation, in the same order:
 //   {result, grants, denials, ignoredContextKeys} or {error}.
 // One process evaluates a whole batch: Node start-up costs more than a hundred requests.
+//
+// A simulation marked `unsafeOidcClaims` (sts:AssumeRoleWithWebIdentity with a token's claims as
+// <issuer>:aud/sub/amr keys) is validated by runSimulation, which drops those keys (the service
+// reference does not list them) and reports what it dropped, then decided by runUnsafeSimulation,
+// which keeps every key but reports no reasons. harness/simulate.py accepts only claim keys as dropped.
+import { createRequire } from 'node:module'
 import { getDenialReasons, getGrantReasons, runSimulation } from '@cloud-copilot/iam-simulate'
 
 async function readStdin() {
@@ -27,9 +33,33 @@ async function evaluate(simulation) {
   }
 }
 
+let unsafeRunner
+// iam-simulate 0.1.173's runUnsafeSimulation loads the resource policy without options, and then
+// fails reading that policy's name; its CommonJS build looks loadPolicy up on @cloud-copilot/iam-policy's
+// exports at each call, so a wrapper there names it. Loaded only for batches that need it.
+function unsafe() {
+  if (unsafeRunner === undefined) {
+    const require = createRequire(import.meta.url)
+    const policies = require('@cloud-copilot/iam-policy')
+    const loadPolicy = policies.loadPolicy
+    Object.defineProperty(policies, 'loadPolicy', {
+      value: (policy, options) => loadPolicy(policy, options ?? { name: 'resource' })
+    })
+    unsafeRunner = require('@cloud-copilot/iam-simulate').runUnsafeSimulation
+  }
+  return unsafeRunner
+}
+
+async function evaluateWithClaims(simulation) {
+  const checked = await evaluate(simulation)
+  if (checked.error) return checked
+  const result = unsafe()(simulation, { simulationMode: 'Strict' })
+  return { result, grants: [], denials: [], ignoredContextKeys: checked.ignoredContextKeys }
+}
+
 const simulations = JSON.parse(await readStdin())
 const out = []
-for (const simulation of simulations) {
-  out.push(await evaluate(simulation))
+for (const { unsafeOidcClaims, ...simulation } of simulations) {
+  out.push(await (unsafeOidcClaims ? evaluateWithClaims(simulation) : evaluate(simulation)))
 }
 process.stdout.write(JSON.stringify(out))

@@ -36,6 +36,10 @@ SIMULATE_MJS: Final = Path(__file__).with_name("simulate.mjs")
 NODE_TIMEOUT_SECONDS: Final = 120
 TRUST_POLICY: Final = "trust policy"
 URL_SUFFIXES: Final = {"aws-cn": "amazonaws.com.cn"}
+#: The call a CI job makes with its OIDC token.
+WEB_IDENTITY_ACTION: Final = "sts:AssumeRoleWithWebIdentity"
+#: The claims IAM checks as ``<issuer>:<claim>`` condition keys for any OIDC provider.
+OIDC_CLAIMS: Final = ("aud", "sub", "amr")
 
 
 class SimulationError(RuntimeError):
@@ -87,7 +91,7 @@ _Resources = Mapping[str, Any]
 def resolve_intrinsics(value: Any, *, env: StackEnv, where: str, resources: _Resources | None = None) -> Any:
     """Return ``value`` with the intrinsics CDK writes into IAM policies resolved.
 
-    Resolved: ``Ref`` (pseudo parameters, ``AWS::StackName``, named managed policies), ``Fn::Join``,
+    Resolved: ``Ref`` (pseudo parameters, ``AWS::StackName``, named managed policies, OIDC providers), ``Fn::Join``,
     and ``Fn::GetAtt [<role, user or group>, Arn]`` (from its name and path, see :func:`principal_arn`).
     Anything else that looks like an intrinsic raises :class:`UnresolvedIntrinsicError`
     naming it and ``where`` it is, rather than reaching the simulator as a nonsense string.
@@ -126,12 +130,15 @@ _PSEUDO_PARAMETERS: Final = frozenset(
 
 
 def _resolve_ref(name: Any, *, env: StackEnv, where: str, resources: _Resources) -> str:
+    """``Ref`` of a pseudo parameter, a named managed policy (its ARN) or an OIDC provider (its ARN)."""
     intrinsic = f"Ref {name}"
     if isinstance(name, str) and name in _PSEUDO_PARAMETERS:
         return _pseudo_parameter(name, env, where)
     resource = resources.get(name) if isinstance(name, str) else None
     if resource is None:
         raise UnresolvedIntrinsicError(intrinsic, where, "not a pseudo parameter nor a resource of this template")
+    if resource.get("Type") == "AWS::IAM::OIDCProvider":
+        return _oidc_provider_arn(str(name), resource, env=env, where=where, resources=resources)
     if resource.get("Type") != "AWS::IAM::ManagedPolicy":
         raise UnresolvedIntrinsicError(intrinsic, where, f"a Ref to a {resource.get('Type')} is not resolvable offline")
     props = resource.get("Properties", {})
@@ -143,6 +150,19 @@ def _resolve_ref(name: Any, *, env: StackEnv, where: str, resources: _Resources)
     path = props.get("Path", "/")
     account = _pseudo_parameter("AWS::AccountId", env, where)
     return f"arn:{env.partition}:iam::{account}:policy{path}{policy_name}"
+
+
+def _oidc_provider_arn(
+    logical_id: str, resource: Mapping[str, Any], *, env: StackEnv, where: str, resources: _Resources
+) -> str:
+    """``arn:<partition>:iam::<account>:oidc-provider/<host and path>``: IAM names a provider by its URL."""
+    url = resolve_intrinsics(
+        resource.get("Properties", {}).get("Url"), env=env, where=f"{logical_id}.Url", resources=resources
+    )
+    if not isinstance(url, str) or not url.startswith("https://"):
+        raise UnresolvedIntrinsicError(f"Ref {logical_id}", where, "the OIDC provider has no https:// Url")
+    account = _pseudo_parameter("AWS::AccountId", env, where)
+    return f"arn:{env.partition}:iam::{account}:oidc-provider/{url.removeprefix('https://').rstrip('/')}"
 
 
 def _resolve_join(arg: Any, *, env: StackEnv, where: str, resources: _Resources) -> str:
@@ -538,6 +558,19 @@ class Request:
     context: Mapping[str, ContextValue] = field(default_factory=dict)
     resource_account: str | None = None
     label: str = ""
+    #: The context holds an OIDC token's claims as ``<issuer>:aud``/``:sub``/``:amr`` keys (see
+    #: :func:`web_identity_request`). The service reference does not list them, so the simulator's
+    #: checked mode drops them: such a request is validated in checked mode (which must drop those
+    #: keys and nothing else) and decided in its unsafe mode, which keeps them but reports no reasons.
+    oidc_claims: bool = False
+
+    def __post_init__(self) -> None:
+        if self.oidc_claims and self.action != WEB_IDENTITY_ACTION:
+            raise SimulationError(f"OIDC claim keys are for {WEB_IDENTITY_ACTION} only, not {self.action}")
+
+    def is_claim_key(self, key: str) -> bool:
+        """An OIDC claim key of this request's context, which the simulator's checked mode may drop."""
+        return self.oidc_claims and key in self.context and key.rsplit(":", 1)[-1] in OIDC_CLAIMS
 
     def full_context(self) -> dict[str, ContextValue]:
         """The request context as sent to the simulator."""
@@ -561,6 +594,8 @@ class Request:
             simulation["resourcePolicy"] = self.resource_policy
         if self.permissions_boundary is not None:
             simulation["permissionBoundaryPolicies"] = [{"name": "boundary", "policy": self.permissions_boundary}]
+        if self.oidc_claims:
+            simulation["unsafeOidcClaims"] = True  # read and removed by simulate.mjs
         return simulation
 
 
@@ -572,7 +607,7 @@ def _arn_account(arn: str) -> str:
 def principal_context(principal: str) -> dict[str, str]:
     """The global keys AWS derives from the caller (the simulator does not fill them in)."""
     parts = principal.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn":
+    if len(parts) != 6 or parts[0] != "arn" or _is_identity_provider(parts):
         return {}
     partition, service, account, resource = parts[1], parts[2], parts[4], parts[5]
     context = {"aws:PrincipalAccount": account, "aws:PrincipalArn": principal}
@@ -587,6 +622,11 @@ def principal_context(principal: str) -> dict[str, str]:
     elif service == "iam" and resource == "root":
         context["aws:PrincipalType"] = "Account"
     return context
+
+
+def _is_identity_provider(arn_parts: Sequence[str]) -> bool:
+    """An ``oidc-provider/`` or ``saml-provider/`` ARN: a token holder is no AWS principal (no aws:Principal* keys)."""
+    return arn_parts[2] == "iam" and arn_parts[5].startswith(("oidc-provider/", "saml-provider/"))
 
 
 _POLICY_KINDS: Final = {
@@ -687,30 +727,32 @@ def simulate(requests: Sequence[Request]) -> list[Decision]:
         raise SimulationError(f"the simulator printed something other than JSON: {proc.stdout[:500]!r}") from error
     if len(raw_results) != len(requests):
         raise SimulationError(f"asked {len(requests)} requests, got {len(raw_results)} answers")
-    decisions = []
-    problems = []
-    for i, (request, raw) in enumerate(zip(requests, raw_results, strict=True)):
-        name = request.label or f"request {i} ({request.action} by {request.principal})"
-        if "error" in raw:
-            problems.append(f"{name}: rejected by the simulator: {json.dumps(raw['error'])[:1000]}")
-            continue
-        if raw["ignoredContextKeys"]:
-            problems.append(
-                f"{name}: the simulator dropped context keys {raw['ignoredContextKeys']}: "
-                f"the service reference does not list them for {request.action}"
-            )
-            continue
-        decisions.append(
-            Decision(
-                request=request,
-                result=raw["result"],
-                granted_by=tuple(_reason(g, request, denial=False) for g in raw["grants"]),
-                denied_by=tuple(_reason(d, request, denial=True) for d in raw["denials"]),
-            )
-        )
+    answers = [
+        _decision(request, raw, request.label or f"request {i} ({request.action} by {request.principal})")
+        for i, (request, raw) in enumerate(zip(requests, raw_results, strict=True))
+    ]
+    problems = [a for a in answers if isinstance(a, str)]
     if problems:
         raise SimulationError("; ".join(problems))
-    return decisions
+    return [a for a in answers if isinstance(a, Decision)]
+
+
+def _decision(request: Request, raw: Mapping[str, Any], name: str) -> Decision | str:
+    """The simulator's answer to ``request`` as a :class:`Decision`, or what is wrong with it."""
+    if "error" in raw:
+        return f"{name}: rejected by the simulator: {json.dumps(raw['error'])[:1000]}"
+    dropped = [key for key in raw["ignoredContextKeys"] if not request.is_claim_key(key)]
+    if dropped:
+        return (
+            f"{name}: the simulator dropped context keys {dropped}: "
+            f"the service reference does not list them for {request.action}"
+        )
+    return Decision(
+        request=request,
+        result=raw["result"],
+        granted_by=tuple(_reason(g, request, denial=False) for g in raw["grants"]),
+        denied_by=tuple(_reason(d, request, denial=True) for d in raw["denials"]),
+    )
 
 
 # --- scenarios: requests that succeed only together ---------------------------------------
@@ -847,6 +889,33 @@ def session_request(
         resource_policy_name=resource_policy_name,
         context={"aws:PrincipalArn": role.arn, **(context or {})},
         label=label,
+    )
+
+
+def web_identity_request(
+    role: Role, *, provider: str, claims: Mapping[str, str], session_name: str = "ci", label: str = ""
+) -> Request:
+    """``sts:AssumeRoleWithWebIdentity`` on ``role`` with a token of ``provider`` (its ``oidc-provider/<host>`` ARN).
+
+    ``claims`` are the token's claims that IAM checks as ``<host>:<claim>`` keys: ``aud``, ``sub`` and
+    ``amr`` for any provider, and those the service reference lists for the issuer (GitHub's
+    ``repository``, ``job_workflow_ref``, ...; any other is refused as a dropped key). A claim left out
+    is absent from the request. The trust policy alone decides: the caller has no identity policies.
+    """
+    host = provider.partition(":oidc-provider/")[2]
+    if not host:
+        raise SimulationError(f"{provider} is not an OIDC provider ARN (arn:...:oidc-provider/<host>)")
+    context: dict[str, ContextValue] = {f"{host}:{claim}": value for claim, value in claims.items()}
+    context["sts:RoleSessionName"] = session_name
+    return Request(
+        principal=provider,
+        action=WEB_IDENTITY_ACTION,
+        resource=role.arn,
+        resource_policy=role.trust_policy,
+        resource_policy_name=TRUST_POLICY,
+        context=context,
+        label=label,
+        oidc_claims=True,
     )
 
 

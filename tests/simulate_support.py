@@ -58,3 +58,36 @@ def edit_trust(change: Callable[[list[dict[str, Any]]], int]) -> Callable[[Templ
         assert changed, "the trust edit matched no statement"
 
     return edit
+
+
+Statements = list[dict[str, Any]]
+
+
+def alter_condition(key: str, value: str = "altered") -> Callable[[Statements], int]:
+    """A trust change for :func:`edit_trust`: every condition on ``key`` asks for ``value`` instead."""
+
+    def change(statements: Statements) -> int:
+        blocks = [block for s in statements for block in s.get("Condition", {}).values() if key in block]
+        for block in blocks:
+            block[key] = value
+        return len(blocks)
+
+    return change
+
+
+def drop_condition(key: str) -> Callable[[Statements], int]:
+    """A trust change for :func:`edit_trust`: every condition on ``key`` is taken out."""
+
+    def change(statements: Statements) -> int:
+        dropped = 0
+        for statement in statements:
+            conditions = statement.get("Condition", {})
+            for operator, block in list(conditions.items()):
+                dropped += block.pop(key, None) is not None
+                if not block:
+                    del conditions[operator]
+            if "Condition" in statement and not conditions:
+                del statement["Condition"]
+        return dropped
+
+    return change

@@ -15,7 +15,7 @@ class ScriptedFlow(Flow):
     """The flow's steps, each AWS call and command answered as on a clean run."""
 
     def deploy(self, stack: str, account: str, *, variant: str, context: Mapping[str, str]) -> str:
-        return "UPDATE_COMPLETE" if context else "CREATE_COMPLETE"
+        return "CREATE_COMPLETE" if variant == "default" else "UPDATE_COMPLETE"
 
     def synth_in_background(self, variant: str, context: Mapping[str, str]) -> None:
         pass
@@ -24,7 +24,12 @@ class ScriptedFlow(Flow):
         role_arn = f"arn:aws:iam::{self.account_b}:role/{self.context['role_name']}"
         if stack == "TargetStack":
             return {"RoleArn": role_arn, "ExternalId": ",".join(self.context["external_ids"])}
-        return {"TargetRoleArn": role_arn, "GroupName": str(self.context["assumers_group_name"])}
+        deployer = f"arn:aws:iam::{self.account_a}:role/GithubActionsDeployer"
+        return {
+            "TargetRoleArn": role_arn,
+            "GroupName": str(self.context["assumers_group_name"]),
+            "GithubActionsDeployerRoleArn": deployer,
+        }
 
     def create_user(self, name: str, account: str, *, group: str | None = None) -> Keys:
         return Keys(f"AKIA{name.upper()}", "secret")
@@ -50,12 +55,22 @@ class ScriptedFlow(Flow):
     def trust_requires_mfa(self, role_name: str) -> bool:
         return True
 
+    def register_oidc_provider(self) -> None:
+        pass
+
+    def web_identity(self, role_arn: str, sub: str) -> tuple[str, Keys | None]:
+        return ("allowed", Keys("ASIACI", "secret", "token")) if sub.endswith("/main") else (ACCESS_DENIED, None)
+
+    def chain_outcome(self, keys: Keys, role_arn: str, external_id: str | None) -> str:
+        session = f"arn:aws:sts::{self.account_b}:assumed-role/{role_arn.rsplit('/', 1)[1]}/ci"
+        return session if external_id else ACCESS_DENIED
+
 
 @pytest.fixture
 def flow_rows(tmp_path: Path) -> list[Row]:
     flow = ScriptedFlow(emulator=None, workspace=Workspace(tmp_path), presynth=False)
     flow._main()
-    assert len(flow.rows) == 15, "the scripted flow lost a step"
+    assert len(flow.rows) == 19, "the scripted flow lost a step"
     return flow.rows
 
 

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from harness.demo import table
 from harness.emulator.fixtures import start_emulator
-from harness.emulator.flow import Flow, FlowError, Workspace
+from harness.emulator.flow import GITHUB_AUDIENCE, GITHUB_ISSUER, Flow, FlowError, Workspace, unsigned_token
 from harness.emulator.server import EMULATOR_PYTHON, Emulator
 from harness.simulate import load_synthesized
 from harness.synth import synth
@@ -37,6 +37,10 @@ REQUIRED_STEPS = (
     "carol (third account",
     "cdk deploy TargetStack, require_mfa",
     "alice without MFA",
+    "GitHub token, octo/app main",
+    "GitHub token, octo/app branch dev",
+    "into B with the external ID",
+    "into B without external ID",
     "cdk destroy TrustedStack",
     "cdk destroy TargetStack",
 )
@@ -56,8 +60,8 @@ def test_cross_account_flow_in_the_emulator(emulator: Emulator) -> None:
         assert any(step in row.step for row in rows), f"no row for {step!r}:\n{report}"
     assert all(row.ok for row in rows), report
     refused = [row for row in rows if row.expected == "AccessDenied"]
-    # iam:CreateUser, UpdateStack TargetStack, wrong/no external ID, bob, carol, no MFA
-    assert len(refused) == 7, report
+    # iam:CreateUser, UpdateStack TargetStack, wrong/no external ID, bob, carol, no MFA, CI: branch dev, no external ID
+    assert len(refused) == 9, report
     workspace.remove()
 
 
@@ -162,4 +166,37 @@ def test_a_failed_deploy_is_a_clear_error(emulator: Emulator) -> None:
     flow = Flow(emulator, workspace)
     with pytest.raises(FlowError, match=r"cdk deploy TargetStack failed \(exit 1\): .*role_name"):
         flow.deploy("TargetStack", flow.account_b, variant="bad", context={"role_name": "not a valid name!"})
+    workspace.remove()
+
+
+MAIN = "repo:octo/app:ref:refs/heads/main"
+
+
+def test_what_ministack_checks_of_a_web_identity_token(emulator: Emulator) -> None:
+    """What docs/emulator.md says: the trust decides (its Federated principal, named by the token's iss, and
+    its aud/sub conditions); the signature, the expiry and the provider's registration are not checked."""
+    workspace = Workspace.create()
+    flow = Flow(emulator, workspace)
+    trust = load_synthesized(synth(flow.oidc_context)).role("GithubActionsDeployer").trust_policy
+    iam_a = _client(emulator, "iam", flow.account_a)
+    role_arn = iam_a.create_role(RoleName="GithubActionsDeployer", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+    github = {"iss": f"https://{GITHUB_ISSUER}", "aud": GITHUB_AUDIENCE}
+
+    def outcome(token: str) -> str:
+        return flow.assume_with_token(role_arn, token)[0]
+
+    # No OIDC provider is registered in the account: MiniStack does not look for one.
+    assert outcome(unsigned_token({**github, "sub": MAIN})) == "allowed"
+    assert outcome(unsigned_token({**github, "sub": MAIN}, lifetime_seconds=-3600)) == "allowed"
+    assert outcome(unsigned_token({**github, "sub": MAIN}) + "not-a-signature") == "allowed"
+    assert outcome(unsigned_token({**github, "sub": "repo:octo/app:ref:refs/heads/dev"})) == "AccessDenied"
+    assert outcome(unsigned_token({**github, "aud": "https://github.com/octo", "sub": MAIN})) == "AccessDenied"
+    assert outcome(unsigned_token({**github, "iss": "https://gitlab.com", "sub": MAIN})) == "AccessDenied"
+    # Negative control: the same trust without its sub condition lets another branch in.
+    for statement in trust["Statement"]:
+        del statement["Condition"]["StringLike"]
+    iam_a.update_assume_role_policy(RoleName="GithubActionsDeployer", PolicyDocument=json.dumps(trust))
+    assert outcome(unsigned_token({**github, "sub": "repo:octo/app:ref:refs/heads/dev"})) == "allowed"
     workspace.remove()

@@ -27,6 +27,7 @@ from harness.simulate import (
     resolve_intrinsics,
     run_scenarios,
     standard_scenarios,
+    web_identity_request,
 )
 from harness.synth import synth
 
@@ -62,6 +63,19 @@ def test_resolves_pseudo_parameters_and_joins() -> None:
 def test_ref_to_a_named_managed_policy_is_its_arn() -> None:
     resolved = resolve_intrinsics({"Ref": "Named"}, env=ENV, where="here", resources=POLICY_RESOURCES)
     assert resolved == "arn:aws-cn:iam::111111111111:policy/team/Assume"
+
+
+OIDC_RESOURCES = {
+    "GitHub": {"Type": "AWS::IAM::OIDCProvider", "Properties": {"Url": "https://token.actions.githubusercontent.com"}},
+    "NoUrl": {"Type": "AWS::IAM::OIDCProvider", "Properties": {}},
+}
+
+
+def test_ref_to_an_oidc_provider_is_its_arn_named_by_its_host() -> None:
+    resolved = resolve_intrinsics({"Federated": {"Ref": "GitHub"}}, env=ENV, where="here", resources=OIDC_RESOURCES)
+    assert resolved == {"Federated": "arn:aws-cn:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"}
+    with pytest.raises(UnresolvedIntrinsicError, match="Ref NoUrl at here: the OIDC provider has no https:// Url"):
+        resolve_intrinsics({"Ref": "NoUrl"}, env=ENV, where="here", resources=OIDC_RESOURCES)
 
 
 PRINCIPAL_RESOURCES = {
@@ -259,6 +273,8 @@ def test_principal_context_is_what_aws_derives_from_the_caller() -> None:
     # aws:PrincipalType tells a role session from an IAM user (the source-identity trust relies on it).
     assert session["aws:PrincipalType"] == "AssumedRole"
     assert principal_context("arn:aws:iam::111111111111:root")["aws:PrincipalType"] == "Account"
+    # A web identity token's holder is no AWS principal.
+    assert principal_context("arn:aws:iam::111111111111:oidc-provider/gitlab.com") == {}
 
 
 def _member_attempts(count: int) -> list[Request]:
@@ -400,3 +416,22 @@ def test_roles_and_groups_are_picked_by_name_or_arn() -> None:
         SimulationError, match=r"expected exactly one role called Nope, found 0 among \['CrossAccountAccessRole'\]"
     ):
         model.role("Nope")
+
+
+PROVIDER = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
+
+
+def test_claim_keys_are_only_for_web_identity_requests() -> None:
+    role = howto_model().role()
+    with pytest.raises(SimulationError, match="OIDC claim keys are for sts:AssumeRoleWithWebIdentity only"):
+        Request(PROVIDER, "sts:AssumeRole", role.arn, oidc_claims=True)
+    with pytest.raises(SimulationError, match="not an OIDC provider ARN"):
+        web_identity_request(role, provider="arn:aws:iam::111111111111:root", claims={})
+
+
+def test_a_claim_iam_does_not_check_fails_loudly() -> None:
+    """Only aud, sub and amr may be dropped by the checked mode; a made-up claim is reported, not ignored."""
+    role = howto_model().role()
+    request = web_identity_request(role, provider=PROVIDER, claims={"aud": "sts.amazonaws.com", "branch": "main"})
+    with pytest.raises(SimulationError, match=r"dropped context keys \['token.actions.githubusercontent.com:branch'\]"):
+        simulate.simulate([request])

@@ -9,13 +9,17 @@
    tamper guard: CloudFormation would run the update with the stack's service role).
 4. Every unauthorized AssumeRole is refused: wrong or missing external ID, bob, carol, and (after a
    redeploy with ``require_mfa=true``) alice without MFA.
-5. Teardown: ``cdk destroy`` both stacks.
+5. CI without keys (``github_oidc``): a workflow token of octo/app's main branch gets the deployer role
+   in A and chains into B with the external ID; another branch's token and a chain without the
+   external ID are refused. The tokens are unsigned: MiniStack does not verify them (docs/emulator.md).
+6. Teardown: ``cdk destroy`` both stacks.
 
 Used by ``harness/demo.py`` (prints the table), tests/test_e2e_flow.py and bench/bench_demo.py.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -30,6 +34,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import boto3
+from botocore import UNSIGNED
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from harness.emulator.server import LOCAL_STATE_ROOT, Emulator, client_env, run_emulator
@@ -45,6 +51,11 @@ THIRD_ACCOUNT: Final = "333333333333"
 ACCESS_DENIED: Final = "AccessDenied"
 COMMAND_TIMEOUT_SECONDS: Final = 300
 MFA_CONTEXT: Final = {"require_mfa": "true"}
+#: The demo's CI: GitHub Actions workflows of octo/app's main branch may deploy.
+GITHUB_ISSUER: Final = "token.actions.githubusercontent.com"
+GITHUB_AUDIENCE: Final = "sts.amazonaws.com"
+CI_REPOSITORY: Final = "octo/app"
+CI_SESSION: Final = "ci"
 
 
 class FlowError(RuntimeError):
@@ -120,6 +131,11 @@ class Flow:
         if THIRD_ACCOUNT in (self.account_a, self.account_b):
             raise FlowError(f"cdk.json uses {THIRD_ACCOUNT}, the demo's third account: pick another")
         self.bucket = f"cross-account-demo-{uuid.uuid4().hex[:12]}"
+        # MiniStack's CloudFormation has no AWS::IAM::OIDCProvider: the flow creates the provider
+        # through IAM and TrustedStack imports it by ARN (the provider_arn setting).
+        self.oidc_provider_arn = f"arn:aws:iam::{self.account_a}:oidc-provider/{GITHUB_ISSUER}"
+        ci = {"repositories": [{"repository": CI_REPOSITORY, "branches": ["main"]}]}
+        self.oidc_context = {"github_oidc": json.dumps({**ci, "provider_arn": self.oidc_provider_arn})}
         self._deployed: list[tuple[str, str]] = []  # (stack, account), to destroy in reverse
         self._background: dict[str, subprocess.Popen[bytes]] = {}  # variant -> its cdk synth
 
@@ -326,6 +342,42 @@ class Flow:
             if "sts:AssumeRole" in _as_list(s.get("Action"))
         )
 
+    def register_oidc_provider(self) -> None:
+        """Create GitHub's OIDC provider in A through IAM (what CloudFormation would do on AWS)."""
+        iam = self._client("iam", self._root(self.account_a))
+        with suppress(iam.exceptions.EntityAlreadyExistsException):
+            iam.create_open_id_connect_provider(
+                Url=f"https://{GITHUB_ISSUER}", ClientIDList=[GITHUB_AUDIENCE], ThumbprintList=["0" * 40]
+            )
+
+    def web_identity(self, role_arn: str, sub: str) -> tuple[str, Keys | None]:
+        """A workflow's ``AssumeRoleWithWebIdentity`` (an unsigned call, as on AWS) with a token for `sub`."""
+        claims = {"iss": f"https://{GITHUB_ISSUER}", "aud": GITHUB_AUDIENCE, "sub": sub}
+        return self.assume_with_token(role_arn, unsigned_token(claims))
+
+    def assume_with_token(self, role_arn: str, token: str) -> tuple[str, Keys | None]:
+        """``AssumeRoleWithWebIdentity`` with this token: "allowed" and the session's keys, or the error code."""
+        sts = boto3.session.Session(region_name="us-east-1").client(
+            "sts", endpoint_url=self.emulator.endpoint, config=Config(signature_version=UNSIGNED)
+        )
+        try:
+            reply = sts.assume_role_with_web_identity(
+                RoleArn=role_arn, RoleSessionName=CI_SESSION, WebIdentityToken=token
+            )
+        except ClientError as error:
+            return _error_code(error), None
+        credentials = reply["Credentials"]
+        return "allowed", Keys(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
+
+    def chain_outcome(self, keys: Keys, role_arn: str, external_id: str | None) -> str:
+        """The CI session's ``AssumeRole`` into B: the new session's ARN, or the error code."""
+        extra = {"ExternalId": external_id} if external_id is not None else {}
+        try:
+            reply = self._client("sts", keys).assume_role(RoleArn=role_arn, RoleSessionName=CI_SESSION, **extra)
+        except ClientError as error:
+            return _error_code(error)
+        return str(reply["AssumedRoleUser"]["Arn"])
+
     def stack_gone(self, stack: str, account: str) -> str:
         try:
             status = str(self._stack(stack, account)["StackStatus"])
@@ -349,11 +401,12 @@ class Flow:
 
     def _main(self) -> None:
         a, b = self.account_a, self.account_b
-        status = self.deploy("TargetStack", b, variant="default", context={})
+        status = self.deploy("TargetStack", b, variant="default", context=self.oidc_context)
         self._check("cdk deploy TargetStack (account B)", "CREATE_COMPLETE", status)
         if self.presynth:
             self.synth_in_background("require-mfa", MFA_CONTEXT)
-        status = self.deploy("TrustedStack", a, variant="default", context={})
+        self.register_oidc_provider()
+        status = self.deploy("TrustedStack", a, variant="default", context=self.oidc_context)
         self._check("cdk deploy TrustedStack (account A)", "CREATE_COMPLETE", status)
 
         target, trusted = self._outputs("TargetStack", b), self._outputs("TrustedStack", a)
@@ -382,11 +435,24 @@ class Flow:
         ]
         for step, keys, given_id in refused:
             self._check(step, ACCESS_DENIED, self.assume_outcome(keys, role_arn, given_id))
+        self._ci(trusted["GithubActionsDeployerRoleArn"], role_arn, external_id)
 
         status = self.deploy("TargetStack", b, variant="require-mfa", context=MFA_CONTEXT)
         self._check("cdk deploy TargetStack, require_mfa", "UPDATE_COMPLETE", status)
         self._check("  ... the trust requires MFA", "yes", _yes(self.trust_requires_mfa(role_name)))
         self._check("alice without MFA", ACCESS_DENIED, self.assume_outcome(alice, role_arn, external_id))
+
+    def _ci(self, deployer_arn: str, role_arn: str, external_id: str) -> None:
+        """A workflow of the configured branch gets the deployer and chains into B; another branch does not."""
+        got, keys = self.web_identity(deployer_arn, f"repo:{CI_REPOSITORY}:ref:refs/heads/main")
+        self._check(f"GitHub token, {CI_REPOSITORY} main", "allowed", got)
+        got, _ = self.web_identity(deployer_arn, f"repo:{CI_REPOSITORY}:ref:refs/heads/dev")
+        self._check(f"GitHub token, {CI_REPOSITORY} branch dev", ACCESS_DENIED, got)
+        if keys is None:
+            raise FlowError("the workflow token of the configured branch got no session")
+        expected_arn = f"arn:aws:sts::{self.account_b}:assumed-role/{role_arn.rsplit('/', 1)[1]}/{CI_SESSION}"
+        self._check("  ... into B with the external ID", expected_arn, self.chain_outcome(keys, role_arn, external_id))
+        self._check("  ... into B without external ID", ACCESS_DENIED, self.chain_outcome(keys, role_arn, None))
 
     def _teardown(self) -> None:
         """Remove what the flow made outside the stacks, then ``cdk destroy`` each deployed stack."""
@@ -399,6 +465,10 @@ class Flow:
                 # IAM refuses to delete a group that still has members (so does CloudFormation on AWS).
                 for user in iam.get_group(GroupName=group).get("Users", []):
                     iam.remove_user_from_group(GroupName=group, UserName=user["UserName"])
+        with _quietly():
+            self._client("iam", self._root(a)).delete_open_id_connect_provider(
+                OpenIDConnectProviderArn=self.oidc_provider_arn
+            )
         for stack, account in reversed(self._deployed):
             try:
                 self._cdk(["destroy", stack, "--app", str(self._any_assembly()), "--force"], account)
@@ -420,6 +490,21 @@ def _key_args(keys: Keys) -> dict[str, Any]:
         "secret_access_key": keys.secret_access_key,
         "session_token": keys.session_token,
     }
+
+
+def unsigned_token(claims: Mapping[str, Any], *, lifetime_seconds: int = 300) -> str:
+    """A JWT with these claims, ``iat`` and ``exp`` but no signature: enough for MiniStack, never for AWS."""
+    now = int(time.time())
+
+    def part(data: Mapping[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    payload = {"iat": now, "exp": now + lifetime_seconds, **claims}
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(payload)}."
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code"))
 
 
 def _yes(value: bool) -> str:
