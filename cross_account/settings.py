@@ -230,10 +230,11 @@ class Settings:
             )
             spec = next(spec for spec in self._tier_specs() if spec.tier == ci.tier)
             check(
-                key,
-                ci.tier,
+                f"{key}.tier" if ci.tier else "require_mfa",
+                ci.tier or spec.require_mfa,
                 not spec.require_mfa,
-                "a CI session cannot satisfy require_mfa; give CI a tier of its own without MFA",
+                f"{key}: a CI session cannot satisfy require_mfa of {spec.role_name}; "
+                "give CI a tier of its own without MFA",
             )
 
     def _check_accounts(self) -> None:

@@ -183,8 +183,12 @@ def test_owner_wide_trust_only_when_asked_for() -> None:
 
 
 def test_ci_cannot_get_a_grant_that_requires_mfa_and_tiers_are_chosen() -> None:
-    with pytest.raises(SettingsError, match="cannot satisfy require_mfa"):
+    with pytest.raises(SettingsError) as caught:
         Settings.from_context({**github(), "require_mfa": "true"})
+    assert str(caught.value) == (
+        "invalid setting require_mfa=true: github_oidc: a CI session cannot satisfy require_mfa of "
+        "CrossAccountAccessRole; give CI a tier of its own without MFA"
+    )
     tiers = '{"ReadOnly": {}, "Deploy": {"require_mfa": true}}'
     with pytest.raises(SettingsError, match="must be one of the tiers"):
         Settings.from_context({**github(), "roles": tiers})
