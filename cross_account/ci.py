@@ -71,8 +71,9 @@ CI_PROVIDERS: Final[Mapping[str, CiProvider]] = {
     ),
 }
 
-#: Branch, tag and environment names: printable ASCII without ':' (git refuses it in refs), wildcards allowed.
-REF_NAME_RE: Final = re.compile(r"^[\x21-\x39\x3B-\x7E]{1,255}\Z", re.ASCII)
+#: Branch, tag and environment names: printable ASCII without ':' (git refuses it in refs) or '$' (it
+#: would start an IAM policy variable).
+REF_NAME_RE: Final = re.compile(r"^[\x21-\x23\x25-\x39\x3B-\x7E]{1,255}\Z", re.ASCII)
 OIDC_PROVIDER_ARN_RE: Final = re.compile(
     rf"^arn:(?:{rules.PARTITION_RE}):iam::\d{{12}}:oidc-provider/[\x21-\x7E]+\Z", re.ASCII
 )
@@ -102,6 +103,8 @@ class CiOidcSettings:
     max_session_duration_seconds: int = 3600
     #: Accept ``OWNER/*``: every repository of the owner, present and future. Default: false.
     allow_any_repository_of_owner: bool = False
+    #: Accept ``*`` and ``?`` in branch, tag and environment names (``release/*``). Default: false.
+    allow_ref_wildcards: bool = False
     #: The ``aud`` claim the trust requires. Default: the provider's.
     audience: str
     #: With role tiers: the tier whose grant the CI role gets. Default: the only role.
@@ -123,6 +126,7 @@ _KEYS: Final = (
     "role_name",
     "max_session_duration_seconds",
     "allow_any_repository_of_owner",
+    "allow_ref_wildcards",
     "audience",
     "tier",
 )
@@ -138,18 +142,22 @@ def parse_ci_oidc(provider: CiProvider) -> rules.Validator:
         check(key, value, isinstance(value, Mapping), f"must be an object of {', '.join(_KEYS)}")
         for name in value:
             check(f"{key}.{name}", value[name], name in _KEYS, f"unknown; known: {', '.join(_KEYS)}")
-        allow_owner = rules.validate_bool(
-            f"{key}.allow_any_repository_of_owner", value.get("allow_any_repository_of_owner", False)
+        allow_owner, allow_wildcards = (
+            rules.validate_bool(f"{key}.{name}", value.get(name, False))
+            for name in ("allow_any_repository_of_owner", "allow_ref_wildcards")
         )
         return CiOidcSettings(
             provider=provider,
-            repositories=_repositories(f"{key}.repositories", value.get("repositories"), provider, allow_owner),
+            repositories=_repositories(
+                f"{key}.repositories", value.get("repositories"), provider, allow_owner, allow_wildcards
+            ),
             provider_arn=_provider_arn(f"{key}.provider_arn", value.get("provider_arn"), provider),
             role_name=rules.validate_role_name(f"{key}.role_name", value.get("role_name", provider.default_role_name)),
             max_session_duration_seconds=rules.validate_max_session_duration(
                 f"{key}.max_session_duration_seconds", value.get("max_session_duration_seconds", 3600)
             ),
             allow_any_repository_of_owner=allow_owner,
+            allow_ref_wildcards=allow_wildcards,
             audience=_audience(f"{key}.audience", value.get("audience", provider.audience)),
             tier=rules.optional(rules.validate_role_name)(f"{key}.tier", value.get("tier")),
         )
@@ -180,7 +188,9 @@ def _audience(key: str, value: Any) -> str:
     return str(value)
 
 
-def _repositories(key: str, value: Any, provider: CiProvider, allow_owner: bool) -> tuple[CiRepository, ...]:
+def _repositories(
+    key: str, value: Any, provider: CiProvider, allow_owner: bool, allow_wildcards: bool
+) -> tuple[CiRepository, ...]:
     check(key, value, isinstance(value, list) and bool(value), 'must be a non-empty list of {"repository": …, …}')
     kinds = tuple(provider.subjects)
     known = ("repository", *kinds)
@@ -204,7 +214,8 @@ def _repositories(key: str, value: Any, provider: CiProvider, allow_owner: bool)
             "OWNER/* lets every repository of the owner in, present and future; "
             "set allow_any_repository_of_owner to mean it",
         )
-        refs = {kind: rules.sequence_of(f"{entry_key}.{kind}", entry.get(kind, []), _ref_name) for kind in kinds}
+        ref_name = _ref_name if allow_wildcards else _literal_ref_name
+        refs = {kind: rules.sequence_of(f"{entry_key}.{kind}", entry.get(kind, []), ref_name) for kind in kinds}
         check(
             entry_key,
             entry,
@@ -220,6 +231,18 @@ def _ref_name(key: str, value: Any) -> str:
         key,
         value,
         isinstance(value, str) and bool(REF_NAME_RE.match(value)),
-        "must be 1-255 printable characters without spaces or ':' (wildcards * and ? allowed)",
+        "must be 1-255 printable characters without spaces, ':' or '$' (wildcards * and ? allowed)",
     )
     return str(value)
+
+
+def _literal_ref_name(key: str, value: Any) -> str:
+    text = _ref_name(key, value)
+    check(
+        key,
+        text,
+        not any(char in text for char in "*?"),
+        "a wildcard lets every matching branch in (main* matches main-attacker); "
+        "name the refs, or set allow_ref_wildcards to mean it",
+    )
+    return text

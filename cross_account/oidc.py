@@ -79,6 +79,7 @@ class GithubOidcDeployer(CiOidcDeployer):
         role_name: str | None = None,
         max_session_duration_seconds: int = 3600,
         allow_any_repository_of_owner: bool = False,
+        allow_ref_wildcards: bool = False,
     ) -> None:
         provider = CI_PROVIDERS["github_oidc"]
         super().__init__(
@@ -91,6 +92,7 @@ class GithubOidcDeployer(CiOidcDeployer):
                 role_name=role_name or provider.default_role_name,
                 max_session_duration_seconds=max_session_duration_seconds,
                 allow_any_repository_of_owner=allow_any_repository_of_owner,
+                allow_ref_wildcards=allow_ref_wildcards,
                 audience=provider.audience,
             ),
         )
@@ -106,6 +108,7 @@ def _as_setting(props: CiOidcSettings) -> dict[str, Any]:
         "role_name": props.role_name,
         "max_session_duration_seconds": props.max_session_duration_seconds,
         "allow_any_repository_of_owner": props.allow_any_repository_of_owner,
+        "allow_ref_wildcards": props.allow_ref_wildcards,
         "audience": props.audience,
         **({"tier": props.tier} if props.tier else {}),
     }

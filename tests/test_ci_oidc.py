@@ -42,8 +42,8 @@ def web_identity(issuer: str, subjects: list[str], audience: str) -> dict[str, A
         ("github_oidc", [REPO], ["repo:octo/app:ref:refs/heads/main"]),
         (
             "github_oidc",
-            [{"repository": "octo/app", "environments": ["production"], "tags": ["v*"]}],
-            ["repo:octo/app:ref:refs/tags/v*", "repo:octo/app:environment:production"],
+            [{"repository": "octo/app", "environments": ["production"], "tags": ["v1.0"]}],
+            ["repo:octo/app:ref:refs/tags/v1.0", "repo:octo/app:environment:production"],
         ),
         (
             "gitlab_oidc",
@@ -162,6 +162,22 @@ def test_without_the_setting_the_trusted_stack_is_unchanged() -> None:
         ),
         ({"repositories": [REPO], "subject": "repo:*"}, "github_oidc.subject", "unknown"),
         ({"repositories": [REPO], "tier": "Deploy"}, "github_oidc.tier", "only applies with roles"),
+        # main* matches main-attacker: wildcards only when asked for.
+        (
+            {"repositories": [{"repository": "octo/app", "branches": ["main*"]}]},
+            "github_oidc.repositories[0].branches[0]",
+            "allow_ref_wildcards",
+        ),
+        (
+            {"repositories": [{"repository": "octo/app", "environments": ["*"]}]},
+            "github_oidc.repositories[0].environments[0]",
+            "allow_ref_wildcards",
+        ),
+        (
+            {"repositories": [{"repository": "octo/app", "branches": ["a${b}"]}]},
+            "github_oidc.repositories[0].branches[0]",
+            "'$'",
+        ),
     ],
 )
 def test_refused_patterns_name_the_key(value: dict[str, Any], key: str, rule: str) -> None:
@@ -210,3 +226,14 @@ def test_the_construct_checks_its_props_like_the_settings() -> None:
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::IAM::OIDCProvider", 1)
     assert deployer.role_arn
+
+
+def test_ref_wildcards_only_when_asked_for_and_role_names_differ_ignoring_case() -> None:
+    value = {"repositories": [{"repository": "octo/app", "branches": ["release/*"]}], "allow_ref_wildcards": True}
+    role = deployer_role({"github_oidc": json.dumps(value)})
+    condition = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+    assert condition["StringLike"] == {f"{GITHUB}:sub": ["repo:octo/app:ref:refs/heads/release/*"]}
+    gitlab = json.dumps({"repositories": [{"repository": "g/p", "branches": ["main"]}], "role_name": "ci"})
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_context({**github(role_name="Ci"), "gitlab_oidc": gitlab})
+    assert caught.value.key == "gitlab_oidc.role_name"

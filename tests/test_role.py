@@ -235,6 +235,7 @@ def test_the_tamper_guard_denies_changes_to_the_role_its_stack_and_the_bootstrap
     for name in ('{"Ref": "AWS::StackName"}', "stack/CDKToolkit/*", "stack/StackSet-*/*", "stackset/*"):
         assert name in stacks
     assert "s3:Put*" in guard["DenyCdkBootstrapRolesAndAssets"]["Action"]
+    assert "s3:CreateAccessPoint" in guard["DenyNewS3AccessPoints"]["Action"]
     assert "DenyChangesToItsPolicies" not in guard, "AWS managed policies cannot be changed by anyone"
 
 

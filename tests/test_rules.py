@@ -43,6 +43,14 @@ REFUSED_ACTIONS = [
     "iam:DeleteRolePermissionsBoundary",
     "sts:AssumeRole",
     "sts:GetFederationToken",
+    "sts:AssumeRoot",
+    "iam:TagRole",
+    "organizations:LeaveOrganization",
+    "organizations:DetachPolicy",
+    "sso:*",
+    "sso:CreatePermissionSet",
+    "identitystore:*",
+    "identitystore:CreateGroupMembership",
 ]
 
 
@@ -72,6 +80,9 @@ def test_plain_actions_pass(action: str) -> None:
         "arn:aws:iam::111111111111:role/?eploy",
         "arn:aws:iam::111111111111:role/team/*",
         "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/*",
+        # Inside a segment, * also matches '/': AWSReservedSSO_* would reach role/AWSReservedSSO_x/evil.
+        "arn:aws:iam::111111111111:role/team*/deployer",
+        "arn:aws:iam::111111111111:role/aws-reserved/sso*/AWSReservedSSO_Deploy_1234567890abcdef",
     ],
 )
 def test_principal_wildcards_without_a_literal_name_prefix_are_refused(arn: str) -> None:
@@ -84,7 +95,7 @@ def test_principal_wildcards_without_a_literal_name_prefix_are_refused(arn: str)
     "arn",
     [
         # IAM Identity Center: any region's path, one permission set.
-        "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Deploy_*",
+        "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Deploy_????????????????",
         "arn:aws:iam::111111111111:role/ci-*",
         "arn:aws:iam::111111111111:user/a?",
     ],
@@ -174,3 +185,18 @@ def test_a_value_too_deep_to_show_is_named_by_its_type() -> None:
         value = [value]
     error = SettingsError("external_ids[0]", value, "must be a string")
     assert str(error) == "invalid setting external_ids[0]=<a list nested too deep to show>: must be a string"
+
+
+def test_a_key_with_a_line_break_stays_on_one_line() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_context({"tags": json.dumps({"a\nb": "x"})})
+    assert "\n" not in str(caught.value)
+    assert str(caught.value).startswith('invalid setting "tags.a\\nb"=')
+
+
+def test_managed_policies_beyond_iams_most_are_refused() -> None:
+    arns = [f"arn:aws:iam::222222222222:policy/P{i}" for i in range(21)]
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_context({"managed_policy_arns": json.dumps(arns)})
+    assert caught.value.key == "managed_policy_arns"
+    assert Settings.from_context({"managed_policy_arns": json.dumps(arns[:20])}) is not None

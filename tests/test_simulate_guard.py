@@ -123,6 +123,7 @@ PROTECTED = "DenyProtectedStacks"
 THIS_ROLE = "DenyChangesToThisRole"
 BOOTSTRAP_GUARD = "DenyCdkBootstrapRolesAndAssets"
 ITS_POLICIES = "DenyChangesToItsPolicies"
+ACCESS_POINTS = "DenyNewS3AccessPoints"
 
 ROWS: list[Row] = [
     # The role's own stack and CDK's bootstrap stack: no write of any kind, though the set has cloudformation:*.
@@ -163,6 +164,15 @@ ROWS: list[Row] = [
         BOOTSTRAP_GUARD,
     ),
     Row("default", "GetObject_bootstrap_assets", "s3:GetObject", f"arn:aws:s3:::{ASSETS_BUCKET}/asset.zip", "Allowed"),
+    # An access point on the asset bucket would be a way around the bucket's ARN.
+    Row(
+        "default",
+        "CreateAccessPoint",
+        "s3:CreateAccessPoint",
+        f"arn:aws:s3:us-east-1:{ACCOUNT_B}:accesspoint/around-the-guard",
+        "Denied",
+        ACCESS_POINTS,
+    ),
     # AdministratorAccess attached through managed_policy_arns does not lift the guard.
     *(Row("admin", f"{a}_own_role", f"iam:{a}", own_role, "Denied", THIS_ROLE) for a in ROLE_CHANGES),
     Row("admin", "GetRole_own_role", "iam:GetRole", own_role, "Allowed"),

@@ -108,10 +108,15 @@ NAG_VARIANTS = [
     {"allowed_actions": '["s3:Get*", "ec2:Describe*"]', "allowed_resources": '["arn:aws:s3:::bucket/*"]'},
     {"managed_policy_arns": '["arn:aws:iam::aws:policy/ReadOnlyAccess"]', "allowed_actions": "[]"},
     {"require_mfa": "true", "require_source_identity": "true", "principal_org_id": "o-abcdefghij"},
+    {"cloudformation_stack_names": '["my-service-*", "shared"]'},
+    {"cloudformation_stack_names": '["my-service"]', "allowed_resources": '["arn:aws:s3:::bucket/*"]'},
+    {"github_oidc": '{"repositories": [{"repository": "octo/app", "branches": ["main"]}]}'},
 ]
 
 
-@pytest.mark.parametrize("overrides", NAG_VARIANTS, ids=["default", "wildcards", "aws-managed", "guards"])
+@pytest.mark.parametrize(
+    "overrides", NAG_VARIANTS, ids=["default", "wildcards", "aws-managed", "guards", "stacks", "stacks-only", "ci"]
+)
 def test_cdk_nag_passes_with_acknowledged_findings_only(overrides: dict[str, Any]) -> None:
     app = synth(overrides, nag=True)
     report = json.loads((app.outdir / "validation-report.json").read_text())
