@@ -11,6 +11,7 @@ import errno
 import io
 import itertools
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -150,6 +151,8 @@ class StubSts:
 
     caller_arn: str = "arn:aws:iam::111111111111:user/alice"
     lifetime: timedelta = timedelta(hours=1)
+    #: MFA sessions last what was asked, at most this.
+    lifetime_of_mfa: timedelta = timedelta(hours=36)
     script: dict[str, list[Reply]] = field(default_factory=dict)
     requests: list[dict[str, str]] = field(default_factory=list)
     issued: list[dict[str, str]] = field(default_factory=list)
@@ -160,6 +163,7 @@ class StubSts:
     def reset(self) -> None:
         self.caller_arn = "arn:aws:iam::111111111111:user/alice"
         self.lifetime = timedelta(hours=1)
+        self.lifetime_of_mfa = timedelta(hours=36)
         self.script.clear()
         self.requests.clear()
         self.issued.clear()
@@ -169,12 +173,24 @@ class StubSts:
     def actions(self) -> list[str]:
         return [request["Action"] for request in self.requests]
 
-    def answer(self, body: bytes) -> Reply:
+    def answer(self, body: bytes, headers: Mapping[str, str] | None = None) -> Reply:
+        """The scripted reply, else STS's own. Each recorded request also holds ``_KeyId``, the access key ID that
+        signed it, and ``_Temporary``, "1" when it came with a session token."""
         params = {key: values[0] for key, values in parse_qs(body.decode()).items()}
+        headers = headers or {}
+        signer = re.search(r"Credential=([A-Z0-9]+)/", headers.get("Authorization", ""))
+        params["_KeyId"] = signer.group(1) if signer else ""
+        params["_Temporary"] = "1" if headers.get("X-Amz-Security-Token") else "0"
         self.requests.append(params)
         action = params.get("Action", "")
         if self.script.get(action):
             return self.script[action].pop(0)
+        if action == "GetSessionToken":
+            return self._session_token(params)
+        if action == "AssumeRole" and params["_Temporary"] == "1" and int(params.get("DurationSeconds", "0")) > 3600:
+            # STS's rule: a role assumed with temporary credentials (a role session, or GetSessionToken's) is
+            # role-chained, capped at 1 hour (aws-vault#351).
+            return OVER_CHAINING_MAX
         if action == "GetCallerIdentity":
             return Reply(
                 200,
@@ -205,6 +221,24 @@ class StubSts:
             )
         return Reply(400, sts_error_xml("InvalidAction", f"Could not find operation {action}"))
 
+    def _session_token(self, params: Mapping[str, str]) -> Reply:
+        number = next(self._counter)
+        duration = timedelta(seconds=int(params.get("DurationSeconds", "43200")))
+        credentials = {
+            "AccessKeyId": f"ASIAMFASTUB{number:09d}",
+            "SecretAccessKey": f"MfaSecret{number}/{secrets.token_urlsafe(24)}",
+            "SessionToken": f"MfaToken{number}+{secrets.token_urlsafe(48)}==",
+            "Expiration": (datetime.now(UTC) + min(duration, self.lifetime_of_mfa)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        self.issued.append(credentials)
+        return Reply(
+            200,
+            f'<GetSessionTokenResponse xmlns="{_NS}"><GetSessionTokenResult><Credentials>'
+            + "".join(f"<{k}>{v}</{k}>" for k, v in credentials.items())
+            + "</Credentials></GetSessionTokenResult><ResponseMetadata><RequestId>3</RequestId></ResponseMetadata>"
+            "</GetSessionTokenResponse>",
+        )
+
 
 class StubStsServer:
     """Serve a :class:`StubSts` from a thread; ``stop`` shuts the server down."""
@@ -216,7 +250,7 @@ class StubStsServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
-                reply = stub.answer(self.rfile.read(length))
+                reply = stub.answer(self.rfile.read(length), dict(self.headers.items()))
                 released = stub.released
                 if reply.hang:
                     released.wait(reply.bound)
