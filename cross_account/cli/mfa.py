@@ -92,11 +92,6 @@ def mfa_session(
         log(f"cached MFA session for {request.mfa_serial} (expires {iso8601(cached.expiration)})")
         return cached
     duration = lifetime(request.mfa_max_age)
-    if request.mfa_max_age is not None:
-        notice(
-            f"the MFA session lasts {duration} s: the role accepts MFA sign-ins at most {request.mfa_max_age} s old "
-            "(mfa_max_age_seconds in the app's settings); other roles ask for a new code after that"
-        )
     issued = cache.clock()
     params = {
         "SerialNumber": request.mfa_serial,
@@ -116,6 +111,11 @@ def mfa_session(
         operation="GetSessionToken",
     )
     log(f"new MFA session for {request.mfa_serial}, expires {iso8601(credentials.expiration)}")
+    if request.mfa_max_age is not None:
+        notice(
+            f"the MFA session lasts {duration} s: the role accepts MFA sign-ins at most {request.mfa_max_age} s old "
+            "(mfa_max_age_seconds in the app's settings); roles ask for a new code after that"
+        )
     try:
         cache.put(key, credentials, fields=fields, mfa=True, issued=issued)
     except OSError as error:
