@@ -113,7 +113,9 @@ def test_a_tier_that_allows_tags_beside_one_that_does_not(
     stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path, cli_in_process: Callable[..., Result]
 ) -> None:
     app = tmp_path / "app"
-    write_cdk_json(app, trusted_account_id="111111111111", roles={"Deploy": {"allow_session_tags": True}, "ReadOnly": {}})
+    write_cdk_json(
+        app, trusted_account_id="111111111111", roles={"Deploy": {"allow_session_tags": True}, "ReadOnly": {}}
+    )
     assert cli_in_process("assume", "--tier", "Deploy", "--tag", "team=a", env=stub_env, cwd=app).code == 0
     result = cli_in_process("assume", "--tier", "ReadOnly", "--tag", "team=a", env=stub_env, cwd=app)
     assert_one_line_error(result, "CrossAccountAccessRole-ReadOnly does not accept session tags", code=2)
