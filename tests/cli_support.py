@@ -154,7 +154,8 @@ class StubSts:
     lifetime: timedelta = timedelta(hours=1)
     #: MFA sessions last what was asked, at most this.
     lifetime_of_mfa: timedelta = timedelta(hours=36)
-    script: dict[str, list[Reply]] = field(default_factory=dict)
+    #: Replies per action, in order; ``None`` in the list: answer that request as STS would.
+    script: dict[str, list[Reply | None]] = field(default_factory=dict)
     requests: list[dict[str, str]] = field(default_factory=list)
     issued: list[dict[str, str]] = field(default_factory=list)
     signin_requests: list[dict[str, str]] = field(default_factory=list)
@@ -188,8 +189,9 @@ class StubSts:
         params["_Temporary"] = "1" if headers.get("X-Amz-Security-Token") else "0"
         self.requests.append(params)
         action = params.get("Action", "")
-        if self.script.get(action):
-            return self.script[action].pop(0)
+        scripted = self.script[action].pop(0) if self.script.get(action) else None
+        if scripted is not None:
+            return scripted
         if action == "GetSessionToken":
             return self._session_token(params)
         if action == "AssumeRole" and params["_Temporary"] == "1" and int(params.get("DurationSeconds", "0")) > 3600:
@@ -231,8 +233,9 @@ class StubSts:
         ``signin_requests``), or the next scripted "getSigninToken" reply."""
         params = {key: values[0] for key, values in parse_qs(query, keep_blank_values=True).items()}
         self.signin_requests.append(params)
-        if self.script.get("getSigninToken"):
-            return self.script["getSigninToken"].pop(0)
+        scripted = self.script["getSigninToken"].pop(0) if self.script.get("getSigninToken") else None
+        if scripted is not None:
+            return scripted
         token = f"StubSigninToken-{secrets.token_urlsafe(96)}"
         self.signin_tokens.append(token)
         return Reply(200, json.dumps({"SigninToken": token}))

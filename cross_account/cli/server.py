@@ -14,6 +14,7 @@ import hmac
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,13 +41,15 @@ _PROFILE_CREDENTIAL_KEYS: Final = (
 )
 #: A stuck client holds its connection this long at most.
 _CLIENT_TIMEOUT: Final = 30.0
+#: After a failed renewal, the same failure is answered this long without asking STS again (the SDKs retry at once).
+_FAILURE_HOLD: Final = 5.0
 
 
 class CredentialServer:
     """Serve the credentials `provide` returns, asking it again once they are within `margin` of expiry.
 
-    `clock` and `warn` are injectable; `provide` raises CliError on failure (its line is logged and sent as the
-    error message, which holds no secret).
+    `clock` and `warn` are injectable; `provide` raises CliError on failure: its line is said once on stderr and
+    sent as the error message (it holds no secret), and answers for a few seconds without another try.
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class CredentialServer:
         self._warn = warn
         self._margin = margin
         self._lock = threading.Lock()
+        self._failure: tuple[float, CliError] | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}{PATH}"
@@ -83,8 +87,18 @@ class CredentialServer:
     def current(self) -> Credentials:
         """The credentials to hand out: the ones held, or new ones when those are within the margin of expiry."""
         with self._lock:
-            if self._current.expiration - self._clock() <= self._margin:
+            if self._current.expiration - self._clock() > self._margin:
+                return self._current
+            if self._failure is not None and time.monotonic() - self._failure[0] < _FAILURE_HOLD:
+                raise self._failure[1]
+            try:
                 self._current = self._provide()
+            except CliError as error:
+                if self._failure is None or str(self._failure[1]) != str(error):
+                    self._warn(f"exec --server could not renew the role's credentials: {error}")
+                self._failure = (time.monotonic(), error)
+                raise
+            self._failure = None
             return self._current
 
     def _authorized(self, header: str | None) -> int:
@@ -112,7 +126,6 @@ class CredentialServer:
                 try:
                     credentials = server.current()
                 except CliError as error:
-                    server._warn(f"exec --server could not renew the role's credentials: {error}")
                     self._reply(500, {"code": "CredentialsUnavailable", "message": str(error)})
                     return
                 self._reply(200, container_credentials(credentials))
