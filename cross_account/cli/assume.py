@@ -197,18 +197,23 @@ def holds_app_settings(context: Mapping[str, Any]) -> bool:
     return any(key in context for key in APP_KEYS)
 
 
-def _not_this_app(path: Path) -> UsageError:
+def _not_this_app(path: Path, instead: str) -> UsageError:
     return UsageError(
         f"{path} holds none of this app's settings ({', '.join(APP_KEYS[:2])}, external_ids, ...): it looks like "
-        "another CDK app's; pass --role-arn ARN or --from-stack-outputs FILE (or --cdk-json with this app's file)"
+        f"another CDK app's; {instead}"
     )
 
 
-def load_settings(path: Path) -> Settings:
-    """The app's settings from cdk.json's context, by the app's own parser; refused when it is another app's."""
+def load_settings(
+    path: Path,
+    *,
+    instead: str = "pass --role-arn ARN or --from-stack-outputs FILE (or --cdk-json with this app's file)",
+) -> Settings:
+    """The app's settings from cdk.json's context, by the app's own parser; refused when it is another app's (the
+    message ends with `instead`: what to do)."""
     context = _context_of(path)
     if not holds_app_settings(context):
-        raise _not_this_app(path)
+        raise _not_this_app(path, instead)
     try:
         return Settings.from_context(context)
     except SettingsError as error:

@@ -157,7 +157,7 @@ def build_parser() -> _Parser:
     parser = _Parser(
         prog=PROG,
         description="Assume the cross-account role and use its credentials: print them, run a command with "
-        "them, or write an AWS profile.",
+        "them (refreshed for long runs), sign in to the console, or write an AWS profile; list the app's roles.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -375,7 +375,7 @@ def _cmd_list(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -
     path = Path(args.cdk_json) if args.cdk_json else cwd / "cdk.json"
     if not args.cdk_json and not path.is_file():
         raise UsageError(f"no cdk.json in {cwd}: run in the app's folder, or pass --cdk-json FILE")
-    settings = load_settings(path)
+    settings = load_settings(path, instead="pass --cdk-json with this app's file")
     config = profiles.config_path(environ)
     try:
         found_profiles = profiles_of(config) if config.is_file() else {}
