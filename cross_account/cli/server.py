@@ -10,9 +10,11 @@ without it and 403 with another, and stops when the command ends.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -72,17 +74,23 @@ class CredentialServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}{PATH}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.1,), name="cross-account credentials server", daemon=True
-        )
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="cross-account credentials server", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop at once: a connection of our own wakes the accept loop (serve_forever would poll)."""
+        self._stopping.set()
+        with contextlib.suppress(OSError), socket.create_connection(self._server.server_address[:2], timeout=1):
+            pass
         self._thread.join(timeout=5)
+        self._server.server_close()
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            self._server.handle_request()
 
     def current(self) -> Credentials:
         """The credentials to hand out: the ones held, or new ones when those are within the margin of expiry."""
