@@ -15,7 +15,6 @@ Cases, run round-robin so that a change in machine load hits both alike:
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
+
+from bench_client import print_table  # noqa: E402 - beside this script
 
 from tests.cli_support import CLI, ROLE_ARN, MotoServer, base_environment  # noqa: E402
 
@@ -70,13 +71,8 @@ def main() -> int:
         finally:
             server.stop()
 
-    baseline = statistics.median(samples["exec"])
-    print(f"{args.runs} runs each, {args.calls} STS calls in the command, against moto_server on 127.0.0.1")
-    print(f"{'case':16} {'median ms':>10} {'min-max':>12} {'vs exec':>8}")
-    for name, values in samples.items():
-        median = statistics.median(values)
-        spread = f"{min(values) * 1000:.0f}-{max(values) * 1000:.0f}"
-        print(f"{name:16} {median * 1000:10.0f} {spread:>12} {median / baseline:7.2f}x")
+    print(f"{args.runs} runs each, {args.calls} STS calls in the command, against moto_server on 127.0.0.1; ms")
+    print_table(samples, baseline="exec", versus="vs exec")
     return 0
 
 

@@ -73,7 +73,8 @@ class CredentialServer:
         self._failure: tuple[float, CliError] | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}{PATH}"
+        self.port = int(self._server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}{PATH}"
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="cross-account credentials server", daemon=True)
 
@@ -83,7 +84,7 @@ class CredentialServer:
     def stop(self) -> None:
         """Stop at once: a connection of our own wakes the accept loop (serve_forever would poll)."""
         self._stopping.set()
-        with contextlib.suppress(OSError), socket.create_connection(self._server.server_address[:2], timeout=1):
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
             pass
         self._thread.join(timeout=5)
         self._server.server_close()
