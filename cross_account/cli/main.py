@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import inspect
 import io
 import os
 import sys
@@ -152,6 +153,11 @@ def _source_flags() -> _Parser:
     return parent
 
 
+def _doc(command: Callable[..., int]) -> str:
+    """A command's docstring as its --help description, without the source's indentation."""
+    return inspect.cleandoc(command.__doc__ or "")
+
+
 def build_parser() -> _Parser:
     role, source = _role_flags(), _source_flags()
     parser = _Parser(
@@ -167,13 +173,13 @@ def build_parser() -> _Parser:
 
     assume = commands.add_parser(
         "assume", parents=[role, source], help="assume the role and print its credentials", epilog=EXAMPLES,
-        formatter_class=formatter, description=_cmd_assume.__doc__,
+        formatter_class=formatter, description=_doc(_cmd_assume),
     )  # fmt: skip
     assume.add_argument("--format", choices=FORMATS, default="env", help="env (default): export lines for eval")
     run = commands.add_parser(
         "exec", parents=[role, source], help="run a command with the role's credentials: exec [flags] -- CMD ...",
         usage=f"{PROG} exec [flags] -- CMD [ARG ...]", epilog=EXAMPLES, formatter_class=formatter,
-        description=_cmd_exec.__doc__,
+        description=_doc(_cmd_exec),
     )  # fmt: skip
     run.add_argument(
         "--server",
@@ -183,7 +189,7 @@ def build_parser() -> _Parser:
     )
     console = commands.add_parser(
         "console", parents=[role, source], help="sign in to the role's account in the AWS console",
-        epilog=EXAMPLES, formatter_class=formatter, description=_cmd_console.__doc__,
+        epilog=EXAMPLES, formatter_class=formatter, description=_doc(_cmd_console),
     )  # fmt: skip
     console.add_argument("--print", action="store_true", help="print the sign-in URL (a secret) instead of opening it")
     page = console.add_mutually_exclusive_group()
@@ -196,13 +202,13 @@ def build_parser() -> _Parser:
     )
     listing = commands.add_parser(
         "list", help="list the app's roles, what each requires, and the AWS profiles that point at them",
-        description=_cmd_list.__doc__,
+        description=_doc(_cmd_list),
     )  # fmt: skip
     listing.add_argument("--cdk-json", metavar="FILE", help="the app's cdk.json (default: ./cdk.json)")
     listing.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
     profile = commands.add_parser(
         "configure-profile", parents=[role], help="write or update a role profile in the AWS config file",
-        epilog=EXAMPLES, formatter_class=formatter, description=_cmd_configure_profile.__doc__,
+        epilog=EXAMPLES, formatter_class=formatter, description=_doc(_cmd_configure_profile),
     )  # fmt: skip
     profile.add_argument("name", metavar="NAME", help="the profile to write")
     profile.add_argument("--source-profile", metavar="P", required=True, help="the trusted account's profile")
@@ -210,7 +216,7 @@ def build_parser() -> _Parser:
         "--credential-process", action="store_true", help="write credential_process = cross-account assume ..."
     )
     commands.add_parser(
-        "clear-cache", help="delete every cached role session and MFA session", description=_cmd_clear_cache.__doc__
+        "clear-cache", help="delete every cached role session and MFA session", description=_doc(_cmd_clear_cache)
     )
     return parser
 

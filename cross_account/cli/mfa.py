@@ -20,7 +20,7 @@ from typing import Any, Final
 from cross_account.cli.assume import RoleRequest, prompt_mfa_token, utc_now
 from cross_account.cli.cache import CredentialCache, cache_key
 from cross_account.cli.credentials import Credentials, iso8601
-from cross_account.cli.errors import CallContext
+from cross_account.cli.errors import CallContext, CliError
 from cross_account.cli.sts import Source, Sts, credentials_from_reply
 from cross_account.rules import MIN_SESSION_SECONDS, ROLE_CHAINING_MAX_SECONDS
 
@@ -118,6 +118,7 @@ def mfa_session(
         )
     try:
         cache.put(key, credentials, fields=fields, mfa=True, issued=issued)
-    except OSError as error:
-        notice(f"the MFA session is not cached: {error.strerror or error}")
+    except (CliError, OSError) as error:
+        # Good for this role; the next one asks for a code again.
+        notice(f"the MFA session is not cached: {error}")
     return credentials
