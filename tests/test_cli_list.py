@@ -93,7 +93,7 @@ def test_the_text_table(stub_env: dict[str, str], tmp_path: Path, cli_in_process
     assert "external ID, MFA at most 3600 s old, session tags allowed (team)" in lines[2]
     assert lines[2].endswith("deploy-b")
     assert "source identity" in lines[5] and lines[5].endswith("read-c")
-    assert lines[-1].startswith("assume one: cross-account assume --tier Deploy")
+    assert lines[-1].startswith("assume it: cross-account assume --tier Deploy --mfa-serial ARN  (--account")
 
 
 def test_the_partition_follows_the_region_and_profiles_match_in_any_partition(

@@ -139,8 +139,8 @@ def as_text(settings: Settings, source: Path, found: Sequence[Row]) -> str:
         for row in found
     ]
     lines += _aligned(table)
-    first = found[0]
-    lines.append(f"assume one: {command(first, settings)}  (--account and --tier pick the others)")
+    others = "  (--account and --tier pick the others)" if len(found) > 1 else ""
+    lines.append(f"assume it: {command(found[0], settings)}{others}")
     return "\n".join(lines) + "\n"
 
 

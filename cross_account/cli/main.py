@@ -375,6 +375,8 @@ def _cmd_list(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -
     """List the roles that the app's settings (cdk.json) define, one per target account and tier, with what each
     requires of a caller (external ID, MFA and its age, source identity, session tags), and the profiles of the
     AWS config file that point at them (role_arn, or a credential_process --role-arn). Offline."""
+    from botocore.exceptions import BotoCoreError
+
     from cross_account.cli import listing
     from cross_account.cli.sdk_config import profiles_of
 
@@ -385,7 +387,7 @@ def _cmd_list(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -
     config = profiles.config_path(environ)
     try:
         found_profiles = profiles_of(config) if config.is_file() else {}
-    except Exception as error:
+    except (BotoCoreError, OSError, ValueError) as error:  # ValueError: not UTF-8, or botocore's nesting rule
         _warn(f"profiles not listed: {config} cannot be read by the AWS SDKs ({type(error).__name__})")
         found_profiles = {}
     found = listing.rows(settings, found_profiles)
