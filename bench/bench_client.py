@@ -114,14 +114,20 @@ def main() -> int:
         finally:
             server.stop()
 
-    baseline = statistics.median(cases["howto: aws sts assume-role + 3x jq"])
     print(f"{args.runs} runs each, against moto_server on 127.0.0.1; times in ms (median, min-max)")
-    print(f"{'case':45} {'median':>8} {'min-max':>15} {'vs how-to':>10}")
-    for name, samples in cases.items():
-        median = statistics.median(samples)
-        spread = f"{min(samples) * 1000:.0f}-{max(samples) * 1000:.0f}"
-        print(f"{name:45} {median * 1000:8.0f} {spread:>15} {median / baseline:9.2f}x")
+    print_table(cases, baseline="howto: aws sts assume-role + 3x jq", versus="vs how-to")
     return 0
+
+
+def print_table(samples: dict[str, list[float]], *, baseline: str, versus: str) -> None:
+    """Each case's median and spread in ms, and its ratio to the `baseline` case's median."""
+    base = statistics.median(samples[baseline])
+    width = max(len(name) for name in samples)
+    print(f"{'case':{width}} {'median':>8} {'min-max':>15} {versus:>10}")
+    for name, values in samples.items():
+        median = statistics.median(values)
+        spread = f"{min(values) * 1000:.0f}-{max(values) * 1000:.0f}"
+        print(f"{name:{width}} {median * 1000:8.0f} {spread:>15} {median / base:9.2f}x")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ import contextlib
 import errno
 import io
 import itertools
+import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -150,9 +152,14 @@ class StubSts:
 
     caller_arn: str = "arn:aws:iam::111111111111:user/alice"
     lifetime: timedelta = timedelta(hours=1)
-    script: dict[str, list[Reply]] = field(default_factory=dict)
+    #: MFA sessions last what was asked, at most this.
+    lifetime_of_mfa: timedelta = timedelta(hours=36)
+    #: Replies per action, in order; ``None`` in the list: answer that request as STS would.
+    script: dict[str, list[Reply | None]] = field(default_factory=dict)
     requests: list[dict[str, str]] = field(default_factory=list)
     issued: list[dict[str, str]] = field(default_factory=list)
+    signin_requests: list[dict[str, str]] = field(default_factory=list)
+    signin_tokens: list[str] = field(default_factory=list)
     #: Set when the test ends: a hanging or trickling answer stops then.
     released: threading.Event = field(default_factory=threading.Event)
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -160,21 +167,37 @@ class StubSts:
     def reset(self) -> None:
         self.caller_arn = "arn:aws:iam::111111111111:user/alice"
         self.lifetime = timedelta(hours=1)
+        self.lifetime_of_mfa = timedelta(hours=36)
         self.script.clear()
         self.requests.clear()
         self.issued.clear()
+        self.signin_requests.clear()
+        self.signin_tokens.clear()
         self.released.set()
         self.released = threading.Event()
 
     def actions(self) -> list[str]:
         return [request["Action"] for request in self.requests]
 
-    def answer(self, body: bytes) -> Reply:
+    def answer(self, body: bytes, headers: Mapping[str, str] | None = None) -> Reply:
+        """The scripted reply, else STS's own. Each recorded request also holds ``_KeyId``, the access key ID that
+        signed it, and ``_Temporary``, "1" when it came with a session token."""
         params = {key: values[0] for key, values in parse_qs(body.decode()).items()}
+        headers = headers or {}
+        signer = re.search(r"Credential=([A-Z0-9]+)/", headers.get("Authorization", ""))
+        params["_KeyId"] = signer.group(1) if signer else ""
+        params["_Temporary"] = "1" if headers.get("X-Amz-Security-Token") else "0"
         self.requests.append(params)
         action = params.get("Action", "")
-        if self.script.get(action):
-            return self.script[action].pop(0)
+        scripted = self.script[action].pop(0) if self.script.get(action) else None
+        if scripted is not None:
+            return scripted
+        if action == "GetSessionToken":
+            return self._session_token(params)
+        if action == "AssumeRole" and params["_Temporary"] == "1" and int(params.get("DurationSeconds", "0")) > 3600:
+            # STS's rule: a role assumed with temporary credentials (a role session, or GetSessionToken's) is
+            # role-chained, capped at 1 hour (aws-vault#351).
+            return OVER_CHAINING_MAX
         if action == "GetCallerIdentity":
             return Reply(
                 200,
@@ -205,47 +228,95 @@ class StubSts:
             )
         return Reply(400, sts_error_xml("InvalidAction", f"Could not find operation {action}"))
 
+    def federation(self, query: str) -> Reply:
+        """getSigninToken: a fresh sign-in token for the Session JSON given (recorded, parsed, in
+        ``signin_requests``), or the next scripted "getSigninToken" reply."""
+        params = {key: values[0] for key, values in parse_qs(query, keep_blank_values=True).items()}
+        self.signin_requests.append(params)
+        scripted = self.script["getSigninToken"].pop(0) if self.script.get("getSigninToken") else None
+        if scripted is not None:
+            return scripted
+        token = f"StubSigninToken-{secrets.token_urlsafe(96)}"
+        self.signin_tokens.append(token)
+        return Reply(200, json.dumps({"SigninToken": token}))
+
+    def _session_token(self, params: Mapping[str, str]) -> Reply:
+        number = next(self._counter)
+        duration = timedelta(seconds=int(params.get("DurationSeconds", "43200")))
+        credentials = {
+            "AccessKeyId": f"ASIAMFASTUB{number:09d}",
+            "SecretAccessKey": f"MfaSecret{number}/{secrets.token_urlsafe(24)}",
+            "SessionToken": f"MfaToken{number}+{secrets.token_urlsafe(48)}==",
+            "Expiration": (datetime.now(UTC) + min(duration, self.lifetime_of_mfa)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        self.issued.append(credentials)
+        return Reply(
+            200,
+            f'<GetSessionTokenResponse xmlns="{_NS}"><GetSessionTokenResult><Credentials>'
+            + "".join(f"<{k}>{v}</{k}>" for k, v in credentials.items())
+            + "</Credentials></GetSessionTokenResult><ResponseMetadata><RequestId>3</RequestId></ResponseMetadata>"
+            "</GetSessionTokenResponse>",
+        )
+
+
+class _StubHandler(BaseHTTPRequestHandler):
+    """STS (POST, query API) and the console federation endpoint (GET /federation) of the server's stub."""
+
+    server: _StubHttpServer
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        self._send(self.server.stub.answer(self.rfile.read(length), dict(self.headers.items())), "text/xml")
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path != "/federation":
+            self._send(Reply(404, "not here"), "text/plain")
+            return
+        self._send(self.server.stub.federation(query), "application/json")
+
+    def _send(self, reply: Reply, content_type: str) -> None:
+        released = self.server.stub.released
+        if reply.hang:
+            released.wait(reply.bound)
+            self.close_connection = True
+            return
+        payload = reply.body.encode()
+        self.send_response(reply.status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if reply.trickle is None:
+            self.wfile.write(payload)
+            return
+        deadline = time.monotonic() + reply.bound
+        for byte in payload:
+            if released.wait(reply.trickle) or time.monotonic() > deadline:
+                self.close_connection = True
+                return
+            try:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            except OSError:  # the client gave up: what the test wants
+                self.close_connection = True
+                return
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _StubHttpServer(ThreadingHTTPServer):
+    def __init__(self, stub: StubSts) -> None:
+        self.stub = stub
+        super().__init__(("127.0.0.1", 0), _StubHandler)
+
 
 class StubStsServer:
     """Serve a :class:`StubSts` from a thread; ``stop`` shuts the server down."""
 
     def __init__(self) -> None:
         self.stub = StubSts()
-        stub = self.stub
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                reply = stub.answer(self.rfile.read(length))
-                released = stub.released
-                if reply.hang:
-                    released.wait(reply.bound)
-                    self.close_connection = True
-                    return
-                payload = reply.body.encode()
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                if reply.trickle is None:
-                    self.wfile.write(payload)
-                    return
-                deadline = time.monotonic() + reply.bound
-                for byte in payload:
-                    if released.wait(reply.trickle) or time.monotonic() > deadline:
-                        self.close_connection = True
-                        return
-                    try:
-                        self.wfile.write(bytes([byte]))
-                        self.wfile.flush()
-                    except OSError:  # the client gave up: what the test wants
-                        self.close_connection = True
-                        return
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _StubHttpServer(self.stub)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         # A short poll: shutdown() waits for it (0.5 s by default).
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)

@@ -256,9 +256,15 @@ def test_duration_is_sent_and_bounded_by_the_apps_maximum(
 def test_mfa_token_flag_is_sent_with_the_serial(
     stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
 ) -> None:
+    """With the cache, the code goes to GetSessionToken (the MFA session); without it, to AssumeRole."""
     serial = "arn:aws:iam::111111111111:mfa/alice"
     args = ("assume", "--role-arn", ROLE_ARN, "--mfa-serial", serial, "--mfa-token", "123456")
     assert cli_in_process(*args, env=stub_env).code == 0
+    session, assume = (r for r in stub_sts.requests if r["Action"] != "GetCallerIdentity")
+    assert (session["Action"], session["SerialNumber"], session["TokenCode"]) == ("GetSessionToken", serial, "123456")
+    assert "TokenCode" not in assume and assume["_KeyId"] == stub_sts.issued[0]["AccessKeyId"]
+    stub_sts.requests.clear()
+    assert cli_in_process(*args, "--no-cache", env=stub_env).code == 0
     assert stub_sts.requests[-1]["SerialNumber"] == serial
     assert stub_sts.requests[-1]["TokenCode"] == "123456"
 
@@ -279,7 +285,8 @@ def test_mfa_code_is_prompted_on_the_terminal_without_echo(stub_sts: StubSts, st
         os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0, output
     assert b"654321" not in output, "the code was echoed"
-    assert stub_sts.requests[-1]["TokenCode"] == "654321"
+    [session] = [r for r in stub_sts.requests if r["Action"] == "GetSessionToken"]
+    assert session["TokenCode"] == "654321"
     assert b'"AccessKeyId"' in output
 
 

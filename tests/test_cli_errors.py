@@ -250,11 +250,14 @@ def test_verbose_log_names_steps_but_no_secret(stub_sts: StubSts, stub_env: dict
     )
     second = run_cli("assume", "--role-arn", ROLE_ARN, "-v", env=stub_env)
     assert first.code == second.code == 0
-    issued = stub_sts.issued[0]
+    mfa_session, issued = stub_sts.issued  # the MFA session (GetSessionToken), then the role session
     for result in (first, second):
         assert issued["SecretAccessKey"] in result.out  # printed where asked...
         assert issued["SecretAccessKey"] not in result.err  # ...and nowhere else
         assert issued["SessionToken"] not in result.err
         assert "112233" not in result.err + result.out
+        for secret in (mfa_session["SecretAccessKey"], mfa_session["SessionToken"]):
+            assert secret not in result.err + result.out, "the MFA session is never shown"
+    assert "new MFA session for " + MFA_SERIAL in first.err
     assert "assuming " + ROLE_ARN + " as session alice" in first.err
     assert "cached session alice" in second.err

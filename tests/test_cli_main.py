@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -31,7 +32,10 @@ def option_strings(command: str) -> set[str]:
     return {flag for action in sub._actions for flag in action.option_strings}
 
 
-@pytest.mark.parametrize("command", ["assume", "exec", "configure-profile"])
+COMMANDS = ("assume", "exec", "configure-profile", "clear-cache", "console", "list")
+
+
+@pytest.mark.parametrize("command", ["assume", "exec", "configure-profile", "console"])
 def test_every_command_takes_the_role_flags(command: str) -> None:
     assert set(ROLE_FLAGS) <= option_strings(command)
 
@@ -40,6 +44,9 @@ def test_command_specific_flags() -> None:
     assert {"--format", "--no-cache", "--profile"} <= option_strings("assume")
     assert {"--no-cache", "--profile"} <= option_strings("exec")
     assert {"--source-profile", "--region", "--credential-process"} <= option_strings("configure-profile")
+    assert {"--server", "--tag", "--transitive-tag"} <= option_strings("exec")
+    assert {"--print", "--service", "--destination", "--console-duration", "--no-cache"} <= option_strings("console")
+    assert {"--cdk-json", "--format"} <= option_strings("list")
 
 
 def test_help_has_examples(cli_in_process: Callable[..., Result], tmp_path: object) -> None:
@@ -48,11 +55,14 @@ def test_help_has_examples(cli_in_process: Callable[..., Result], tmp_path: obje
     assert "examples:" in result.out
     assert 'eval "$(cross-account assume)"' in result.out
     assert "cross-account exec -- npm run deploy" in result.out
-    for command in ("assume", "exec", "configure-profile", "clear-cache"):
-        assert command in result.out
+    commands = result.out.split("positional arguments:")[1].split("options:")[0]
+    for command in COMMANDS:
+        assert re.search(rf"^    {command}(\s|$)", commands, re.MULTILINE), f"--help lists {command}"
+    for example in ("exec --server", "console --service", "assume --mfa-serial", "--tag team=platform", "list"):
+        assert f"cross-account {example}" in result.out or example in result.out
 
 
-@pytest.mark.parametrize("command", ["assume", "exec", "configure-profile", "clear-cache"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_each_command_has_help(cli_in_process: Callable[..., Result], tmp_path: object, command: str) -> None:
     result = cli_in_process(command, "--help", env={"HOME": str(tmp_path)})
     assert result.code == 0

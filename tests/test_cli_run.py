@@ -161,10 +161,11 @@ def default_signal_dispositions() -> None:
         signal.signal(signum, signal.SIG_DFL)
 
 
-def start_exec(env: dict[str, str], tmp_path: Path, mode: str) -> tuple[subprocess.Popen[str], Path]:
+def start_exec(env: dict[str, str], tmp_path: Path, mode: str, *flags: str) -> tuple[subprocess.Popen[str], Path]:
     ready, report = tmp_path / "ready", tmp_path / "report"
+    command = [sys.executable, "-c", CHILD, str(ready), str(report), mode]
     process = subprocess.Popen(
-        [str(CLI), "exec", "--role-arn", ROLE_ARN, "--", sys.executable, "-c", CHILD, str(ready), str(report), mode],
+        [str(CLI), "exec", "--role-arn", ROLE_ARN, *flags, "--", *command],
         env=env,
         cwd=env["HOME"],
         stdout=subprocess.PIPE,

@@ -10,7 +10,7 @@ import getpass
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +18,13 @@ from typing import Any, Final
 
 from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import CallContext, CliError, UsageError, cut, from_settings_error
-from cross_account.cli.sts import Sts, credentials_from_reply, fingerprint
+from cross_account.cli.sts import Source, Sts, credentials_from_reply, fingerprint
 from cross_account.rules import (
+    MAX_TAGS,
     ROLE_ARN_RE,
     ROLE_CHAINING_MAX_SECONDS,
     SettingsError,
+    mapping_of_tags,
     validate_account_id,
     validate_duration,
     validate_external_id,
@@ -31,6 +33,7 @@ from cross_account.rules import (
     validate_region,
     validate_role_arn,
     validate_session_name,
+    validate_tag_key,
 )
 from cross_account.rules import role_arn as build_role_arn
 from cross_account.settings import RoleSpec, Settings
@@ -90,6 +93,9 @@ class RoleOptions:
     duration: str | None = None
     region: str | None = None
     profile: str | None = None
+    #: --tag KEY=VALUE and --transitive-tag KEY, as given (repeatable).
+    tag: tuple[str, ...] | list[str] | None = None
+    transitive_tag: tuple[str, ...] | list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,11 @@ class RoleRequest:
     region: str | None = None
     profile: str | None = None
     assumers_group: str | None = None
+    #: Session tags (key, value) in the order given, and the keys among them that pass on to chained sessions.
+    tags: tuple[tuple[str, str], ...] = ()
+    transitive_tag_keys: tuple[str, ...] = ()
+    #: The role's MFA age limit (mfa_max_age_seconds), when the app's settings give one.
+    mfa_max_age: int | None = None
 
     def call_context(self) -> CallContext:
         return CallContext(
@@ -119,6 +130,7 @@ class RoleRequest:
             duration=self.duration,
             assumers_group=self.assumers_group,
             profile=self.profile,
+            tags=tuple(key for key, _ in self.tags),
         )
 
     def cache_fields(self, source: str | None) -> dict[str, Any]:
@@ -133,6 +145,8 @@ class RoleRequest:
             "duration": self.duration,
             "source_profile": self.profile,
             "source_access_key": source,
+            "tags": [list(tag) for tag in self.tags],
+            "transitive_tag_keys": list(self.transitive_tag_keys),
         }
 
 
@@ -145,13 +159,13 @@ class AppRole:
     role_arn: str
 
 
-def _validated(key: str, value: str | None, validator: Callable[[str, Any], Any]) -> Any:
+def _validated(key: str, value: Any, validator: Callable[[str, Any], Any]) -> Any:
     if value is None:
         return None
     # Control characters get their own message (the shared rules refuse them too, with a longer one).
-    if _CONTROL.search(value):
+    if isinstance(value, str) and _CONTROL.search(value):
         raise UsageError(f"invalid {key}: control characters are not allowed")
-    if len(value) > MAX_FLAG_LENGTH:
+    if isinstance(value, str) and len(value) > MAX_FLAG_LENGTH:
         raise UsageError(f"invalid {key}: {len(value)} characters, longer than any valid value")
     try:
         return validator(key, value)
@@ -183,18 +197,23 @@ def holds_app_settings(context: Mapping[str, Any]) -> bool:
     return any(key in context for key in APP_KEYS)
 
 
-def _not_this_app(path: Path) -> UsageError:
+def _not_this_app(path: Path, instead: str) -> UsageError:
     return UsageError(
         f"{path} holds none of this app's settings ({', '.join(APP_KEYS[:2])}, external_ids, ...): it looks like "
-        "another CDK app's; pass --role-arn ARN or --from-stack-outputs FILE (or --cdk-json with this app's file)"
+        f"another CDK app's; {instead}"
     )
 
 
-def load_settings(path: Path) -> Settings:
-    """The app's settings from cdk.json's context, by the app's own parser; refused when it is another app's."""
+def load_settings(
+    path: Path,
+    *,
+    instead: str = "pass --role-arn ARN or --from-stack-outputs FILE (or --cdk-json with this app's file)",
+) -> Settings:
+    """The app's settings from cdk.json's context, by the app's own parser; refused when it is another app's (the
+    message ends with `instead`: what to do)."""
     context = _context_of(path)
     if not holds_app_settings(context):
-        raise _not_this_app(path)
+        raise _not_this_app(path, instead)
     try:
         return Settings.from_context(context)
     except SettingsError as error:
@@ -265,7 +284,7 @@ def app_role(settings: Settings, *, account: str | None, tier: str | None, parti
     return AppRole(settings, spec, arn)
 
 
-def _app_role_named(settings: Settings, arn: str) -> AppRole | None:
+def app_role_named(settings: Settings, arn: str) -> AppRole | None:
     """The app's role with this ARN, if it is one (any partition; any account for an organization-wide app)."""
     match = ROLE_ARN_RE.match(arn)
     if match is None:
@@ -288,7 +307,7 @@ def _matching_app_role(path: Path, *, explicit: bool, role_arn: str) -> AppRole 
         if explicit:
             raise
         return None
-    return _app_role_named(settings, role_arn)
+    return app_role_named(settings, role_arn)
 
 
 @dataclass(frozen=True)
@@ -326,6 +345,52 @@ def _validate_flags(options: RoleOptions) -> _Flags:
     if flags.source_identity is not None and options.source_identity_from_caller:
         raise UsageError("--source-identity and --source-identity-from-caller exclude each other")
     return flags
+
+
+def session_tags(tags: Sequence[str], transitive: Sequence[str]) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """--tag KEY=VALUE (the first = splits) and --transitive-tag KEY, by IAM's rules for session tags: keys of
+    1-128 characters, values of at most 256, letters, digits, spaces and _.:/=+-@; no aws: prefix; at most 50;
+    keys unique ignoring case (STS treats Team and team as one); transitive keys among the tags."""
+    pairs: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for item in tags:
+        key, equals, value = _validated("--tag", item, lambda _k, text: text).partition("=")
+        if not equals:
+            raise UsageError(f"invalid --tag {cut(item, 60)!r}: must be KEY=VALUE")
+        if key.lower() in seen:
+            raise UsageError(f"--tag {key}: given twice (session tag keys are one ignoring case: {seen[key.lower()]})")
+        seen[key.lower()] = key
+        pairs[key] = value
+    if len(pairs) > MAX_TAGS:
+        raise UsageError(f"{len(pairs)} --tag flags: a session takes at most {MAX_TAGS} tags")
+    _validated("--tag", pairs, lambda k, v: mapping_of_tags(k, v))
+    keys = []
+    for key in transitive:
+        _validated("--transitive-tag", key, validate_tag_key)
+        if key.lower() not in seen:
+            raise UsageError(f"--transitive-tag {key}: not among the --tag keys (a transitive tag must be set too)")
+        keys.append(seen[key.lower()])
+    return tuple(pairs.items()), tuple(dict.fromkeys(keys))
+
+
+def _check_tags_allowed(app: AppRole, tags: tuple[tuple[str, str], ...], cdk_json: Path) -> None:
+    """The app's role accepts session tags only with allow_session_tags, and only allowed_session_tag_keys."""
+    if not tags:
+        return
+    spec = app.spec
+    if not spec.allow_session_tags:
+        raise UsageError(
+            f"the role {app.role_arn} does not accept session tags (allow_session_tags is false in {cdk_json}): its "
+            "trust has no sts:TagSession, so AssumeRole with tags would be denied; drop --tag, or set "
+            "allow_session_tags=true and redeploy"
+        )
+    allowed = set(spec.allowed_session_tag_keys)
+    refused = [key for key, _ in tags if allowed and key not in allowed]
+    if refused:
+        raise UsageError(
+            f"--tag {refused[0]}: the role accepts only the session tag keys {', '.join(sorted(allowed))} "
+            f"(allowed_session_tag_keys in {cdk_json}; keys are case-sensitive)"
+        )
 
 
 @dataclass(frozen=True)
@@ -391,6 +456,7 @@ def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, st
     Returns the request and the MFA token, kept apart because it is a secret.
     """
     flags = _validate_flags(options)
+    tags, transitive = session_tags(options.tag or (), options.transitive_tag or ())
     cdk_json = Path(options.cdk_json) if options.cdk_json else cwd / "cdk.json"
     found = _find_role(options, flags, cdk_json, environ)
     app = found.app
@@ -400,12 +466,7 @@ def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, st
     external_id = flags.external_id or found.external_id
     if app is not None:
         external_id = external_id or (app.spec.external_ids[0] if app.spec.external_ids else None)
-        if app.spec.require_mfa and flags.mfa_serial is None:
-            partition = partition_of(region or app.settings.region)
-            raise UsageError(
-                f"the role requires MFA (require_mfa in {cdk_json}): pass --mfa-serial "
-                f"arn:{partition}:iam::{app.settings.trusted_account_id}:mfa/<your device>"
-            )
+        _check_app_rules(app, flags, tags, cdk_json, region)
     required = bool(app and app.spec.require_source_identity and flags.source_identity is None)
     request = RoleRequest(
         role_arn=found.arn,
@@ -419,8 +480,24 @@ def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, st
         region=region,
         profile=options.profile,
         assumers_group=app.spec.assumers_group_name if app else None,
+        tags=tags,
+        transitive_tag_keys=transitive,
+        mfa_max_age=app.spec.mfa_max_age_seconds if app else None,
     )
     return request, flags.mfa_token
+
+
+def _check_app_rules(
+    app: AppRole, flags: _Flags, tags: tuple[tuple[str, str], ...], cdk_json: Path, region: str | None
+) -> None:
+    """What the app's trust requires of a request, checked before any call: MFA, and the session tags it takes."""
+    if app.spec.require_mfa and flags.mfa_serial is None:
+        partition = partition_of(region or app.settings.region)
+        raise UsageError(
+            f"the role requires MFA (require_mfa in {cdk_json}): pass --mfa-serial "
+            f"arn:{partition}:iam::{app.settings.trusted_account_id}:mfa/<your device>"
+        )
+    _check_tags_allowed(app, tags, cdk_json)
 
 
 def session_name_from_arn(caller_arn: str) -> str:
@@ -454,15 +531,21 @@ def prompt_mfa_token(serial: str) -> str:
     return result
 
 
-def source_fingerprint(request: RoleRequest, environ: Mapping[str, str], sts: Sts) -> str:
-    """Which source credentials ask: a hash of their access key ID (never of the secret).
+def source_of(request: RoleRequest, environ: Mapping[str, str], sts: Sts) -> Source:
+    """Which source credentials ask: a hash of their access key ID (never of the secret), and whether they are
+    temporary (a session token comes with them).
 
     AWS_* keys in the environment are read without loading boto3 (botocore prefers them to AWS_PROFILE, not to
     --profile); anything else (a profile, SSO, an instance role) is resolved by botocore's credential chain.
     """
     if request.profile is None and environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
-        return fingerprint(environ["AWS_ACCESS_KEY_ID"])
-    return sts.source_key_fingerprint(request.call_context())
+        return Source(fingerprint(environ["AWS_ACCESS_KEY_ID"]), temporary=bool(environ.get("AWS_SESSION_TOKEN")))
+    return sts.source(request.call_context())
+
+
+def source_fingerprint(request: RoleRequest, environ: Mapping[str, str], sts: Sts) -> str:
+    """The hash of the source credentials' access key ID (see :func:`source_of`)."""
+    return source_of(request, environ, sts).fingerprint
 
 
 def _needs_caller(request: RoleRequest) -> bool:
@@ -490,17 +573,36 @@ def check_role_chaining(caller: str, duration: int | None) -> None:
         _validated("--duration", str(duration), lambda k, v: validate_duration(k, v, role_chaining=True))
 
 
+def _assume_params(request: RoleRequest, session_name: str, source_identity: str | None) -> dict[str, Any]:
+    """AssumeRole's parameters, but the MFA code."""
+    params: dict[str, Any] = {"RoleArn": request.role_arn, "RoleSessionName": session_name}
+    optional = {
+        "ExternalId": request.external_id,
+        "DurationSeconds": request.duration,
+        "SourceIdentity": source_identity,
+        "Tags": [{"Key": key, "Value": value} for key, value in request.tags] or None,
+        "TransitiveTagKeys": list(request.transitive_tag_keys) or None,
+    }
+    params.update((name, value) for name, value in optional.items() if value is not None)
+    return params
+
+
 def call_assume_role(
     request: RoleRequest,
     *,
     mfa_token: str | None,
     sts: Sts,
+    via: Sts | None = None,
     prompt: Callable[[str], str] = prompt_mfa_token,
     log: Callable[[str], None] = lambda _message: None,
     now: Callable[[], datetime] = utc_now,
 ) -> Credentials:
-    """GetCallerIdentity when needed (default names, chaining check), then AssumeRole; the reply is checked."""
-    context = replace(request.call_context(), deadline=sts.deadline)
+    """GetCallerIdentity when needed (default names, chaining check), then AssumeRole; the reply is checked.
+
+    `via`: AssumeRole is called with these credentials (an MFA session, which carries the MFA already) instead of
+    the source credentials of `sts`, which still answer GetCallerIdentity.
+    """
+    context = replace(request.call_context(), deadline=sts.deadline, mfa_session=via is not None)
     caller = None
     if _needs_caller(request):
         caller = sts.caller_arn(context)
@@ -508,18 +610,12 @@ def call_assume_role(
         check_role_chaining(caller, request.duration)
     session_name, source_identity, origin = _names(request, caller)
     context = replace(context, source_identity=source_identity, source_identity_origin=origin, caller_arn=caller)
-    params: dict[str, Any] = {"RoleArn": request.role_arn, "RoleSessionName": session_name}
-    if request.external_id is not None:
-        params["ExternalId"] = request.external_id
-    if request.duration is not None:
-        params["DurationSeconds"] = request.duration
-    if source_identity is not None:
-        params["SourceIdentity"] = source_identity
-    if request.mfa_serial is not None:
+    params = _assume_params(request, session_name, source_identity)
+    if request.mfa_serial is not None and via is None:
         params["SerialNumber"] = request.mfa_serial
         params["TokenCode"] = mfa_token or prompt(request.mfa_serial)
     log(f"assuming {request.role_arn} as session {session_name} (role from {request.origin})")
-    reply = sts.assume_role(params, context)
+    reply = (via or sts).assume_role(params, context)
     return credentials_from_reply(
         reply, role_arn=request.role_arn, session_name=session_name, region=sts.region, now=now()
     )

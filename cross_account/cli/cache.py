@@ -1,8 +1,9 @@
-"""The credential cache: one 0600 JSON file per role session, in a 0700 user folder.
+"""The credential cache: one 0600 JSON file per role session (or MFA session), in a 0700 user folder.
 
 Keyed by a hash of what identifies a session (role, session name, external ID, source
-identity, requested duration, and which source credentials asked: a hash of their access key
-ID), so a file name reveals nothing; a request with MFA never gets a session made without. An
+identity, session tags, requested duration, and which source credentials asked: a hash of their access key
+ID; for an MFA session, the MFA device and the source credentials), so a file name reveals nothing; a request
+with MFA never gets a session made without. An
 entry is reused until five minutes before it expires (fifteen for credential_process, which
 botocore calls again from then on), and only when it passes the checks on read: a private file
 in a folder of ours, made for this very request, credential-shaped, expiring within 12 hours.
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from cross_account.cli.credentials import Credentials
+from cross_account.cli.credentials import Credentials, iso8601, parse_iso8601
 from cross_account.cli.errors import CliError
 from cross_account.cli.files import home_directory, write_atomically
 
@@ -79,13 +80,17 @@ class CredentialCache:
         fields: Mapping[str, Any],
         margin: timedelta = REUSE_MARGIN,
         need_mfa: bool = False,
+        max_age: timedelta | None = None,
+        need_unchained: bool = False,
     ) -> Credentials | None:
         """The cached session for the request `fields`, or ``None``: absent, unreadable, not ours (file or folder),
         made for another request, not credential-shaped, expiring past what STS issues, or within ``margin``
         of expiry.
 
         With ``need_mfa``, a session made without MFA does not count: actions that require MFA would fail
-        in it. (A session made with MFA serves a request without.)
+        in it. (A session made with MFA serves a request without.) With ``max_age``, an entry issued that long
+        ago or longer does not count either, and stays for requests that allow more. With ``need_unchained``, a
+        role-chained session does not count (a console session of over an hour cannot be made from one).
         """
         if not self._folder_is_ours():
             return None
@@ -94,7 +99,9 @@ class CredentialCache:
         if entry is None:
             return None
         credentials = _credentials_for(entry, fields, need_mfa=need_mfa)
-        if credentials is None:
+        if credentials is None or (max_age is not None and not self._younger(entry, max_age)):
+            return None
+        if need_unchained and entry.get("Chained") is not False:
             return None
         left = credentials.expiration - self.clock()
         if left > MAX_LIFETIME:
@@ -105,10 +112,28 @@ class CredentialCache:
             return None
         return credentials
 
-    def put(self, key: str, credentials: Credentials, *, fields: Mapping[str, Any], mfa: bool = False) -> Path:
-        """Write atomically: a reader sees the old entry or the new one, never half of one."""
+    def put(
+        self,
+        key: str,
+        credentials: Credentials,
+        *,
+        fields: Mapping[str, Any],
+        mfa: bool = False,
+        issued: datetime | None = None,
+        chained: bool = False,
+    ) -> Path:
+        """Write atomically: a reader sees the old entry or the new one, never half of one. `issued`: when the
+        session was asked for (default: now), which :meth:`get` measures ``max_age`` from; `chained`: the session
+        was assumed with temporary credentials."""
         self._ensure_directory()
-        entry = {"Version": _ENTRY_VERSION, "Key": dict(fields), "Mfa": mfa, "Credentials": credentials.to_dict()}
+        entry = {
+            "Version": _ENTRY_VERSION,
+            "Key": dict(fields),
+            "Mfa": mfa,
+            "Chained": chained,
+            "Issued": iso8601(issued or self.clock()),
+            "Credentials": credentials.to_dict(),
+        }
         path = self._path(key)
         write_atomically(path, json.dumps(entry).encode(), mode=0o600, prefix=_TEMPORARY_PREFIX, suffix=".json")
         return path
@@ -144,6 +169,14 @@ class CredentialCache:
                 f"removed {sessions(removed)} from {self.directory}, but could not delete {shown}; remove them yourself"
             )
         return removed
+
+    def _younger(self, entry: Mapping[str, Any], age: timedelta) -> bool:
+        """The entry was issued less than `age` ago (and not in the future)."""
+        try:
+            issued = parse_iso8601(entry.get("Issued"))
+        except (ValueError, TypeError, OverflowError):
+            return False
+        return timedelta(0) <= self.clock() - issued < age
 
     def _folder_is_ours(self) -> bool:
         """Entries are read only from a folder of ours that nobody else can write to (a cache can be planted)."""

@@ -74,6 +74,9 @@ class CallContext:
     #: The STS call that failed, and the deadline it had.
     operation: str = "AssumeRole"
     deadline: float | None = None
+    #: The session tag keys sent; whether AssumeRole was called from a cached MFA session (GetSessionToken).
+    tags: tuple[str, ...] = ()
+    mfa_session: bool = False
 
 
 def explain_aws_error(error: BaseException, context: CallContext) -> CliError:
@@ -153,7 +156,8 @@ def _explain_client_error(error: Exception, context: CallContext) -> CliError:
             f"{code}: the source credentials are not valid (deleted or mistyped access key, or a secret "
             "that does not match); check the profile or AWS_* variables"
         )
-    if operation == "AssumeRole" and code == "AccessDenied" and "multifactorauthentication" in lower:
+    mfa_call = operation in ("AssumeRole", "GetSessionToken")
+    if mfa_call and code == "AccessDenied" and "multifactorauthentication" in lower:
         return CliError(
             f"AccessDenied: the MFA code was rejected for {context.mfa_serial}; wait for the next code "
             "(a code works once) and check --mfa-serial names your device"
@@ -170,6 +174,11 @@ def _explain_client_error(error: Exception, context: CallContext) -> CliError:
             f"--duration {context.duration} exceeds the role's MaxSessionDuration; ask for less, or raise "
             "max_session_duration_seconds in the app settings and redeploy TargetStack"
         )
+    if code == "PackedPolicyTooLarge":
+        return CliError(
+            f"{code}: the session tags ({len(context.tags)}) and their values do not fit in the session's packed "
+            "size; send fewer or shorter tags"
+        )
     if code == "RegionDisabledException":
         return CliError(f"{code}: STS is not activated in this region for the target account; use --region. {message}")
     return CliError(f"{operation} failed: {code}: {message}")
@@ -182,12 +191,26 @@ def _access_denied(context: CallContext, message: str) -> CliError:
         f"(1) you are not in the assumers group{group} in the trusted account, or its policy does not "
         f"allow sts:AssumeRole on {context.role_arn}",
         f"(2) the external ID does not match the role's trust ({sent}; --external-id)",
-        "(3) the role requires MFA (--mfa-serial)"
-        if context.mfa_serial is None
-        else "(3) the role requires a fresher MFA session (MFA age)",
+        f"(3) {_mfa_cause(context)}",
         f"(4) {_source_identity_cause(context)}",
     ]
+    if context.tags:
+        causes.append(
+            f"(5) the role's trust or your group's policy does not allow sts:TagSession, or not the tag keys "
+            f"{', '.join(context.tags)} (allow_session_tags, allowed_session_tag_keys)"
+        )
     return CliError(f"AccessDenied: cannot assume {context.role_arn}. Likely causes: {'; '.join(causes)}. {message}")
+
+
+def _mfa_cause(context: CallContext) -> str:
+    if context.mfa_serial is None:
+        return "the role requires MFA (--mfa-serial)"
+    if context.mfa_session:
+        return (
+            "the role requires a fresher MFA sign-in than your cached MFA session (aws:MultiFactorAuthAge): run "
+            "cross-account clear-cache and try again"
+        )
+    return "the role requires a fresher MFA session (MFA age)"
 
 
 def _source_identity_cause(context: CallContext) -> str:

@@ -1,8 +1,8 @@
-"""The parser, the four commands and :func:`main` of ``cross-account``.
+"""The parser, the commands and :func:`main` of ``cross-account``.
 
 Imports stay light: no aws_cdk ever, and boto3 only when STS must be called or the source
 credentials must be resolved (a cache hit with the source keys in AWS_* variables loads neither).
-configure-profile is offline: it needs no credentials and calls nothing.
+configure-profile and list are offline: they need no credentials and call nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import inspect
 import io
 import os
 import sys
@@ -22,9 +23,8 @@ from cross_account.cli import profile as profiles
 from cross_account.cli.assume import (
     RoleOptions,
     RoleRequest,
-    call_assume_role,
+    load_settings,
     resolve_request,
-    source_fingerprint,
     utc_now,
 )
 from cross_account.cli.cache import (
@@ -32,14 +32,14 @@ from cross_account.cli.cache import (
     CREDENTIAL_PROCESS_MARGIN,
     REUSE_MARGIN,
     CredentialCache,
-    cache_key,
     default_directory,
     sessions,
 )
 from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import EXIT_INTERRUPTED, CliError, UsageError
 from cross_account.cli.formats import FORMATS, render
-from cross_account.cli.sts import DEADLINE_VARIABLE, DEFAULT_DEADLINE, Sts, parse_deadline
+from cross_account.cli.session import RoleSession
+from cross_account.cli.sts import DEADLINE_VARIABLE, DEFAULT_DEADLINE, parse_deadline
 
 __all__ = ["build_parser", "main"]
 
@@ -51,6 +51,16 @@ examples:
   eval "$(cross-account assume)"
   # run the deploy with the role's credentials (exit code and signals pass through):
   cross-account exec -- npm run deploy
+  # ... served to it and renewed before they expire, for deploys longer than one session:
+  cross-account exec --server -- cdk deploy --all
+  # sign in to the target account's console (works with an external ID, which switch-role cannot send):
+  cross-account console --service cloudformation
+  # one MFA code for every role, tier and account for a while (cached MFA session):
+  cross-account assume --mfa-serial arn:aws:iam::111111111111:mfa/alice --tier Admin
+  # tag the session (the role must allow session tags):
+  cross-account assume --tag team=platform --transitive-tag team
+  # the app's roles, what each requires, and the profiles that point at them:
+  cross-account list
   cross-account exec --role-arn arn:aws:iam::222222222222:role/CrossAccountAccessRole \\
       --external-id 12345678TESTID --mfa-serial arn:aws:iam::111111111111:mfa/alice -- cdk deploy
   # the role ARN from `cdk deploy TargetStack --outputs-file outputs.json`:
@@ -65,8 +75,10 @@ examples:
 The role comes from --role-arn, else --from-stack-outputs, else ./cdk.json (the app's settings,
 which also give the external ID, MFA and duration rules). Credentials are cached (0600 files in
 $CROSS_ACCOUNT_CACHE_DIR, $XDG_CACHE_HOME/cross-account or ~/.cache/cross-account) until five
-minutes before they expire. STS is reached through AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL if set;
-each STS call has 30 seconds, retries included (--sts-timeout or $CROSS_ACCOUNT_STS_TIMEOUT).
+minutes before they expire; with --mfa-serial, an MFA session (GetSessionToken) is cached too, and roles are
+assumed from it without a new code. STS is called at the region's endpoint, or AWS_ENDPOINT_URL_STS /
+AWS_ENDPOINT_URL if set; each STS call has 30 seconds, retries included (--sts-timeout or
+$CROSS_ACCOUNT_STS_TIMEOUT).
 """
 
 
@@ -113,6 +125,18 @@ def _role_flags() -> _Parser:
     role.add_argument("--mfa-token", metavar="CODE", help="the 6-digit MFA code, instead of the prompt")
     role.add_argument("--duration", metavar="SECONDS", help="900-43200, within the role's maximum (default 3600)")
     role.add_argument("--region", metavar="REGION", help="exported as AWS_REGION (default: the app's region)")
+    role.add_argument(
+        "--tag",
+        metavar="KEY=VALUE",
+        action="append",
+        help="a session tag (repeatable, at most 50; the role must allow session tags)",
+    )
+    role.add_argument(
+        "--transitive-tag",
+        metavar="KEY",
+        action="append",
+        help="the tag KEY passes on to sessions assumed from this one (repeatable; KEY must be a --tag)",
+    )
     parent.add_argument("-v", "--verbose", action="store_true", help="say what happens on stderr (never secrets)")
     return parent
 
@@ -129,12 +153,17 @@ def _source_flags() -> _Parser:
     return parent
 
 
+def _doc(command: Callable[..., int]) -> str:
+    """A command's docstring as its --help description, without the source's indentation."""
+    return inspect.cleandoc(command.__doc__ or "")
+
+
 def build_parser() -> _Parser:
     role, source = _role_flags(), _source_flags()
     parser = _Parser(
         prog=PROG,
         description="Assume the cross-account role and use its credentials: print them, run a command with "
-        "them, or write an AWS profile.",
+        "them (refreshed for long runs), sign in to the console, or write an AWS profile; list the app's roles.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -144,24 +173,51 @@ def build_parser() -> _Parser:
 
     assume = commands.add_parser(
         "assume", parents=[role, source], help="assume the role and print its credentials", epilog=EXAMPLES,
-        formatter_class=formatter, description=_cmd_assume.__doc__,
+        formatter_class=formatter, description=_doc(_cmd_assume),
     )  # fmt: skip
     assume.add_argument("--format", choices=FORMATS, default="env", help="env (default): export lines for eval")
-    commands.add_parser(
+    run = commands.add_parser(
         "exec", parents=[role, source], help="run a command with the role's credentials: exec [flags] -- CMD ...",
         usage=f"{PROG} exec [flags] -- CMD [ARG ...]", epilog=EXAMPLES, formatter_class=formatter,
-        description=_cmd_exec.__doc__,
+        description=_doc(_cmd_exec),
     )  # fmt: skip
+    run.add_argument(
+        "--server",
+        action="store_true",
+        help="serve the credentials on 127.0.0.1 (container-credentials protocol) and renew them before they "
+        "expire, instead of putting them in the environment",
+    )
+    console = commands.add_parser(
+        "console", parents=[role, source], help="sign in to the role's account in the AWS console",
+        epilog=EXAMPLES, formatter_class=formatter, description=_doc(_cmd_console),
+    )  # fmt: skip
+    console.add_argument("--print", action="store_true", help="print the sign-in URL (a secret) instead of opening it")
+    page = console.add_mutually_exclusive_group()
+    page.add_argument("--service", metavar="NAME", help="the console page of a service: s3, cloudformation, iam, ...")
+    page.add_argument("--destination", metavar="URL", help="a console URL to land on")
+    console.add_argument(
+        "--console-duration",
+        metavar="SECONDS",
+        help="the console session's length, 900-43200 (default 3600; 3600 at most from temporary credentials)",
+    )
+    listing = commands.add_parser(
+        "list", help="list the app's roles, what each requires, and the AWS profiles that point at them",
+        description=_doc(_cmd_list),
+    )  # fmt: skip
+    listing.add_argument("--cdk-json", metavar="FILE", help="the app's cdk.json (default: ./cdk.json)")
+    listing.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
     profile = commands.add_parser(
         "configure-profile", parents=[role], help="write or update a role profile in the AWS config file",
-        epilog=EXAMPLES, formatter_class=formatter, description=_cmd_configure_profile.__doc__,
+        epilog=EXAMPLES, formatter_class=formatter, description=_doc(_cmd_configure_profile),
     )  # fmt: skip
     profile.add_argument("name", metavar="NAME", help="the profile to write")
     profile.add_argument("--source-profile", metavar="P", required=True, help="the trusted account's profile")
     profile.add_argument(
         "--credential-process", action="store_true", help="write credential_process = cross-account assume ..."
     )
-    commands.add_parser("clear-cache", help="delete every cached role session", description=_cmd_clear_cache.__doc__)
+    commands.add_parser(
+        "clear-cache", help="delete every cached role session and MFA session", description=_doc(_cmd_clear_cache)
+    )
     return parser
 
 
@@ -179,32 +235,30 @@ def _logger(verbose: bool) -> Callable[[str], None]:
     return log
 
 
-def obtain_credentials(
-    args: argparse.Namespace, *, environ: Mapping[str, str], cwd: Path, log: Callable[[str], None]
-) -> Credentials:
+def role_session(
+    args: argparse.Namespace, *, environ: Mapping[str, str], cwd: Path, direct_mfa: bool = False
+) -> RoleSession:
+    """The request of the role flags, and where its credentials come from (the cache, the MFA session, STS)."""
+    request, mfa_token = resolve_request(_options(args), cwd=cwd, environ=environ)
+    return RoleSession(
+        request,
+        mfa_token,
+        environ=environ,
+        deadline=parse_deadline(args.sts_timeout, environ),
+        cache=None if args.no_cache else _usable_cache(environ),
+        log=_logger(args.verbose),
+        warn=_warn,
+        notice=_note,
+        direct_mfa=direct_mfa,
+    )
+
+
+def obtain_credentials(args: argparse.Namespace, *, environ: Mapping[str, str], cwd: Path) -> Credentials:
     """From the cache when a session has more than five minutes left (fifteen for credential_process);
     else from STS (and cached)."""
-    request, mfa_token = resolve_request(_options(args), cwd=cwd, environ=environ)
-    sts = Sts(profile=request.profile, region=request.region, deadline=parse_deadline(args.sts_timeout, environ))
-    cache = None if args.no_cache else _usable_cache(environ)
-    if cache is None:
-        return call_assume_role(request, mfa_token=mfa_token, sts=sts, log=log)
-    fields = request.cache_fields(source_fingerprint(request, environ, sts))
-    key = cache_key(fields)
     # botocore asks a credential_process again from 15 minutes before expiry: hand it a fresh session then.
     margin = CREDENTIAL_PROCESS_MARGIN if getattr(args, "format", None) == "credential-process" else REUSE_MARGIN
-    cached = cache.get(key, fields=fields, margin=margin, need_mfa=request.mfa_serial is not None)
-    if cached is not None:
-        log(f"cached session {cached.session_name} for {cached.role_arn} (expires {cached.expiration:%H:%M:%S}Z)")
-        return dataclasses.replace(cached, region=request.region or cached.region)
-    credentials = call_assume_role(request, mfa_token=mfa_token, sts=sts, log=log, now=cache.clock)
-    log(f"new session {credentials.session_name}, expires {credentials.expiration.isoformat()}")
-    try:
-        cache.put(key, credentials, fields=fields, mfa=request.mfa_serial is not None)
-    except (CliError, OSError) as error:
-        # The credentials are good; only reuse is lost.
-        _warn(f"not cached: {error}")
-    return credentials
+    return role_session(args, environ=environ, cwd=cwd).credentials(margin)
 
 
 def _usable_cache(environ: Mapping[str, str]) -> CredentialCache | None:
@@ -218,6 +272,10 @@ def _usable_cache(environ: Mapping[str, str]) -> CredentialCache | None:
 
 def _warn(message: str) -> None:
     print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _note(message: str) -> None:
+    print(f"{PROG}: note: {message}", file=sys.stderr)
 
 
 def emit(text: str) -> None:
@@ -242,20 +300,100 @@ def _discard_stdout() -> None:
 
 def _cmd_assume(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
     """Assume the role and print its credentials as env (export lines), json, or credential-process JSON."""
-    credentials = obtain_credentials(args, environ=environ, cwd=cwd, log=_logger(args.verbose))
+    credentials = obtain_credentials(args, environ=environ, cwd=cwd)
     emit(render(credentials, args.format))
     return 0
 
 
 def _cmd_exec(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
     """Run CMD with the role's credentials (and AWS_REGION) in its environment; AWS_PROFILE is removed.
-    Signals are passed on, and the exit code is CMD's (128+N when a signal N ended it)."""
+    Signals are passed on, and the exit code is CMD's (128+N when a signal N ended it).
+
+    With --server, the credentials are served to CMD instead (AWS_CONTAINER_CREDENTIALS_FULL_URI on 127.0.0.1,
+    with a fresh AWS_CONTAINER_AUTHORIZATION_TOKEN), and the role is assumed again before they expire, so a
+    command that outlasts one session keeps working. The SDKs (boto3, the AWS CLI, the CDK CLI) ask on their own.
+    The command's shared credentials file is /dev/null, as its default profile would come first."""
     from cross_account.cli.run import child_environment, run_command
 
     if not args.command_line:
         raise UsageError("exec needs a command after --, e.g. cross-account exec -- cdk deploy")
-    credentials = obtain_credentials(args, environ=environ, cwd=cwd, log=_logger(args.verbose))
+    if args.server:
+        return _exec_with_server(args, environ, cwd)
+    credentials = obtain_credentials(args, environ=environ, cwd=cwd)
     return run_command(args.command_line, child_environment(credentials, environ))
+
+
+def _exec_with_server(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
+    from cross_account.cli.run import run_command
+    from cross_account.cli.server import CredentialServer, check_default_profile, server_environment
+
+    check_default_profile(profiles.config_path(environ))
+    session = role_session(args, environ=environ, cwd=cwd)
+    first = session.credentials(CREDENTIAL_PROCESS_MARGIN)
+    server = CredentialServer(lambda: session.credentials(CREDENTIAL_PROCESS_MARGIN), first, clock=utc_now, warn=_warn)
+    server.start()
+    _logger(args.verbose)(f"serving the role's credentials at {server.url}")
+    try:
+        env = server_environment(environ, url=server.url, token=server.token, credentials=first)
+        return run_command(args.command_line, env)
+    finally:
+        server.stop()
+
+
+def _cmd_console(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
+    """Assume the role (flags, cache and MFA as for assume) and sign in to its account's AWS console through the
+    federation endpoint (getSigninToken), which takes roles that require an external ID; the console's own
+    switch-role cannot send one. Opens the browser (webbrowser, $BROWSER), or prints the URL with --print: it
+    holds a sign-in token, valid 15 minutes, so treat it as a secret. The endpoint follows the role's partition;
+    CROSS_ACCOUNT_FEDERATION_ENDPOINT overrides it. --console-duration sets the console session's length
+    (900-43200 s, default 3600); from temporary credentials (SSO, a role, an MFA session) the session is
+    role-chained and AWS allows 1 hour at most."""
+    from cross_account.cli import console
+
+    seconds = console.console_duration(args.console_duration)
+    session = role_session(args, environ=environ, cwd=cwd, direct_mfa=seconds > console.DEFAULT_CONSOLE_SECONDS)
+    request = session.request
+    partition = request.role_arn.split(":")[1]
+    target = console.Console(
+        endpoint=console.federation_endpoint(partition, environ),
+        destination=console.destination(partition, request.region, service=args.service, url=args.destination),
+    )
+    console.check_not_chained(seconds, chained=seconds > console.DEFAULT_CONSOLE_SECONDS and session.chained())
+    credentials = session.credentials()
+    token = console.signin_token(target, credentials, session_duration=seconds, deadline=session.sts.deadline)
+    _logger(args.verbose)(f"got a sign-in token for {credentials.role_arn} (valid 15 minutes; not shown)")
+    url = console.login_url(target, token)
+    if args.print:
+        emit(url + "\n")
+    else:
+        console.open_in_browser(url)
+        print(f"{PROG}: opened the console for {request.role_arn} in the browser", file=sys.stderr)
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
+    """List the roles that the app's settings (cdk.json) define, one per target account and tier, with what each
+    requires of a caller (external ID, MFA and its age, source identity, session tags), and the profiles of the
+    AWS config file that point at them (role_arn, or a credential_process --role-arn). Offline."""
+    from botocore.exceptions import BotoCoreError
+
+    from cross_account.cli import listing
+    from cross_account.cli.sdk_config import profiles_of
+
+    path = Path(args.cdk_json) if args.cdk_json else cwd / "cdk.json"
+    if not args.cdk_json and not path.is_file():
+        raise UsageError(f"no cdk.json in {cwd}: run in the app's folder, or pass --cdk-json FILE")
+    settings = load_settings(path, instead="pass --cdk-json with this app's file")
+    config = profiles.config_path(environ)
+    try:
+        found_profiles = profiles_of(config) if config.is_file() else {}
+    except (BotoCoreError, OSError, ValueError) as error:  # ValueError: not UTF-8, or botocore's nesting rule
+        _warn(f"profiles not listed: {config} cannot be read by the AWS SDKs ({type(error).__name__})")
+        found_profiles = {}
+    found = listing.rows(settings, found_profiles)
+    render_list = listing.as_json if args.format == "json" else listing.as_text
+    emit(render_list(settings, path, found))
+    return 0
 
 
 def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
@@ -268,6 +406,8 @@ def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str],
         raise UsageError("--source-profile must differ from the profile being written")
     if args.mfa_token is not None:
         raise UsageError("--mfa-token is not stored in a profile: the MFA code is asked when needed")
+    if args.tag and not args.credential_process:
+        raise UsageError("AWS config role profiles cannot send session tags: add --credential-process")
     # The profile's region is the flag's or the app's, never the shell's AWS_REGION of the moment.
     request, _ = resolve_request(_options(args, profile=source), cwd=cwd, environ={})
     if not args.credential_process and (request.source_identity or request.source_identity_from_caller):
@@ -330,11 +470,16 @@ def _credential_process_values(request: RoleRequest, source: str) -> dict[str, A
             command += [flag, str(value)]
     if request.source_identity_from_caller:
         command.append("--source-identity-from-caller")
+    for key, value in request.tags:
+        command += ["--tag", f"{key}={value}"]
+    for key in request.transitive_tag_keys:
+        command += ["--transitive-tag", key]
     return profiles.credential_process_values(profiles.credential_process_line(command), region=request.region)
 
 
 def _cmd_clear_cache(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
-    """Delete every cached role session (the next assume calls STS again)."""
+    """Delete every cached role session and MFA session (the next assume calls STS again, and asks for a new MFA
+    code)."""
     try:
         cache = CredentialCache(default_directory(environ))
     except CliError as error:
@@ -349,6 +494,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Mapping[str, str], Path], int
     "exec": _cmd_exec,
     "configure-profile": _cmd_configure_profile,
     "clear-cache": _cmd_clear_cache,
+    "console": _cmd_console,
+    "list": _cmd_list,
 }
 
 

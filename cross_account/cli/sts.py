@@ -13,6 +13,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
@@ -41,8 +42,9 @@ def parse_deadline(flag: str | None, environ: Mapping[str, str]) -> int:
     return int(text)
 
 
-def within(seconds: float, what: str, work: Callable[[], T], context: CallContext) -> T:
-    """Run `work` (botocore calls) for at most `seconds`; any failure becomes a one-line CliError.
+def within(seconds: float, what: str, work: Callable[[], T], context: CallContext, *, service: str = "STS") -> T:
+    """Run `work` (botocore calls, or another HTTP call to `service`) for at most `seconds`; any failure becomes a
+    one-line CliError.
 
     The work runs in a daemon thread: on time-out it is abandoned (its socket closes when the process ends).
     """
@@ -58,7 +60,7 @@ def within(seconds: float, what: str, work: Callable[[], T], context: CallContex
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
-        raise CliError(f"STS did not finish {what} within {seconds:g} s; {timeout_hint(context)}")
+        raise CliError(f"{service} did not finish {what} within {seconds:g} s; {timeout_hint(context)}")
     if "error" in outcome:
         error = outcome["error"]
         if isinstance(error, CliError):
@@ -68,13 +70,31 @@ def within(seconds: float, what: str, work: Callable[[], T], context: CallContex
     return value
 
 
-class Sts:
-    """The boto3 session of the source credentials and its STS client, made when first needed."""
+@dataclass(frozen=True)
+class Source:
+    """Which source credentials ask: a hash of their access key ID (never of the secret), and whether they are
+    temporary (they carry a session token: a role session, SSO, or an MFA session of their own)."""
 
-    def __init__(self, *, profile: str | None, region: str | None, deadline: float) -> None:
+    fingerprint: str
+    temporary: bool
+
+
+class Sts:
+    """The boto3 session of the source credentials (or of given `credentials`, such as an MFA session) and its
+    STS client, made when first needed.
+
+    STS is called at its regional endpoint, set explicitly whatever botocore's default or the environment's
+    AWS_STS_REGIONAL_ENDPOINTS says: the region given, else the profile's, else us-east-1. An AWS_ENDPOINT_URL_STS
+    or AWS_ENDPOINT_URL still wins (tests, emulators, VPC endpoints).
+    """
+
+    def __init__(
+        self, *, profile: str | None, region: str | None, deadline: float, credentials: Credentials | None = None
+    ) -> None:
         self.profile = profile
         self.deadline = deadline
         self._region = region
+        self._credentials = credentials
         self._session: Any = None
         self._client: Any = None
 
@@ -85,18 +105,19 @@ class Sts:
             self._region = self._session.region_name
         return self._region
 
-    def source_key_fingerprint(self, context: CallContext) -> str:
-        """A hash of the access key ID the credential chain resolves to (never of the secret)."""
+    def source(self, context: CallContext) -> Source:
+        """The source credentials the credential chain resolves to: their key's hash, and whether they are temporary."""
 
-        def resolve() -> str:
+        def resolve() -> Source:
             credentials = self._boto3_session().get_credentials()
             if credentials is None:
                 from botocore.exceptions import NoCredentialsError
 
                 raise NoCredentialsError
-            return str(credentials.get_frozen_credentials().access_key)
+            frozen = credentials.get_frozen_credentials()
+            return Source(fingerprint(str(frozen.access_key)), temporary=bool(frozen.token))
 
-        return fingerprint(within(self.deadline, "resolving the source credentials", resolve, context))
+        return within(self.deadline, "resolving the source credentials", resolve, context)
 
     def caller_arn(self, context: CallContext) -> str:
         context = _for(context, "GetCallerIdentity")
@@ -111,11 +132,29 @@ class Sts:
         reply: dict[str, Any] = within(self.deadline, "AssumeRole", lambda: self._sts().assume_role(**params), context)
         return reply
 
+    def get_session_token(self, params: Mapping[str, Any], context: CallContext) -> dict[str, Any]:
+        context = _for(context, "GetSessionToken")
+        reply: dict[str, Any] = within(
+            self.deadline, "GetSessionToken", lambda: self._sts().get_session_token(**params), context
+        )
+        return reply
+
     def _boto3_session(self) -> Any:
         if self._session is None:
             import boto3
+            import botocore.session
 
-            self._session = boto3.Session(profile_name=self.profile)
+            core = botocore.session.get_session()
+            core.set_config_variable("sts_regional_endpoints", "regional")
+            if self._credentials is None:
+                self._session = boto3.Session(profile_name=self.profile, botocore_session=core)
+            else:
+                self._session = boto3.Session(
+                    aws_access_key_id=self._credentials.access_key_id,
+                    aws_secret_access_key=self._credentials.secret_access_key,
+                    aws_session_token=self._credentials.session_token,
+                    botocore_session=core,
+                )
         return self._session
 
     def _sts(self) -> Any:
@@ -148,22 +187,29 @@ def _for(context: CallContext, operation: str) -> CallContext:
 
 
 def credentials_from_reply(
-    reply: Mapping[str, Any], *, role_arn: str, session_name: str, region: str | None, now: datetime
+    reply: Mapping[str, Any],
+    *,
+    role_arn: str,
+    session_name: str,
+    region: str | None,
+    now: datetime,
+    operation: str = "AssumeRole",
 ) -> Credentials:
-    """The credentials of an AssumeRole reply, once every field is credential-shaped and not yet expired."""
+    """The credentials of an AssumeRole (or GetSessionToken) reply, once every field is credential-shaped and not yet
+    expired."""
     issued = reply.get("Credentials")
     if not isinstance(issued, dict):
-        raise CliError("AssumeRole: the reply holds no credentials (a proxy, or a wrong AWS_ENDPOINT_URL?)")
+        raise CliError(f"{operation}: the reply holds no credentials (a proxy, or a wrong AWS_ENDPOINT_URL?)")
     expiration = issued.get("Expiration")
     problem = credential_problem(issued) or (
         None if isinstance(expiration, datetime) and expiration.tzinfo else "Expiration is not a date with a time zone"
     )
     if problem is not None:
-        raise CliError(f"AssumeRole: the reply is not usable: {problem}; it is not shown, as it may hold credentials")
+        raise CliError(f"{operation}: the reply is not usable: {problem}; it is not shown, as it may hold credentials")
     assert isinstance(expiration, datetime)
     if expiration <= now:
         raise CliError(
-            f"AssumeRole: STS issued credentials that expired at {iso8601(expiration)}, before now "
+            f"{operation}: STS issued credentials that expired at {iso8601(expiration)}, before now "
             f"({iso8601(now)}) by this machine's clock; not handing them out: check the system clock "
             "(or the endpoint sends stale replies)"
         )
