@@ -359,9 +359,7 @@ def check_mfa_max_age(key: str, mfa_max_age_seconds: Any, *, require_mfa: bool) 
     )
 
 
-def check_grants(
-    prefix: str, *, actions: Sequence[str], resources: Sequence[str], managed_policy_arns: Sequence[str]
-) -> None:
+def check_grants(prefix: str, *, actions: Sequence[str], managed_policy_arns: Sequence[str]) -> None:
     """The app's role must grant something."""
     check(
         f"{prefix}allowed_actions",

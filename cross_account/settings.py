@@ -189,7 +189,6 @@ class Settings:
             rules.check_grants(
                 prefix,
                 actions=spec.allowed_actions,
-                resources=spec.allowed_resources,
                 managed_policy_arns=spec.managed_policy_arns,
             )
             arns = [
@@ -288,14 +287,6 @@ class Settings:
         if not found:
             return None
         return f"replace before a real deployment: {'; '.join(found)}. See the README, First deployment"
-
-    @property
-    def role_arn(self) -> str:
-        """The first role's ARN in ``target_account_id``, standard ``aws`` partition (the client's default)."""
-        spec = self.role_specs[0]
-        return rules.role_arn(
-            partition="aws", account_id=self.target_account_id, role_path=spec.role_path, role_name=spec.role_name
-        )
 
 
 def _unknown(key: str, value: Any, known: Sequence[str]) -> SettingsError:
