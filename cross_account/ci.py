@@ -35,6 +35,8 @@ class CiProvider:
     #: What a repository looks like: a literal owner (or group path) and name.
     repository_re: re.Pattern[str]
     repository_rule: str
+    #: The claim naming the workflow file that runs (GitHub's ``job_workflow_ref``), if the system has one.
+    workflow_claim: str | None = None
 
     def subject(self, repository: str, kind: str, name: str) -> str:
         return self.subjects[kind].format(repository=repository, name=name)
@@ -55,6 +57,7 @@ CI_PROVIDERS: Final[Mapping[str, CiProvider]] = {
         },
         repository_re=re.compile(rf"^{_SEGMENT}/(?:{_SEGMENT}|\*)\Z", re.ASCII),
         repository_rule="must be OWNER/REPO",
+        workflow_claim="job_workflow_ref",
     ),
     "gitlab_oidc": CiProvider(
         setting="gitlab_oidc",
@@ -74,6 +77,11 @@ CI_PROVIDERS: Final[Mapping[str, CiProvider]] = {
 #: Branch, tag and environment names: printable ASCII without ':' (git refuses it in refs) or '$' (it
 #: would start an IAM policy variable).
 REF_NAME_RE: Final = re.compile(r"^[\x21-\x23\x25-\x39\x3B-\x7E]{1,255}\Z", re.ASCII)
+#: A workflow file, as GitHub's job_workflow_ref names it: literal OWNER/REPO/.github/workflows/FILE, then @ref
+#: (wildcards only in the ref, and no '$').
+WORKFLOW_REF_RE: Final = re.compile(
+    rf"^{_SEGMENT}/{_SEGMENT}/\.github/workflows/[A-Za-z0-9_.-]+\.ya?ml@[\x21-\x23\x25-\x7E]+\Z", re.ASCII
+)
 OIDC_PROVIDER_ARN_RE: Final = re.compile(
     rf"^arn:(?:{rules.PARTITION_RE}):iam::\d{{12}}:oidc-provider/[\x21-\x7E]+\Z", re.ASCII
 )
@@ -109,6 +117,10 @@ class CiOidcSettings:
     audience: str
     #: With role tiers: the tier whose grant the CI role gets. Default: the only role.
     tier: str | None = None
+    #: Only these workflow files may get the role (GitHub's ``job_workflow_ref``, e.g.
+    #: ``octo/app/.github/workflows/deploy.yml@refs/heads/main``): a ``pull_request_target`` or
+    #: ``workflow_run`` workflow runs with the branch's ``sub`` but is another file. Default: any.
+    workflows: tuple[str, ...] = ()
 
     def subjects(self) -> list[str]:
         """The ``sub`` patterns of the trust: one per repository and ref."""
@@ -129,6 +141,7 @@ _KEYS: Final = (
     "allow_ref_wildcards",
     "audience",
     "tier",
+    "workflows",
 )
 
 
@@ -160,9 +173,26 @@ def parse_ci_oidc(provider: CiProvider) -> rules.Validator:
             allow_ref_wildcards=allow_wildcards,
             audience=_audience(f"{key}.audience", value.get("audience", provider.audience)),
             tier=rules.optional(rules.validate_role_name)(f"{key}.tier", value.get("tier")),
+            workflows=_workflows(f"{key}.workflows", value.get("workflows", []), provider),
         )
 
     return parse
+
+
+def _workflows(key: str, value: Any, provider: CiProvider) -> tuple[str, ...]:
+    check(key, value, not value or provider.workflow_claim is not None, f"{provider.label} tokens name no workflow")
+    return rules.sequence_of(key, value, _workflow_ref)
+
+
+def _workflow_ref(key: str, value: Any) -> str:
+    check(
+        key,
+        value,
+        isinstance(value, str) and bool(WORKFLOW_REF_RE.match(value)),
+        "must be OWNER/REPO/.github/workflows/FILE.yml@REF, literal but for wildcards in REF "
+        "(e.g. octo/app/.github/workflows/deploy.yml@refs/heads/main)",
+    )
+    return str(value)
 
 
 def _provider_arn(key: str, value: Any, provider: CiProvider) -> str | None:

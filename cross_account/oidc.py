@@ -20,7 +20,8 @@ class CiOidcDeployer(Construct):
 
     The trust allows ``sts:AssumeRoleWithWebIdentity`` (and ``sts:TagSession``: CI actions tag their
     sessions) only when ``<issuer>:aud`` equals the audience and ``<issuer>:sub`` matches a
-    repository's branch, tag or environment. A repository needs a literal owner and name; a
+    repository's branch, tag or environment (and, with ``workflows``, ``<issuer>:job_workflow_ref`` one
+    of those workflow files). A repository needs a literal owner and name; a
     repository-wide or owner-wide trust is refused unless asked for. The role gets no permission here:
     give it a grant, for example ``CrossAccountAssumers.grant_assume(deployer.role)``.
 
@@ -44,10 +45,12 @@ class CiOidcDeployer(Construct):
         )
         subjects = checked.subjects()
         assert subjects, "a trust without a sub condition lets every repository in"
-        conditions = {
+        conditions: dict[str, dict[str, Any]] = {
             "StringEquals": {f"{issuer}:aud": props.audience},
             "StringLike": {f"{issuer}:sub": subjects},
         }
+        if props.workflows:
+            conditions["StringLike"][f"{issuer}:{props.provider.workflow_claim}"] = list(props.workflows)
         federated = self.provider.oidc_provider_arn
         self.role = iam.Role(
             self,
@@ -80,6 +83,7 @@ class GithubOidcDeployer(CiOidcDeployer):
         max_session_duration_seconds: int = 3600,
         allow_any_repository_of_owner: bool = False,
         allow_ref_wildcards: bool = False,
+        workflows: Sequence[str] = (),
     ) -> None:
         provider = CI_PROVIDERS["github_oidc"]
         super().__init__(
@@ -93,6 +97,7 @@ class GithubOidcDeployer(CiOidcDeployer):
                 max_session_duration_seconds=max_session_duration_seconds,
                 allow_any_repository_of_owner=allow_any_repository_of_owner,
                 allow_ref_wildcards=allow_ref_wildcards,
+                workflows=tuple(workflows),
                 audience=provider.audience,
             ),
         )
@@ -111,4 +116,5 @@ def _as_setting(props: CiOidcSettings) -> dict[str, Any]:
         "allow_ref_wildcards": props.allow_ref_wildcards,
         "audience": props.audience,
         **({"tier": props.tier} if props.tier else {}),
+        **({"workflows": list(props.workflows)} if props.workflows else {}),
     }

@@ -237,3 +237,16 @@ def test_ref_wildcards_only_when_asked_for_and_role_names_differ_ignoring_case()
     with pytest.raises(SettingsError) as caught:
         Settings.from_context({**github(role_name="Ci"), "gitlab_oidc": gitlab})
     assert caught.value.key == "gitlab_oidc.role_name"
+
+
+def test_workflows_pin_the_workflow_file_too() -> None:
+    pinned = "octo/app/.github/workflows/deploy.yml@refs/heads/main"
+    role = deployer_role(github(workflows=[pinned]))
+    for statement in role["AssumeRolePolicyDocument"]["Statement"]:
+        assert statement["Condition"]["StringLike"] == {
+            f"{GITHUB}:sub": ["repo:octo/app:ref:refs/heads/main"],
+            f"{GITHUB}:job_workflow_ref": [pinned],
+        }
+    gitlab = {"repositories": [{"repository": "g/p", "branches": ["main"]}], "workflows": [pinned]}
+    with pytest.raises(SettingsError, match="GitLab CI tokens name no workflow"):
+        Settings.from_context({"gitlab_oidc": json.dumps(gitlab)})

@@ -45,6 +45,11 @@ GITLAB_REPOSITORY = {"repository": "group/app", "branches": ["main"]}
 WORLDS: dict[str, dict[str, Any]] = {
     "github": {"github_oidc": json.dumps({"repositories": [GITHUB_REPOSITORY]})},
     "gitlab": {"gitlab_oidc": json.dumps({"repositories": [GITLAB_REPOSITORY]})},
+    "github_workflows": {
+        "github_oidc": json.dumps(
+            {"repositories": [GITHUB_REPOSITORY], "workflows": ["octo/app/.github/workflows/deploy.yml@*"]}
+        ),
+    },
     "github_session_tags": {
         "github_oidc": json.dumps({"repositories": [GITHUB_REPOSITORY]}),
         "allow_session_tags": True,
@@ -53,6 +58,7 @@ WORLDS: dict[str, dict[str, Any]] = {
 #: world -> (issuer, audience, deployer role name)
 ISSUERS = {
     "github": (GITHUB, GITHUB_AUDIENCE, "GithubActionsDeployer"),
+    "github_workflows": (GITHUB, GITHUB_AUDIENCE, "GithubActionsDeployer"),
     "gitlab": (GITLAB, GITLAB_AUDIENCE, "GitlabCiDeployer"),
 }
 EXTERNAL_ID = str(cdk_json_context()["external_ids"][0])
@@ -71,6 +77,8 @@ class TokenRow:
     #: The claims whose trust conditions decide this row.
     decided_by: tuple[str, ...] = ("sub",)
     aud: object = AUDIENCE
+    #: GitHub's job_workflow_ref claim, when the row's token carries one.
+    workflow: str | None = None
 
     @property
     def key(self) -> str:
@@ -79,7 +87,7 @@ class TokenRow:
     def claims(self) -> dict[str, str]:
         _, audience, _ = ISSUERS[self.world]
         aud = audience if self.aud is AUDIENCE else self.aud
-        given = {"sub": self.sub, "aud": aud}
+        given = {"sub": self.sub, "aud": aud, "job_workflow_ref": self.workflow}
         return {claim: value for claim, value in given.items() if isinstance(value, str)}
 
     def scenario(self, model: IamModel, name: str, expect: Verdict) -> Scenario:
@@ -107,6 +115,32 @@ TOKEN_ROWS: list[TokenRow] = [
     ),
     TokenRow("github", "no_audience", "repo:octo/app:ref:refs/heads/main", "Denied", ("aud",), None),
     TokenRow("github", "no_sub", None, "Denied"),
+    # With workflows pinned: the deploy workflow on main gets in; a pull_request_target workflow, which
+    # runs with main's sub (and may check out a fork's code), does not.
+    TokenRow(
+        "github_workflows",
+        "deploy_workflow_on_main",
+        "repo:octo/app:ref:refs/heads/main",
+        "Allowed",
+        ("sub", "aud", "job_workflow_ref"),
+        workflow="octo/app/.github/workflows/deploy.yml@refs/heads/main",
+    ),
+    TokenRow(
+        "github_workflows",
+        "deploy_workflow_in_production",
+        "repo:octo/app:environment:production",
+        "Allowed",
+        ("sub", "job_workflow_ref"),
+        workflow="octo/app/.github/workflows/deploy.yml@refs/heads/release",
+    ),
+    TokenRow(
+        "github_workflows",
+        "pull_request_target_workflow_on_main",
+        "repo:octo/app:ref:refs/heads/main",
+        "Denied",
+        ("job_workflow_ref",),
+        workflow="octo/app/.github/workflows/pr-comment.yml@refs/heads/main",
+    ),
     TokenRow("gitlab", "branch_main", "project_path:group/app:ref_type:branch:ref:main", "Allowed", BOTH),
     TokenRow("gitlab", "branch_dev", "project_path:group/app:ref_type:branch:ref:dev", "Denied"),
     TokenRow("gitlab", "tag_named_main", "project_path:group/app:ref_type:tag:ref:main", "Denied"),
