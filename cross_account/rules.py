@@ -181,21 +181,24 @@ DEFAULT_TRUST_POLICY_QUOTA: Final = 2048
 MAX_TRUST_POLICY_QUOTA: Final = 4096
 
 
-def validate_trust_policy_quota(key: str, value: Any) -> int:
-    size = validate_int(key, value)
-    check(
-        key,
-        value,
-        DEFAULT_TRUST_POLICY_QUOTA <= size <= MAX_TRUST_POLICY_QUOTA,
-        f"must be between {DEFAULT_TRUST_POLICY_QUOTA} (IAM's default) and {MAX_TRUST_POLICY_QUOTA} (IAM's most)",
-    )
-    return size
+def _in_range(low: int, high: int, rule: str) -> Callable[[str, Any], int]:
+    """A validator for an integer from ``low`` to ``high``; ``rule`` says so in words."""
+
+    def validate(key: str, value: Any) -> int:
+        number = validate_int(key, value)
+        check(key, value, low <= number <= high, rule)
+        return number
+
+    return validate
 
 
-def validate_max_session_duration(key: str, value: Any) -> int:
-    seconds = validate_int(key, value)
-    check(key, value, 3600 <= seconds <= MAX_SESSION_SECONDS, "must be between 3600 and 43200 seconds")
-    return seconds
+validate_trust_policy_quota = _in_range(
+    DEFAULT_TRUST_POLICY_QUOTA,
+    MAX_TRUST_POLICY_QUOTA,
+    f"must be between {DEFAULT_TRUST_POLICY_QUOTA} (IAM's default) and {MAX_TRUST_POLICY_QUOTA} (IAM's most)",
+)
+validate_max_session_duration = _in_range(3600, MAX_SESSION_SECONDS, "must be between 3600 and 43200 seconds")
+validate_mfa_max_age = _in_range(1, 129600, "must be between 1 and 129600 seconds (36 hours)")
 
 
 def validate_duration(key: str, value: Any, *, role_max: int | None = None, role_chaining: bool = False) -> int:
@@ -211,12 +214,6 @@ def validate_duration(key: str, value: Any, *, role_max: int | None = None, role
             seconds <= ROLE_CHAINING_MAX_SECONDS,
             "must not exceed 3600 seconds: the caller is an assumed role, and role chaining caps sessions at 1 hour",
         )
-    return seconds
-
-
-def validate_mfa_max_age(key: str, value: Any) -> int:
-    seconds = validate_int(key, value)
-    check(key, value, 1 <= seconds <= 129600, "must be between 1 and 129600 seconds (36 hours)")
     return seconds
 
 
@@ -517,12 +514,7 @@ def optional(validator: Validator) -> Validator:
 
 
 def percentage(low: int) -> Validator:
-    def parse(key: str, value: Any) -> int:
-        number = validate_int(key, value)
-        check(key, value, low <= number <= 100, f"must be a percentage between {low} and 100")
-        return number
-
-    return parse
+    return _in_range(low, 100, f"must be a percentage between {low} and 100")
 
 
 def one_of(choices: Sequence[str]) -> Validator:

@@ -234,7 +234,7 @@ class Settings:
                 ci.tier in tiers,
                 f"must be one of the tiers {', '.join(map(str, tiers))}" if self.roles else "only applies with roles",
             )
-            spec = next(spec for spec in self._tier_specs() if spec.tier == ci.tier)
+            spec = self.ci_spec(ci)
             check(
                 f"{key}.tier" if ci.tier else "require_mfa",
                 ci.tier or spec.require_mfa,

@@ -135,7 +135,7 @@ def test_clear_removes_entries_only(tmp_path: Path) -> None:
 
 
 def test_cache_entry_holds_no_source_access_key(tmp_path: Path) -> None:
-    from cross_account.cli.assume import RoleRequest, source_fingerprint
+    from cross_account.cli.assume import RoleRequest, source_of
     from cross_account.cli.sts import Sts
 
     request = RoleRequest(role_arn=ROLE_ARN, origin="--role-arn")
@@ -143,7 +143,7 @@ def test_cache_entry_holds_no_source_access_key(tmp_path: Path) -> None:
 
     def fields_for(key_id: str) -> dict[str, object]:
         environ = {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": "x" * 40}
-        return request.cache_fields(source_fingerprint(request, environ, sts))
+        return request.cache_fields(source_of(request, environ, sts).fingerprint)
 
     fields = fields_for("AKIASOURCEEXAMPLE0001")
     assert "AKIASOURCEEXAMPLE0001" not in json.dumps(fields)

@@ -135,7 +135,7 @@ class RoleRequest:
 
     def cache_fields(self, source: str | None) -> dict[str, Any]:
         """What identifies a session, including which source credentials asked for it (`source`: a hash of their
-        access key ID, see :func:`source_fingerprint`)."""
+        access key ID, see :func:`source_of`)."""
         return {
             "role_arn": self.role_arn,
             "session_name": self.session_name,
@@ -541,11 +541,6 @@ def source_of(request: RoleRequest, environ: Mapping[str, str], sts: Sts) -> Sou
     if request.profile is None and environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
         return Source(fingerprint(environ["AWS_ACCESS_KEY_ID"]), temporary=bool(environ.get("AWS_SESSION_TOKEN")))
     return sts.source(request.call_context())
-
-
-def source_fingerprint(request: RoleRequest, environ: Mapping[str, str], sts: Sts) -> str:
-    """The hash of the source credentials' access key ID (see :func:`source_of`)."""
-    return source_of(request, environ, sts).fingerprint
 
 
 def _needs_caller(request: RoleRequest) -> bool:
