@@ -6,32 +6,40 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from harness.node import NPM_BIN_DIR, PROJECT_ROOT
 
 NOISE = ("end-of-life", "NOTICES", "feature flags", "telemetry", "Traceback")
 
 
-def cdk_synth(outdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CDK_", "JSII_"))}
+def cdk_synth(outdir: Path, *args: str, ci: bool = False, merged: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run `cdk synth`; `ci` sets CI=true (the CLI then logs to stdout), `merged` keeps both streams in order."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CDK_", "JSII_")) and k != "CI"}
+    if ci:
+        env["CI"] = "true"
     return subprocess.run(
         [str(NPM_BIN_DIR / "cdk"), "synth", "--quiet", "--output", str(outdir), *args],
         cwd=PROJECT_ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merged else subprocess.PIPE,
         text=True,
         timeout=120,
         check=False,
     )
 
 
-def test_cdk_synth_writes_both_templates_and_prints_only_our_warnings(tmp_path: Path) -> None:
-    result = cdk_synth(tmp_path)
-    assert result.returncode == 0, result.stderr
+@pytest.mark.parametrize("ci", [False, True], ids=["terminal", "ci"])
+def test_cdk_synth_writes_both_templates_and_prints_only_our_warnings(tmp_path: Path, ci: bool) -> None:
+    # CI=true moves the CLI's messages from stderr to stdout, so the two streams are read in the order written.
+    result = cdk_synth(tmp_path, ci=ci, merged=True)
+    output = result.stdout
+    assert result.returncode == 0, output
     assert sorted(p.name for p in tmp_path.glob("*.template.json")) == [
         "TargetStack.template.json",
         "TrustedStack.template.json",
     ]
-    output = result.stdout + result.stderr
     assert not [word for word in NOISE if word.lower() in output.lower()], output
     lines = output.strip().splitlines()
     assert lines[-2:] == [
