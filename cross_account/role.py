@@ -268,7 +268,12 @@ class CrossAccountRole(Construct):
             for arn in (*props.managed_policy_arns, props.permissions_boundary_arn)
             if arn and ":iam::aws:policy/" not in arn
         ]
-        protected = [Aws.STACK_NAME, *ALWAYS_PROTECTED_STACKS, *props.protected_stack_names]
+        protected = [
+            Aws.STACK_NAME,
+            *_parent_stack_names(stack),
+            *ALWAYS_PROTECTED_STACKS,
+            *props.protected_stack_names,
+        ]
         statements = [
             iam.PolicyStatement(
                 sid="DenyChangesToThisRole",
@@ -299,6 +304,22 @@ class CrossAccountRole(Construct):
             ),
         ]
         statements.append(
+            # Docker assets: an image pushed here would run in the next administrator's deploy.
+            iam.PolicyStatement(
+                sid="DenyCdkContainerAssets",
+                effect=iam.Effect.DENY,
+                not_actions=["ecr:BatchCheck*", "ecr:BatchGet*", "ecr:Describe*", "ecr:Get*", "ecr:List*"],
+                resources=[
+                    stack.format_arn(
+                        service="ecr",
+                        region="*",
+                        resource="repository",
+                        resource_name=f"cdk-*-container-assets-{stack.account}-*",
+                    )
+                ],
+            )
+        )
+        statements.append(
             # An access point on CDK's asset bucket would be a way around the bucket's ARN above.
             iam.PolicyStatement(
                 sid="DenyNewS3AccessPoints",
@@ -321,6 +342,16 @@ class CrossAccountRole(Construct):
                 )
             )
         return iam.Policy(self, "TamperGuard", statements=statements, roles=[self.role])
+
+
+def _parent_stack_names(stack: Stack) -> list[str]:
+    """The stacks above a nested stack: updating one of them replaces the nested stack's template."""
+    names = []
+    parent = stack.nested_stack_parent
+    while parent is not None:
+        names.append(parent.stack_name)
+        parent = parent.nested_stack_parent
+    return names
 
 
 def _known_quota(props: CrossAccountRoleProps) -> int:

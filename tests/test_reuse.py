@@ -143,6 +143,24 @@ def test_two_unnamed_roles_in_one_stack_do_not_collide() -> None:
     Template.from_stack(stack).resource_count_is("AWS::IAM::Role", 2)
 
 
+def test_a_role_in_a_nested_stack_protects_every_stack_above_it() -> None:
+    # Updating a parent stack replaces the nested stack's template, and with it the role.
+    app = fresh_app()
+    top = cdk.Stack(app, "Platform", env=B)
+    middle = cdk.NestedStack(top, "Access")
+    inner = cdk.NestedStack(middle, "Roles")
+    CrossAccountRole(inner, "Deploy", trusted_account_id="111111111111", external_ids=["deploy-2026"])
+    (guard,) = Template.from_stack(inner).find_resources("AWS::IAM::Policy").values()
+    by_sid = {s["Sid"]: s for s in guard["Properties"]["PolicyDocument"]["Statement"]}
+    protected = json.dumps(by_sid["DenyProtectedStacks"]["Resource"])
+    assert '{"Ref": "AWS::StackName"}' in protected
+    assert "stack/Platform/*" in protected
+    # The middle stack's ID is known in the top stack only: it comes in as a parameter, its name split out.
+    (middle_id,) = Template.from_stack(inner).to_json()["Parameters"]
+    name_of_middle = {"Fn::Select": [1, {"Fn::Split": ["/", {"Ref": middle_id}]}]}
+    assert json.dumps(name_of_middle) in protected
+
+
 def test_a_second_role_with_the_same_name_in_one_account_is_refused_naming_both() -> None:
     app = fresh_app()
     one = cdk.Stack(app, "One", env=B)

@@ -56,6 +56,9 @@ STACK_ID = "11111111-2222-3333-4444-555555555555"
 STACKSET = f"arn:aws:cloudformation:us-east-1:{ACCOUNT_B}:stackset/CrossAccountAccessRole:{STACK_ID}"
 BOOTSTRAP = "hnb659fds"
 ASSETS_BUCKET = f"cdk-{BOOTSTRAP}-assets-{ACCOUNT_B}-us-east-1"
+CONTAINER_ASSETS = (
+    f"arn:aws:ecr:us-east-1:{ACCOUNT_B}:repository/cdk-{BOOTSTRAP}-container-assets-{ACCOUNT_B}-us-east-1"
+)
 CFN_EXEC_ROLE = f"arn:aws:iam::{ACCOUNT_B}:role/cdk-{BOOTSTRAP}-cfn-exec-role-{ACCOUNT_B}-us-east-1"
 DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT_B}:role/cdk-{BOOTSTRAP}-deploy-role-{ACCOUNT_B}-us-east-1"
 #: The bootstrap roles trust their own account (and whatever `cdk bootstrap --trust` added).
@@ -124,6 +127,7 @@ THIS_ROLE = "DenyChangesToThisRole"
 BOOTSTRAP_GUARD = "DenyCdkBootstrapRolesAndAssets"
 ITS_POLICIES = "DenyChangesToItsPolicies"
 ACCESS_POINTS = "DenyNewS3AccessPoints"
+CONTAINER_GUARD = "DenyCdkContainerAssets"
 
 ROWS: list[Row] = [
     # The role's own stack and CDK's bootstrap stack: no write of any kind, though the set has cloudformation:*.
@@ -179,6 +183,19 @@ ROWS: list[Row] = [
     Row("admin", "UpdateStack_own_stack", "cloudformation:UpdateStack", own_stack, "Denied", PROTECTED),
     Row("admin", "PassRole_cfn_exec_role", "iam:PassRole", CFN_EXEC_ROLE, "Denied", BOOTSTRAP_GUARD),
     Row("admin", "AssumeRole_deploy_role", "sts:AssumeRole", DEPLOY_ROLE, "Denied", BOOTSTRAP_GUARD, BOOTSTRAP_TRUST),
+    # CDK's Docker assets: pulling stays allowed, pushing or changing the repository does not.
+    *(
+        Row("admin", f"{a}_container_assets", f"ecr:{a}", CONTAINER_ASSETS, "Denied", CONTAINER_GUARD)
+        for a in ("PutImage", "InitiateLayerUpload", "BatchDeleteImage", "SetRepositoryPolicy", "DeleteRepository")
+    ),
+    Row("admin", "BatchGetImage_container_assets", "ecr:BatchGetImage", CONTAINER_ASSETS, "Allowed"),
+    Row(
+        "admin",
+        "PutImage_application_repository",
+        "ecr:PutImage",
+        f"arn:aws:ecr:us-east-1:{ACCOUNT_B}:repository/my-service",
+        "Allowed",
+    ),
     Row("admin", "CreateUser_elsewhere", "iam:CreateUser", f"arn:aws:iam::{ACCOUNT_B}:user/new-user", "Allowed"),
     Row("admin", "UpdateStack_my_service_dev", "cloudformation:UpdateStack", stack("my-service-dev"), "Allowed"),
     # What the guard does not stop (the README says so): an admin session can make a new role and act through it.
