@@ -35,6 +35,9 @@ class CiProvider:
     #: What a repository looks like: a literal owner (or group path) and name.
     repository_re: re.Pattern[str]
     repository_rule: str
+    #: The claim with the repository's numeric ID, which a renamed, deleted or re-created repository does
+    #: not keep (GitHub's ``repository_id``).
+    id_claim: str
     #: The claim naming the workflow file that runs (GitHub's ``job_workflow_ref``), if the system has one.
     workflow_claim: str | None = None
 
@@ -57,6 +60,7 @@ CI_PROVIDERS: Final[Mapping[str, CiProvider]] = {
         },
         repository_re=re.compile(rf"^{_SEGMENT}/(?:{_SEGMENT}|\*)\Z", re.ASCII),
         repository_rule="must be OWNER/REPO",
+        id_claim="repository_id",
         workflow_claim="job_workflow_ref",
     ),
     "gitlab_oidc": CiProvider(
@@ -71,6 +75,7 @@ CI_PROVIDERS: Final[Mapping[str, CiProvider]] = {
         },
         repository_re=re.compile(rf"^{_SEGMENT}(?:/{_SEGMENT})*/(?:{_SEGMENT}|\*)\Z", re.ASCII),
         repository_rule="must be GROUP[/SUBGROUP…]/PROJECT",
+        id_claim="project_id",
     ),
 }
 
@@ -82,6 +87,7 @@ REF_NAME_RE: Final = re.compile(r"^[\x21-\x23\x25-\x39\x3B-\x7E]{1,255}\Z", re.A
 WORKFLOW_REF_RE: Final = re.compile(
     rf"^{_SEGMENT}/{_SEGMENT}/\.github/workflows/[A-Za-z0-9_.-]+\.ya?ml@[\x21-\x23\x25-\x7E]+\Z", re.ASCII
 )
+REPOSITORY_ID_RE: Final = re.compile(r"^[1-9][0-9]{0,19}\Z", re.ASCII)
 OIDC_PROVIDER_ARN_RE: Final = re.compile(
     rf"^arn:(?:{rules.PARTITION_RE}):iam::\d{{12}}:oidc-provider/[\x21-\x7E]+\Z", re.ASCII
 )
@@ -92,6 +98,10 @@ class CiRepository:
     """One repository (project) and the refs whose workflows may deploy."""
 
     repository: str
+    #: Its numeric ID (GitHub's ``repository_id``, GitLab's ``project_id``): someone who takes over
+    #: the name after a rename or deletion gets another. Default: the name alone. Give it for every
+    #: repository or none.
+    repository_id: str | None = None
     branches: Sequence[str] = ()
     tags: Sequence[str] = ()
     environments: Sequence[str] = ()
@@ -121,6 +131,10 @@ class CiOidcSettings:
     #: ``octo/app/.github/workflows/deploy.yml@refs/heads/main``): a ``pull_request_target`` or
     #: ``workflow_run`` workflow runs with the branch's ``sub`` but is another file. Default: any.
     workflows: tuple[str, ...] = ()
+
+    def repository_ids(self) -> list[str]:
+        """The repositories' numeric IDs, when they are pinned (all of them or none)."""
+        return [repo.repository_id for repo in self.repositories if repo.repository_id is not None]
 
     def subjects(self) -> list[str]:
         """The ``sub`` patterns of the trust: one per repository and ref."""
@@ -223,7 +237,7 @@ def _repositories(
 ) -> tuple[CiRepository, ...]:
     check(key, value, isinstance(value, list) and bool(value), 'must be a non-empty list of {"repository": …, …}')
     kinds = tuple(provider.subjects)
-    known = ("repository", *kinds)
+    known = ("repository", "repository_id", *kinds)
     repositories = []
     for i, entry in enumerate(value):
         entry_key = f"{key}[{i}]"
@@ -252,8 +266,31 @@ def _repositories(
             any(refs.values()),
             f"must name at least one of {', '.join(kinds)}: a repository-wide trust lets every ref and pull request in",
         )
-        repositories.append(CiRepository(repository=repository, **refs))
+        repository_id = _repository_id(f"{entry_key}.repository_id", entry.get("repository_id"), repository)
+        repositories.append(CiRepository(repository=repository, repository_id=repository_id, **refs))
+    unpinned = [i for i, repo in enumerate(repositories) if repo.repository_id is None]
+    if 0 < len(unpinned) < len(repositories):
+        raise rules.SettingsError(
+            f"{key}[{unpinned[0]}].repository_id",
+            None,
+            "needed once another repository has one: the trust requires one of the IDs",
+        )
     return tuple(repositories)
+
+
+def _repository_id(key: str, value: Any, repository: str) -> str | None:
+    if value is None:
+        return None
+    # An int is checked before str(): a 5,000-digit number would fail in str() itself.
+    in_range = isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**20
+    check(
+        key,
+        value,
+        in_range or (isinstance(value, str) and bool(REPOSITORY_ID_RE.match(value))),
+        "must be the repository's numeric ID, 1-20 digits (GitHub: gh api repos/OWNER/REPO --jq .id)",
+    )
+    check(key, value, not repository.endswith("/*"), "names one repository; OWNER/* stands for many")
+    return str(value)
 
 
 def _ref_name(key: str, value: Any) -> str:

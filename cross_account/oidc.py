@@ -20,8 +20,9 @@ class CiOidcDeployer(Construct):
 
     The trust allows ``sts:AssumeRoleWithWebIdentity`` (and ``sts:TagSession``: CI actions tag their
     sessions) only when ``<issuer>:aud`` equals the audience and ``<issuer>:sub`` matches a
-    repository's branch, tag or environment (and, with ``workflows``, ``<issuer>:job_workflow_ref`` one
-    of those workflow files). A repository needs a literal owner and name; a
+    repository's branch, tag or environment (and, with ``repository_id``, ``<issuer>:repository_id``
+    one of the IDs; with ``workflows``, ``<issuer>:job_workflow_ref`` one of those workflow files).
+    A repository needs a literal owner and name; a
     repository-wide or owner-wide trust is refused unless asked for. The role gets no permission here:
     give it a grant, for example ``CrossAccountAssumers.grant_assume(deployer.role)``.
 
@@ -49,6 +50,8 @@ class CiOidcDeployer(Construct):
             "StringEquals": {f"{issuer}:aud": props.audience},
             "StringLike": {f"{issuer}:sub": subjects},
         }
+        if checked.repository_ids():
+            conditions["StringEquals"][f"{issuer}:{props.provider.id_claim}"] = checked.repository_ids()
         if props.workflows:
             conditions["StringLike"][f"{issuer}:{props.provider.workflow_claim}"] = list(props.workflows)
         federated = self.provider.oidc_provider_arn
@@ -107,7 +110,7 @@ def _as_setting(props: CiOidcSettings) -> dict[str, Any]:
     """The props as the setting's JSON, so that one parser checks both."""
     return {
         "repositories": [
-            {k: (list(v) if k != "repository" else v) for k, v in asdict(r).items() if v} for r in props.repositories
+            {k: (v if isinstance(v, str) else list(v)) for k, v in asdict(r).items() if v} for r in props.repositories
         ],
         **({"provider_arn": props.provider_arn} if props.provider_arn else {}),
         "role_name": props.role_name,

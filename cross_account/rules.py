@@ -89,6 +89,8 @@ def _show(value: Any) -> str:
         text = json.dumps(value, default=str)
     except RecursionError:  # nested deeper than the encoder's stack: say what it is instead
         text = f"<a {type(value).__name__} nested too deep to show>"
+    except ValueError:  # an int over Python's 4,300-digit limit for str(), anywhere in the value
+        text = f"<a {type(value).__name__} holding a number too long to show>"
     return text if len(text) <= 120 else text[:117] + "..."
 
 

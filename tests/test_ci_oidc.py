@@ -178,6 +178,27 @@ def test_without_the_setting_the_trusted_stack_is_unchanged() -> None:
             "github_oidc.repositories[0].branches[0]",
             "'$'",
         ),
+        *(
+            (
+                {"repositories": [{**REPO, "repository_id": bad}]},
+                "github_oidc.repositories[0].repository_id",
+                "numeric ID",
+            )
+            for bad in ("0123", "12a", "", True, 0, -5, 10**20, 1.5, "*")
+        ),
+        (
+            {"repositories": [{**REPO, "repository_id": 1}, {"repository": "octo/b", "tags": ["v1"]}]},
+            "github_oidc.repositories[1].repository_id",
+            "once another repository has one",
+        ),
+        (
+            {
+                "repositories": [{"repository": "octo/*", "branches": ["main"], "repository_id": 1}],
+                "allow_any_repository_of_owner": True,
+            },
+            "github_oidc.repositories[0].repository_id",
+            "OWNER/*",
+        ),
     ],
 )
 def test_refused_patterns_name_the_key(value: dict[str, Any], key: str, rule: str) -> None:
@@ -250,3 +271,22 @@ def test_workflows_pin_the_workflow_file_too() -> None:
     gitlab = {"repositories": [{"repository": "g/p", "branches": ["main"]}], "workflows": [pinned]}
     with pytest.raises(SettingsError, match="GitLab CI tokens name no workflow"):
         Settings.from_context({"gitlab_oidc": json.dumps(gitlab)})
+
+
+@pytest.mark.parametrize(
+    ("setting", "claim"), [("github_oidc", f"{GITHUB}:repository_id"), ("gitlab_oidc", "gitlab.com:project_id")]
+)
+def test_repository_ids_pin_the_repositories_beside_their_names(setting: str, claim: str) -> None:
+    # A repository deleted or renamed frees its name for someone else; its numeric ID is not reused.
+    repositories = [
+        {"repository": "octo/app", "branches": ["main"], "repository_id": 892317},
+        {"repository": "octo/lib", "tags": ["v1"], "repository_id": "1204"},
+    ]
+    role = deployer_role({setting: json.dumps({"repositories": repositories})})
+    for statement in role["AssumeRolePolicyDocument"]["Statement"]:
+        assert statement["Condition"]["StringEquals"][claim] == ["892317", "1204"]
+    unpinned = deployer_role({setting: json.dumps({"repositories": [REPO]})})
+    assert all(
+        list(statement["Condition"]["StringEquals"]) == [claim.replace(claim.split(":")[-1], "aud")]
+        for statement in unpinned["AssumeRolePolicyDocument"]["Statement"]
+    )

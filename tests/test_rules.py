@@ -187,6 +187,27 @@ def test_a_value_too_deep_to_show_is_named_by_its_type() -> None:
     assert str(error) == "invalid setting external_ids[0]=<a list nested too deep to show>: must be a string"
 
 
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"max_session_duration_seconds": 10**5000},
+        {"tags": {"Team": [10**5000]}},
+        {
+            "github_oidc": {
+                "repositories": [{"repository": "octo/app", "branches": ["main"], "repository_id": 10**5000}]
+            }
+        },
+    ],
+    ids=["int", "inside-a-value", "repository-id"],
+)
+def test_a_number_too_long_to_show_is_one_line(context: dict[str, Any]) -> None:
+    # A parsed context holds Python ints of any size; str() refuses those over 4,300 digits.
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_context(context)
+    assert "holding a number too long to show" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
 def test_a_key_with_a_line_break_stays_on_one_line() -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_context({"tags": json.dumps({"a\nb": "x"})})

@@ -41,6 +41,7 @@ from tests.simulate_support import Template, alter_condition, drop_condition, ed
 GITHUB, GITHUB_AUDIENCE = "token.actions.githubusercontent.com", "sts.amazonaws.com"
 GITLAB, GITLAB_AUDIENCE = "gitlab.com", "https://gitlab.com"
 GITHUB_REPOSITORY = {"repository": "octo/app", "branches": ["main"], "environments": ["production"]}
+REPO_ID = "892317"
 GITLAB_REPOSITORY = {"repository": "group/app", "branches": ["main"]}
 WORLDS: dict[str, dict[str, Any]] = {
     "github": {"github_oidc": json.dumps({"repositories": [GITHUB_REPOSITORY]})},
@@ -50,6 +51,7 @@ WORLDS: dict[str, dict[str, Any]] = {
             {"repositories": [GITHUB_REPOSITORY], "workflows": ["octo/app/.github/workflows/deploy.yml@*"]}
         ),
     },
+    "github_pinned": {"github_oidc": json.dumps({"repositories": [{**GITHUB_REPOSITORY, "repository_id": REPO_ID}]})},
     "github_session_tags": {
         "github_oidc": json.dumps({"repositories": [GITHUB_REPOSITORY]}),
         "allow_session_tags": True,
@@ -59,6 +61,7 @@ WORLDS: dict[str, dict[str, Any]] = {
 ISSUERS = {
     "github": (GITHUB, GITHUB_AUDIENCE, "GithubActionsDeployer"),
     "github_workflows": (GITHUB, GITHUB_AUDIENCE, "GithubActionsDeployer"),
+    "github_pinned": (GITHUB, GITHUB_AUDIENCE, "GithubActionsDeployer"),
     "gitlab": (GITLAB, GITLAB_AUDIENCE, "GitlabCiDeployer"),
 }
 EXTERNAL_ID = str(cdk_json_context()["external_ids"][0])
@@ -79,6 +82,8 @@ class TokenRow:
     aud: object = AUDIENCE
     #: GitHub's job_workflow_ref claim, when the row's token carries one.
     workflow: str | None = None
+    #: GitHub's repository_id claim, when the row's token carries one.
+    repository_id: str | None = None
 
     @property
     def key(self) -> str:
@@ -87,7 +92,7 @@ class TokenRow:
     def claims(self) -> dict[str, str]:
         _, audience, _ = ISSUERS[self.world]
         aud = audience if self.aud is AUDIENCE else self.aud
-        given = {"sub": self.sub, "aud": aud, "job_workflow_ref": self.workflow}
+        given = {"sub": self.sub, "aud": aud, "job_workflow_ref": self.workflow, "repository_id": self.repository_id}
         return {claim: value for claim, value in given.items() if isinstance(value, str)}
 
     def scenario(self, model: IamModel, name: str, expect: Verdict) -> Scenario:
@@ -140,6 +145,18 @@ TOKEN_ROWS: list[TokenRow] = [
         "Denied",
         ("job_workflow_ref",),
         workflow="octo/app/.github/workflows/pr-comment.yml@refs/heads/main",
+    ),
+    # With repository_id pinned: someone who re-creates octo/app after a rename or deletion gets a new ID.
+    *(
+        TokenRow("github_pinned", name, sub, "Allowed", (*BOTH, "repository_id"), repository_id=REPO_ID)
+        for name, sub in (
+            ("branch_main", "repo:octo/app:ref:refs/heads/main"),
+            ("environment_production", "repo:octo/app:environment:production"),
+        )
+    ),
+    *(
+        TokenRow("github_pinned", name, "repo:octo/app:ref:refs/heads/main", "Denied", ("repository_id",), **claim)
+        for name, claim in (("recreated_repository", {"repository_id": "990001"}), ("no_repository_id", {}))
     ),
     TokenRow("gitlab", "branch_main", "project_path:group/app:ref_type:branch:ref:main", "Allowed", BOTH),
     TokenRow("gitlab", "branch_dev", "project_path:group/app:ref_type:branch:ref:dev", "Denied"),
