@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from cross_account.cli.credentials import Credentials
-from cross_account.cli.errors import CallContext, CliError, UsageError, cut, from_settings_error
+from cross_account.cli.errors import CallContext, CliError, UsageError, checked_flag, cut, from_settings_error
 from cross_account.cli.sts import Source, Sts, credentials_from_reply, fingerprint
 from cross_account.rules import (
     MAX_TAGS,
@@ -39,9 +39,6 @@ from cross_account.rules import role_arn as build_role_arn
 from cross_account.settings import RoleSpec, Settings
 
 _NOT_IN_SESSION_NAME: Final = re.compile(r"[^\w+=,.@-]", re.ASCII)
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
-#: No flag value is longer (an external ID has at most 1224 characters); a longer one is refused unread.
-MAX_FLAG_LENGTH: Final = 2048
 
 #: Region prefixes outside the standard partition, and the region STS is called in when only the partition is known.
 _PARTITIONS: Final = (
@@ -159,20 +156,6 @@ class AppRole:
     role_arn: str
 
 
-def _validated(key: str, value: Any, validator: Callable[[str, Any], Any]) -> Any:
-    if value is None:
-        return None
-    # Control characters get their own message (the shared rules refuse them too, with a longer one).
-    if isinstance(value, str) and _CONTROL.search(value):
-        raise UsageError(f"invalid {key}: control characters are not allowed")
-    if isinstance(value, str) and len(value) > MAX_FLAG_LENGTH:
-        raise UsageError(f"invalid {key}: {len(value)} characters, longer than any valid value")
-    try:
-        return validator(key, value)
-    except SettingsError as error:
-        raise from_settings_error(error) from None
-
-
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -263,8 +246,8 @@ def role_from_outputs(path: Path, *, account: str | None = None, tier: str | Non
         listed = ", ".join(sorted(r.role_arn for r in roles))
         raise UsageError(f"{path}: several roles ({listed}); pick one with --account, --tier or --role-arn")
     [role] = roles
-    _validated(f"{path}: RoleArn", role.role_arn, validate_role_arn)
-    _validated(f"{path}: ExternalId", role.external_id, validate_external_id)
+    checked_flag(f"{path}: RoleArn", role.role_arn, validate_role_arn)
+    checked_flag(f"{path}: ExternalId", role.external_id, validate_external_id)
     return role.role_arn, role.external_id
 
 
@@ -325,19 +308,19 @@ class _Flags:
 
 
 def _validate_flags(options: RoleOptions) -> _Flags:
-    role_arn_match = _validated("--role-arn", options.role_arn, validate_role_arn)
+    role_arn_match = checked_flag("--role-arn", options.role_arn, validate_role_arn)
     flags = _Flags(
         role_arn=role_arn_match.group(0) if role_arn_match is not None else None,
-        account=_validated("--account", options.account, validate_account_id),
-        external_id=_validated("--external-id", options.external_id, validate_external_id),
-        session_name=_validated("--session-name", options.session_name, validate_session_name),
-        source_identity=_validated("--source-identity", options.source_identity, validate_session_name),
-        mfa_serial=_validated("--mfa-serial", options.mfa_serial, validate_mfa_serial),
-        mfa_token=_validated("--mfa-token", options.mfa_token, validate_mfa_token),
-        region=_validated("--region", options.region, validate_region),
+        account=checked_flag("--account", options.account, validate_account_id),
+        external_id=checked_flag("--external-id", options.external_id, validate_external_id),
+        session_name=checked_flag("--session-name", options.session_name, validate_session_name),
+        source_identity=checked_flag("--source-identity", options.source_identity, validate_session_name),
+        mfa_serial=checked_flag("--mfa-serial", options.mfa_serial, validate_mfa_serial),
+        mfa_token=checked_flag("--mfa-token", options.mfa_token, validate_mfa_token),
+        region=checked_flag("--region", options.region, validate_region),
     )
     for key, value in (("--profile", options.profile), ("--tier", options.tier)):
-        _validated(key, value, lambda _key, text: text)
+        checked_flag(key, value, lambda _key, text: text)
     if flags.mfa_token is not None and flags.mfa_serial is None:
         raise UsageError("--mfa-token needs --mfa-serial (the ARN of the MFA device)")
     if flags.role_arn is not None and (flags.account or options.tier):
@@ -354,7 +337,7 @@ def session_tags(tags: Sequence[str], transitive: Sequence[str]) -> tuple[tuple[
     pairs: dict[str, str] = {}
     seen: dict[str, str] = {}
     for item in tags:
-        key, equals, value = _validated("--tag", item, lambda _k, text: text).partition("=")
+        key, equals, value = checked_flag("--tag", item, lambda _k, text: text).partition("=")
         if not equals:
             raise UsageError(f"invalid --tag {cut(item, 60)!r}: must be KEY=VALUE")
         if key.lower() in seen:
@@ -363,10 +346,10 @@ def session_tags(tags: Sequence[str], transitive: Sequence[str]) -> tuple[tuple[
         pairs[key] = value
     if len(pairs) > MAX_TAGS:
         raise UsageError(f"{len(pairs)} --tag flags: a session takes at most {MAX_TAGS} tags")
-    _validated("--tag", pairs, lambda k, v: mapping_of_tags(k, v))
+    checked_flag("--tag", pairs, lambda k, v: mapping_of_tags(k, v))
     keys = []
     for key in transitive:
-        _validated("--transitive-tag", key, validate_tag_key)
+        checked_flag("--transitive-tag", key, validate_tag_key)
         if key.lower() not in seen:
             raise UsageError(f"--transitive-tag {key}: not among the --tag keys (a transitive tag must be set too)")
         keys.append(seen[key.lower()])
@@ -461,7 +444,7 @@ def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, st
     found = _find_role(options, flags, cdk_json, environ)
     app = found.app
     role_max = app.spec.max_session_duration_seconds if app else None
-    duration = _validated("--duration", options.duration, lambda k, v: validate_duration(k, v, role_max=role_max))
+    duration = checked_flag("--duration", options.duration, lambda k, v: validate_duration(k, v, role_max=role_max))
     region = _region_for(found, flags, environ)
     external_id = flags.external_id or found.external_id
     if app is not None:
@@ -527,7 +510,7 @@ def prompt_mfa_token(serial: str) -> str:
         token = getpass.getpass(f"MFA code for {serial}: ")
     except EOFError:
         raise UsageError("no MFA code entered") from None
-    result: str = _validated("--mfa-token", token.strip(), validate_mfa_token)
+    result: str = checked_flag("--mfa-token", token.strip(), validate_mfa_token)
     return result
 
 
@@ -565,7 +548,7 @@ def _names(request: RoleRequest, caller: str | None) -> tuple[str, str | None, s
 def check_role_chaining(caller: str, duration: int | None) -> None:
     """Role chaining caps a session at 1 hour: refuse a longer --duration before calling AssumeRole."""
     if duration is not None and is_role_session(caller):
-        _validated("--duration", str(duration), lambda k, v: validate_duration(k, v, role_chaining=True))
+        checked_flag("--duration", str(duration), lambda k, v: validate_duration(k, v, role_chaining=True))
 
 
 def _assume_params(request: RoleRequest, session_name: str, source_identity: str | None) -> dict[str, Any]:

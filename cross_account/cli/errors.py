@@ -6,8 +6,10 @@ inspected after a call failed.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from cross_account.rules import SettingsError
 
@@ -19,6 +21,9 @@ EXIT_INTERRUPTED: Final = 130
 _SECRET_KEYS: Final = frozenset({"--mfa-token"})
 #: How much of a message from AWS or botocore is shown: a sentence, never a page.
 MESSAGE_LIMIT: Final = 300
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+#: No flag value is longer (an external ID has at most 1224 characters); a longer one is refused unread.
+MAX_FLAG_LENGTH: Final = 2048
 
 
 class CliError(Exception):
@@ -55,6 +60,21 @@ def from_settings_error(error: SettingsError, *, source: str | None = None) -> U
     if error.key.startswith("--") or error.key.isupper():  # a flag, or a positional argument such as NAME
         return UsageError(f"{prefix}invalid {shown}")
     return UsageError(f"{prefix}invalid setting {shown}")
+
+
+def checked_flag(key: str, value: Any, validator: Callable[[str, Any], Any]) -> Any:
+    """``value`` of flag ``key`` through one of the shared rules; a broken rule is one usage line."""
+    if value is None:
+        return None
+    # Control characters get their own message (the shared rules refuse them too, with a longer one).
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise UsageError(f"invalid {key}: control characters are not allowed")
+    if isinstance(value, str) and len(value) > MAX_FLAG_LENGTH:
+        raise UsageError(f"invalid {key}: {len(value)} characters, longer than any valid value")
+    try:
+        return validator(key, value)
+    except SettingsError as error:
+        raise from_settings_error(error) from None
 
 
 @dataclass(frozen=True)

@@ -36,10 +36,11 @@ from cross_account.cli.cache import (
     sessions,
 )
 from cross_account.cli.credentials import Credentials
-from cross_account.cli.errors import EXIT_INTERRUPTED, CliError, UsageError
+from cross_account.cli.errors import EXIT_INTERRUPTED, CliError, UsageError, checked_flag
 from cross_account.cli.formats import FORMATS, render
 from cross_account.cli.session import RoleSession
 from cross_account.cli.sts import DEADLINE_VARIABLE, DEFAULT_DEADLINE, parse_deadline
+from cross_account.rules import validate_profile_name
 
 __all__ = ["build_parser", "main"]
 
@@ -400,8 +401,8 @@ def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str],
     """Write (or update) profile NAME in the AWS config file, so the AWS CLI, the CDK CLI and boto3 assume the
     role themselves, and refresh it. Offline: no credentials are needed, and AWS is not called. Other profiles
     and comments are kept byte for byte; a backup is kept; running it twice changes nothing."""
-    name = profiles.validate_profile_name("NAME", args.name)
-    source = profiles.validate_profile_name("--source-profile", args.source_profile)
+    name = checked_flag("NAME", args.name, validate_profile_name)
+    source = checked_flag("--source-profile", args.source_profile, validate_profile_name)
     if name == source:
         raise UsageError("--source-profile must differ from the profile being written")
     if args.mfa_token is not None:

@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from cross_account import rules
-from cross_account.cli.errors import CliError, from_settings_error
+from cross_account.cli.errors import CliError
 from cross_account.cli.files import (
     give,
     home_directory,
@@ -32,7 +31,6 @@ from cross_account.cli.files import (
     write_atomically,
 )
 from cross_account.cli.sdk_config import check_readable, check_reads_back
-from cross_account.rules import SettingsError
 
 #: Keys this command owns in a profile. Any other key (output, cli_pager, …) is left alone.
 OWNED_KEYS: Final = (
@@ -48,14 +46,6 @@ OWNED_KEYS: Final = (
 
 _HEADER: Final = re.compile(r"\s*\[(?P<header>.+)\]")
 _KEY_LINE: Final = re.compile(r"(?P<key>[^\s=:#;\[][^=:]*?)\s*[=:]\s*(?P<value>.*?)\s*")
-
-
-def validate_profile_name(key: str, value: str) -> str:
-    """Profile names go into a `[profile NAME]` header and into credential_process: no spaces, brackets or quotes."""
-    try:
-        return rules.validate_profile_name(key, value)
-    except SettingsError as error:
-        raise from_settings_error(error) from None
 
 
 def config_path(environ: Mapping[str, str] = os.environ) -> Path:
