@@ -101,7 +101,7 @@ class CiRepository:
     #: Its numeric ID (GitHub's ``repository_id``, GitLab's ``project_id``): someone who takes over
     #: the name after a rename or deletion gets another. Default: the name alone. Give it for every
     #: repository or none.
-    repository_id: str | None = None
+    repository_id: str | int | None = None
     branches: Sequence[str] = ()
     tags: Sequence[str] = ()
     environments: Sequence[str] = ()
@@ -132,18 +132,21 @@ class CiOidcSettings:
     #: ``workflow_run`` workflow runs with the branch's ``sub`` but is another file. Default: any.
     workflows: tuple[str, ...] = ()
 
-    def repository_ids(self) -> list[str]:
-        """The repositories' numeric IDs, when they are pinned (all of them or none)."""
-        return [repo.repository_id for repo in self.repositories if repo.repository_id is not None]
-
-    def subjects(self) -> list[str]:
-        """The ``sub`` patterns of the trust: one per repository and ref."""
+    def subjects(self, repositories: Sequence[CiRepository] | None = None) -> list[str]:
+        """The ``sub`` patterns of the trust: one per repository (default: all) and ref."""
         return [
             self.provider.subject(repo.repository, kind, name)
-            for repo in self.repositories
+            for repo in (self.repositories if repositories is None else repositories)
             for kind in self.provider.subjects
             for name in getattr(repo, kind)
         ]
+
+    def trusted(self) -> list[tuple[list[str], str | None]]:
+        """What each trust statement accepts: ``sub`` patterns and a repository ID. Pinned repositories get a
+        statement each, so that one repository's ID never stands in for another's name."""
+        if self.repositories[0].repository_id is None:
+            return [(self.subjects(), None)]
+        return [(self.subjects([repo]), str(repo.repository_id)) for repo in self.repositories]
 
 
 _KEYS: Final = (

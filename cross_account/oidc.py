@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from cross_account import rules
 from cross_account.ci import CI_PROVIDERS, CiOidcSettings, CiRepository, parse_ci_oidc
-from cross_account.role import construct_label
+from cross_account.role import construct_label, iam_length, trust_size_error
 from cross_account.rules import SettingsError
 
 
@@ -44,17 +45,24 @@ class CiOidcDeployer(Construct):
             if props.provider_arn
             else iam.OidcProviderNative(self, "Provider", url=f"https://{issuer}", client_ids=[props.audience])
         )
-        subjects = checked.subjects()
-        assert subjects, "a trust without a sub condition lets every repository in"
-        conditions: dict[str, dict[str, Any]] = {
-            "StringEquals": {f"{issuer}:aud": props.audience},
-            "StringLike": {f"{issuer}:sub": subjects},
-        }
-        if checked.repository_ids():
-            conditions["StringEquals"][f"{issuer}:{props.provider.id_claim}"] = checked.repository_ids()
-        if props.workflows:
-            conditions["StringLike"][f"{issuer}:{props.provider.workflow_claim}"] = list(props.workflows)
         federated = self.provider.oidc_provider_arn
+        statements = []
+        for subjects, repository_id in checked.trusted():
+            assert subjects, "a trust without a sub condition lets every repository in"
+            conditions: dict[str, dict[str, Any]] = {
+                "StringEquals": {f"{issuer}:aud": props.audience},
+                "StringLike": {f"{issuer}:sub": subjects},
+            }
+            if repository_id is not None:
+                conditions["StringEquals"][f"{issuer}:{props.provider.id_claim}"] = repository_id
+            if props.workflows:
+                conditions["StringLike"][f"{issuer}:{props.provider.workflow_claim}"] = list(props.workflows)
+            statements += [
+                iam.PolicyStatement(
+                    principals=[iam.FederatedPrincipal(federated)], actions=[action], conditions=conditions
+                )
+                for action in ("sts:AssumeRoleWithWebIdentity", "sts:TagSession")
+            ]
         self.role = iam.Role(
             self,
             "Role",
@@ -62,14 +70,32 @@ class CiOidcDeployer(Construct):
             description=f"Deploys from {props.provider.label} workflows of "
             + ", ".join(r.repository for r in props.repositories)[:900],
             max_session_duration=Duration.seconds(props.max_session_duration_seconds),
-            assumed_by=iam.FederatedPrincipal(federated, conditions, "sts:AssumeRoleWithWebIdentity"),
+            assumed_by=iam.FederatedPrincipal(federated, statements[0].conditions, "sts:AssumeRoleWithWebIdentity"),
         )
-        self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
-            iam.PolicyStatement(
-                actions=["sts:TagSession"], principals=[iam.FederatedPrincipal(federated)], conditions=conditions
-            )
-        )
+        self.role.assume_role_policy.add_statements(*statements[1:])  # type: ignore[union-attr]
+        self._check_trust_size(label, props)
         self.role_arn: str = self.role.role_arn
+
+    def _check_trust_size(self, label: str, props: CiOidcSettings) -> None:
+        trust = self.role.assume_role_policy
+        assert trust is not None
+        size = iam_length(Stack.of(self).resolve(trust.to_json()))
+        parts = "repositories, refs or workflows"
+        too_large = trust_size_error(size, rules.MAX_TRUST_POLICY_QUOTA, parts=parts)
+        if too_large:
+            raise SettingsError(
+                f"{props.provider.setting}.repositories",
+                f"{len(props.repositories)} repositories",
+                too_large,
+                where=label,
+            )
+        if size > rules.DEFAULT_TRUST_POLICY_QUOTA:
+            Annotations.of(self).add_warning_v2(
+                "cross-account:ci-trust-policy-quota",
+                f"the trust policy is about {size} characters, over IAM's default quota of "
+                f"{rules.DEFAULT_TRUST_POLICY_QUOTA}: request an increase (up to {rules.MAX_TRUST_POLICY_QUOTA}) "
+                f"before deploying, or use fewer {parts}",
+            )
 
 
 class GithubOidcDeployer(CiOidcDeployer):
@@ -110,7 +136,13 @@ def _as_setting(props: CiOidcSettings) -> dict[str, Any]:
     """The props as the setting's JSON, so that one parser checks both."""
     return {
         "repositories": [
-            {k: (v if isinstance(v, str) else list(v)) for k, v in asdict(r).items() if v} for r in props.repositories
+            # Unset refs are left out (a system without environments refuses the key); an ID is kept as given.
+            {
+                k: (v if isinstance(v, (str, int)) else list(v))
+                for k, v in asdict(r).items()
+                if v is not None and v != ()
+            }
+            for r in props.repositories
         ],
         **({"provider_arn": props.provider_arn} if props.provider_arn else {}),
         "role_name": props.role_name,

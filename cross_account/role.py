@@ -24,6 +24,36 @@ CALLER_USER_NAME = "${aws:username}"
 #: Stacks the session may never operate, beside its own: CDK's bootstrap stack runs with an administrator
 #: service role, and StackSet instances with the StackSet's execution role.
 ALWAYS_PROTECTED_STACKS = ("CDKToolkit", "StackSet-*")
+#: What a session may still do to CDK's bootstrap roles, asset buckets and container-asset repositories.
+_BOOTSTRAP_READS = (
+    "iam:Get*",
+    "iam:List*",
+    "s3:Get*",
+    "s3:List*",
+    "ecr:BatchCheck*",
+    "ecr:BatchGet*",
+    "ecr:Describe*",
+    "ecr:Get*",
+    "ecr:List*",
+)
+#: Account-wide settings that act on every repository or stack, the guarded ones included.
+_REGISTRY_WIDE = (
+    "ecr:PutRegistryPolicy",
+    "ecr:DeleteRegistryPolicy",
+    "ecr:PutReplicationConfiguration",
+    "ecr:CreatePullThroughCacheRule",
+    "ecr:UpdatePullThroughCacheRule",
+    "ecr:DeletePullThroughCacheRule",
+    "ecr:CreateRepositoryCreationTemplate",
+    "ecr:UpdateRepositoryCreationTemplate",
+    "ecr:DeleteRepositoryCreationTemplate",
+    "cloudformation:ActivateType",
+    "cloudformation:DeactivateType",
+    "cloudformation:RegisterType",
+    "cloudformation:DeregisterType",
+    "cloudformation:SetTypeConfiguration",
+    "cloudformation:SetTypeDefaultVersion",
+)
 Caller = Literal["user", "role"]
 
 
@@ -90,17 +120,19 @@ def _without_external_id(conditions: dict[str, dict[str, Any]]) -> dict[str, dic
     return {"StringEquals": equals, **rest} if equals else rest
 
 
-def trust_size_error(size: int, quota: int) -> str | None:
-    """Why a trust policy of ``size`` characters cannot deploy under ``quota``, or None."""
+def trust_size_error(
+    size: int, quota: int, *, parts: str = "external IDs or principals", quota_setting: str = "trust_policy_quota"
+) -> str | None:
+    """Why a trust policy of ``size`` characters cannot deploy under ``quota``, or None; ``parts``: what to cut."""
     if size <= quota:
         return None
     if size <= rules.MAX_TRUST_POLICY_QUOTA:
         remedy = (
             f"request an IAM quota increase (role trust policy length, up to {rules.MAX_TRUST_POLICY_QUOTA}) "
-            "and set trust_policy_quota, or use fewer external IDs or principals"
+            f"and set {quota_setting}, or use fewer {parts}"
         )
     else:
-        remedy = "over the most IAM allows; use fewer or shorter external IDs or principals"
+        remedy = f"over the most IAM allows; use fewer or shorter {parts}"
     return f"the trust policy is about {size} characters, over the quota of {quota}: {remedy}"
 
 
@@ -158,7 +190,7 @@ class CrossAccountRole(Construct):
         try:
             props = _props(props, options).validated(unresolved=tokens.unresolved)
             _check_not_own_account(scope, props)
-            too_large = trust_size_error(_iam_length(trust_document(props)), _known_quota(props))
+            too_large = trust_size_error(iam_length(trust_document(props)), _known_quota(props))
             rules.check("trust_policy_quota", props.trust_policy_quota, too_large is None, str(too_large))
         except SettingsError as error:
             raise error.at(label) from None
@@ -270,7 +302,7 @@ class CrossAccountRole(Construct):
         ]
         protected = [
             Aws.STACK_NAME,
-            *_parent_stack_names(stack),
+            *_stacks_above(stack),
             *ALWAYS_PROTECTED_STACKS,
             *props.protected_stack_names,
         ]
@@ -293,34 +325,25 @@ class CrossAccountRole(Construct):
                     ),
                 ],
             ),
+            # CDK's bootstrap roles, and the assets the next administrator's `cdk deploy` runs: read only.
             iam.PolicyStatement(
                 sid="DenyCdkBootstrapRolesAndAssets",
                 effect=iam.Effect.DENY,
-                actions=["iam:PassRole", "sts:AssumeRole", "s3:Delete*", "s3:Put*"],
+                not_actions=[*_BOOTSTRAP_READS],
                 resources=[
                     stack.format_arn(service="iam", region="", resource="role", resource_name="cdk-*"),
                     f"arn:{stack.partition}:s3:::cdk-*-assets-{stack.account}-*",
-                ],
-            ),
-        ]
-        statements.append(
-            # Docker assets: an image pushed here would run in the next administrator's deploy.
-            iam.PolicyStatement(
-                sid="DenyCdkContainerAssets",
-                effect=iam.Effect.DENY,
-                not_actions=["ecr:BatchCheck*", "ecr:BatchGet*", "ecr:Describe*", "ecr:Get*", "ecr:List*"],
-                resources=[
                     stack.format_arn(
                         service="ecr",
                         region="*",
                         resource="repository",
                         resource_name=f"cdk-*-container-assets-{stack.account}-*",
-                    )
+                    ),
                 ],
-            )
-        )
-        statements.append(
-            # An access point on CDK's asset bucket would be a way around the bucket's ARN above.
+            ),
+            # Ways around the ARNs above: an access point on the asset bucket, an ECR registry policy or
+            # replication rule that lets another account write the asset repository, a CloudFormation
+            # extension (hook) that acts on every stack.
             iam.PolicyStatement(
                 sid="DenyNewS3AccessPoints",
                 effect=iam.Effect.DENY,
@@ -330,8 +353,11 @@ class CrossAccountRole(Construct):
                     "s3:CreateMultiRegionAccessPoint",
                 ],
                 resources=["*"],
-            )
-        )
+            ),
+            iam.PolicyStatement(
+                sid="DenyRegistryWideChanges", effect=iam.Effect.DENY, actions=[*_REGISTRY_WIDE], resources=["*"]
+            ),
+        ]
         if shaping_policies:
             statements.append(
                 iam.PolicyStatement(
@@ -344,14 +370,14 @@ class CrossAccountRole(Construct):
         return iam.Policy(self, "TamperGuard", statements=statements, roles=[self.role])
 
 
-def _parent_stack_names(stack: Stack) -> list[str]:
-    """The stacks above a nested stack: updating one of them replaces the nested stack's template."""
-    names = []
-    parent = stack.nested_stack_parent
-    while parent is not None:
-        names.append(parent.stack_name)
-        parent = parent.nested_stack_parent
-    return names
+def _stacks_above(stack: Stack) -> list[str]:
+    """For a nested stack, the stacks whose update replaces its template: the root stack, and every stack
+    nested in it (CloudFormation names them ``<root>-<id>-<suffix>``). Only names known at synth: a
+    parent's name is a deploy-time value, and a reference to it would make a dependency cycle."""
+    root = stack
+    while root.nested_stack_parent is not None:
+        root = root.nested_stack_parent
+    return [] if root is stack else [root.stack_name, f"{root.stack_name}-*"]
 
 
 def _known_quota(props: CrossAccountRoleProps) -> int:
@@ -418,11 +444,11 @@ class _TrustPolicySize:
     def validate(self) -> list[str]:
         trust = self._role.assume_role_policy
         assert trust is not None
-        error = trust_size_error(_iam_length(Stack.of(self._role).resolve(trust.to_json())), self._quota)
+        error = trust_size_error(iam_length(Stack.of(self._role).resolve(trust.to_json())), self._quota)
         return [error] if error else []
 
 
-def _iam_length(document: Any) -> int:
+def iam_length(document: Any) -> int:
     """The policy's length as IAM counts it (no whitespace); an intrinsic counts as a short ARN part."""
     if isinstance(document, dict) and list(document) == ["Fn::Join"]:
         _separator, parts = document["Fn::Join"]
@@ -430,7 +456,7 @@ def _iam_length(document: Any) -> int:
     if isinstance(document, dict) and len(document) == 1 and next(iter(document)).startswith(("Fn::", "Ref")):
         return 12
     if isinstance(document, dict):
-        return 2 + sum(len(json.dumps(k)) + 1 + _iam_length(v) + 1 for k, v in document.items())
+        return 2 + sum(len(json.dumps(k)) + 1 + iam_length(v) + 1 for k, v in document.items())
     if isinstance(document, list):
-        return 2 + sum(_iam_length(v) + 1 for v in document)
+        return 2 + sum(iam_length(v) + 1 for v in document)
     return len(json.dumps(document))

@@ -7,7 +7,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from cross_account import SettingsError
 from cross_account.ci import CiRepository
@@ -277,16 +277,64 @@ def test_workflows_pin_the_workflow_file_too() -> None:
     ("setting", "claim"), [("github_oidc", f"{GITHUB}:repository_id"), ("gitlab_oidc", "gitlab.com:project_id")]
 )
 def test_repository_ids_pin_the_repositories_beside_their_names(setting: str, claim: str) -> None:
-    # A repository deleted or renamed frees its name for someone else; its numeric ID is not reused.
+    # A repository deleted or renamed frees its name for someone else; its numeric ID is not reused. Each
+    # pinned repository gets statements of its own: one repository's ID never stands in for another's name.
+    issuer = claim.rsplit(":", 1)[0]
     repositories = [
         {"repository": "octo/app", "branches": ["main"], "repository_id": 892317},
         {"repository": "octo/lib", "tags": ["v1"], "repository_id": "1204"},
     ]
     role = deployer_role({setting: json.dumps({"repositories": repositories})})
-    for statement in role["AssumeRolePolicyDocument"]["Statement"]:
-        assert statement["Condition"]["StringEquals"][claim] == ["892317", "1204"]
+    pinned: dict[tuple[str, str], list[str]] = {}
+    for statement in role["AssumeRolePolicyDocument"]["Statement"]:  # CDK may merge alike statements
+        condition = statement["Condition"]
+        for action in [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]:
+            pinned[action, condition["StringEquals"][claim]] = condition["StringLike"][f"{issuer}:sub"]
+    app_sub, lib_sub = (
+        ("repo:octo/app:ref:refs/heads/main", "repo:octo/lib:ref:refs/tags/v1")
+        if setting == "github_oidc"
+        else ("project_path:octo/app:ref_type:branch:ref:main", "project_path:octo/lib:ref_type:tag:ref:v1")
+    )
+    assert pinned == {
+        (action, repository_id): [sub]
+        for action in ("sts:AssumeRoleWithWebIdentity", "sts:TagSession")
+        for repository_id, sub in (("892317", app_sub), ("1204", lib_sub))
+    }
     unpinned = deployer_role({setting: json.dumps({"repositories": [REPO]})})
     assert all(
-        list(statement["Condition"]["StringEquals"]) == [claim.replace(claim.split(":")[-1], "aud")]
+        list(statement["Condition"]["StringEquals"]) == [f"{issuer}:aud"]
         for statement in unpinned["AssumeRolePolicyDocument"]["Statement"]
     )
+
+
+def test_the_construct_takes_repository_ids_as_the_setting_does() -> None:
+    stack = cdk.Stack(cdk.App(builtin_cloud_formation_validation=False), "Tooling")
+    GithubOidcDeployer(
+        stack, "Ci", repositories=[CiRepository(repository="octo/app", branches=["main"], repository_id=7)]
+    )
+    (role,) = Template.from_stack(stack).find_resources("AWS::IAM::Role").values()
+    (first, _tag) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert first["Condition"]["StringEquals"][f"{GITHUB}:repository_id"] == "7"
+    for bad in ("", 0):
+        with pytest.raises(SettingsError, match="numeric ID"):
+            GithubOidcDeployer(
+                stack,
+                f"Bad{bad!r}",
+                repositories=[CiRepository(repository="octo/app", branches=["main"], repository_id=bad)],
+            )
+
+
+def test_a_trust_over_the_quota_is_a_warning_and_over_the_most_iam_allows_an_error() -> None:
+    def deployer(branches: int) -> cdk.Stack:
+        stack = cdk.Stack(cdk.App(builtin_cloud_formation_validation=False), "Tooling")
+        refs = [f"release-{i:03}" for i in range(branches)]
+        GithubOidcDeployer(stack, "Ci", repositories=[CiRepository(repository="octo/app", branches=refs)])
+        return stack
+
+    assert not Annotations.from_stack(deployer(5)).find_warning("*", Match.any_value())
+    warnings = Annotations.from_stack(deployer(30)).find_warning("*", Match.any_value())
+    assert ["over IAM's default quota of 2048" in str(w.entry.data) for w in warnings] == [True]
+    with pytest.raises(SettingsError) as caught:
+        deployer(80)
+    assert str(caught.value).startswith("Tooling/Ci (GithubOidcDeployer): invalid github_oidc.repositories=")
+    assert "over the most IAM allows; use fewer or shorter repositories, refs or workflows" in str(caught.value)

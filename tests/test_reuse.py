@@ -144,7 +144,8 @@ def test_two_unnamed_roles_in_one_stack_do_not_collide() -> None:
 
 
 def test_a_role_in_a_nested_stack_protects_every_stack_above_it() -> None:
-    # Updating a parent stack replaces the nested stack's template, and with it the role.
+    # Updating a parent stack replaces the nested stack's template, and with it the role. Nested stacks are
+    # named <root>-<id>-<suffix>: the root's literal name covers them all, with no reference between stacks.
     app = fresh_app()
     top = cdk.Stack(app, "Platform", env=B)
     middle = cdk.NestedStack(top, "Access")
@@ -153,12 +154,20 @@ def test_a_role_in_a_nested_stack_protects_every_stack_above_it() -> None:
     (guard,) = Template.from_stack(inner).find_resources("AWS::IAM::Policy").values()
     by_sid = {s["Sid"]: s for s in guard["Properties"]["PolicyDocument"]["Statement"]}
     protected = json.dumps(by_sid["DenyProtectedStacks"]["Resource"])
-    assert '{"Ref": "AWS::StackName"}' in protected
-    assert "stack/Platform/*" in protected
-    # The middle stack's ID is known in the top stack only: it comes in as a parameter, its name split out.
-    (middle_id,) = Template.from_stack(inner).to_json()["Parameters"]
-    name_of_middle = {"Fn::Select": [1, {"Fn::Split": ["/", {"Ref": middle_id}]}]}
-    assert json.dumps(name_of_middle) in protected
+    for name in ('{"Ref": "AWS::StackName"}', "stack/Platform/*", "stack/Platform-*/*"):
+        assert name in protected
+    for stack in (top, middle, inner):
+        assert "referenceto" not in json.dumps(Template.from_stack(stack).to_json()), "a reference between stacks"
+    assembly = app.synth()  # CloudFormation would refuse a cycle between a stack and its nested stack
+    assert not [m for s in assembly.stacks for m in s.messages if "Circular" in str(m.entry.data)]
+
+
+def test_a_role_in_a_top_level_stack_protects_no_other_stack_by_name() -> None:
+    stack = cdk.Stack(fresh_app(), "Platform", env=B)
+    CrossAccountRole(stack, "Deploy", trusted_account_id="111111111111", external_ids=["deploy-2026"])
+    (guard,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    by_sid = {s["Sid"]: s for s in guard["Properties"]["PolicyDocument"]["Statement"]}
+    assert "Platform" not in json.dumps(by_sid["DenyProtectedStacks"]["Resource"])
 
 
 def test_a_second_role_with_the_same_name_in_one_account_is_refused_naming_both() -> None:
@@ -561,11 +570,11 @@ def test_too_many_external_ids_are_refused_before_deploy_with_the_computed_size(
     ],
 )
 def test_the_trust_is_measured_before_building_as_it_is_built(options: dict[str, Any]) -> None:
-    from cross_account.role import _iam_length, trust_document
+    from cross_account.role import iam_length, trust_document
 
     stack = cdk.Stack(fresh_app(), "Deployments", env=B)
     access = CrossAccountRole(
         stack, "Access", **{"trusted_account_id": "111111111111", "external_ids": ["x-1"], **options}
     )
     built = stack.resolve(access.role.assume_role_policy.to_json())  # type: ignore[union-attr]
-    assert _iam_length(trust_document(access.props)) == _iam_length(built)
+    assert iam_length(trust_document(access.props)) == iam_length(built)

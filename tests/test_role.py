@@ -234,7 +234,10 @@ def test_the_tamper_guard_denies_changes_to_the_role_its_stack_and_the_bootstrap
     stacks = json.dumps(guard["DenyProtectedStacks"]["Resource"])
     for name in ('{"Ref": "AWS::StackName"}', "stack/CDKToolkit/*", "stack/StackSet-*/*", "stackset/*"):
         assert name in stacks
-    assert "s3:Put*" in guard["DenyCdkBootstrapRolesAndAssets"]["Action"]
+    bootstrap = guard["DenyCdkBootstrapRolesAndAssets"]
+    assert all(a.split(":")[1].startswith(("Get", "List", "Describe", "Batch")) for a in bootstrap["NotAction"])
+    assert "container-assets" in json.dumps(bootstrap["Resource"])
+    assert "cloudformation:RegisterType" in guard["DenyRegistryWideChanges"]["Action"]
     assert "s3:CreateAccessPoint" in guard["DenyNewS3AccessPoints"]["Action"]
     assert "DenyChangesToItsPolicies" not in guard, "AWS managed policies cannot be changed by anyone"
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cross_account.role import _iam_length
+from cross_account.role import iam_length
 from cross_account.rules import MAX_TRUST_POLICY_QUOTA, SettingsError
 from cross_account.settings import Settings
 from harness.synth import synth
@@ -86,9 +86,9 @@ def test_accepted_settings_build_templates_that_deploy(choice: dict[str, int]) -
         for resource in template["Resources"].values():
             properties = resource.get("Properties", {})
             if "AssumeRolePolicyDocument" in properties:
-                assert _iam_length(properties["AssumeRolePolicyDocument"]) <= MAX_TRUST_POLICY_QUOTA
+                assert iam_length(properties["AssumeRolePolicyDocument"]) <= MAX_TRUST_POLICY_QUOTA
             if resource["Type"] == "AWS::IAM::ManagedPolicy":
-                assert _iam_length(properties["PolicyDocument"]) <= 6144
+                assert iam_length(properties["PolicyDocument"]) <= 6144
 
 
 @pytest.mark.parametrize("key", sorted(PLAUSIBLE))

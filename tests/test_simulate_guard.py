@@ -127,7 +127,7 @@ THIS_ROLE = "DenyChangesToThisRole"
 BOOTSTRAP_GUARD = "DenyCdkBootstrapRolesAndAssets"
 ITS_POLICIES = "DenyChangesToItsPolicies"
 ACCESS_POINTS = "DenyNewS3AccessPoints"
-CONTAINER_GUARD = "DenyCdkContainerAssets"
+REGISTRY_WIDE = "DenyRegistryWideChanges"
 
 ROWS: list[Row] = [
     # The role's own stack and CDK's bootstrap stack: no write of any kind, though the set has cloudformation:*.
@@ -185,7 +185,7 @@ ROWS: list[Row] = [
     Row("admin", "AssumeRole_deploy_role", "sts:AssumeRole", DEPLOY_ROLE, "Denied", BOOTSTRAP_GUARD, BOOTSTRAP_TRUST),
     # CDK's Docker assets: pulling stays allowed, pushing or changing the repository does not.
     *(
-        Row("admin", f"{a}_container_assets", f"ecr:{a}", CONTAINER_ASSETS, "Denied", CONTAINER_GUARD)
+        Row("admin", f"{a}_container_assets", f"ecr:{a}", CONTAINER_ASSETS, "Denied", BOOTSTRAP_GUARD)
         for a in ("PutImage", "InitiateLayerUpload", "BatchDeleteImage", "SetRepositoryPolicy", "DeleteRepository")
     ),
     Row("admin", "BatchGetImage_container_assets", "ecr:BatchGetImage", CONTAINER_ASSETS, "Allowed"),
@@ -196,6 +196,36 @@ ROWS: list[Row] = [
         f"arn:aws:ecr:us-east-1:{ACCOUNT_B}:repository/my-service",
         "Allowed",
     ),
+    # The bootstrap roles themselves: a changed trust or policy would be a lasting way in.
+    Row(
+        "admin",
+        "UpdateAssumeRolePolicy_deploy_role",
+        "iam:UpdateAssumeRolePolicy",
+        DEPLOY_ROLE,
+        "Denied",
+        BOOTSTRAP_GUARD,
+    ),
+    Row("admin", "PutRolePolicy_cfn_exec_role", "iam:PutRolePolicy", CFN_EXEC_ROLE, "Denied", BOOTSTRAP_GUARD),
+    Row("admin", "GetRole_cfn_exec_role", "iam:GetRole", CFN_EXEC_ROLE, "Allowed"),
+    Row(
+        "admin",
+        "ReplicateObject_bootstrap_assets",
+        "s3:ReplicateObject",
+        f"arn:aws:s3:::{ASSETS_BUCKET}/asset.zip",
+        "Denied",
+        BOOTSTRAP_GUARD,
+    ),
+    # Account-wide settings around those ARNs: a registry policy or replication rule would let another
+    # account write the asset repository; a CloudFormation hook acts on every stack.
+    *(
+        Row("admin", a.replace(":", "_"), a, "*", "Denied", REGISTRY_WIDE)
+        for a in ("ecr:PutRegistryPolicy", "ecr:PutReplicationConfiguration", "ecr:CreatePullThroughCacheRule")
+    ),
+    *(
+        Row("default", a.replace(":", "_"), a, "*", "Denied", REGISTRY_WIDE)
+        for a in ("cloudformation:RegisterType", "cloudformation:ActivateType", "cloudformation:SetTypeConfiguration")
+    ),
+    Row("admin", "DescribeRegistry", "ecr:DescribeRegistry", "*", "Allowed"),
     Row("admin", "CreateUser_elsewhere", "iam:CreateUser", f"arn:aws:iam::{ACCOUNT_B}:user/new-user", "Allowed"),
     Row("admin", "UpdateStack_my_service_dev", "cloudformation:UpdateStack", stack("my-service-dev"), "Allowed"),
     # What the guard does not stop (the README says so): an admin session can make a new role and act through it.

@@ -41,7 +41,7 @@ from tests.simulate_support import Template, alter_condition, drop_condition, ed
 GITHUB, GITHUB_AUDIENCE = "token.actions.githubusercontent.com", "sts.amazonaws.com"
 GITLAB, GITLAB_AUDIENCE = "gitlab.com", "https://gitlab.com"
 GITHUB_REPOSITORY = {"repository": "octo/app", "branches": ["main"], "environments": ["production"]}
-REPO_ID = "892317"
+REPO_ID, LIB_ID = "892317", "1204"
 GITLAB_REPOSITORY = {"repository": "group/app", "branches": ["main"]}
 WORLDS: dict[str, dict[str, Any]] = {
     "github": {"github_oidc": json.dumps({"repositories": [GITHUB_REPOSITORY]})},
@@ -51,7 +51,16 @@ WORLDS: dict[str, dict[str, Any]] = {
             {"repositories": [GITHUB_REPOSITORY], "workflows": ["octo/app/.github/workflows/deploy.yml@*"]}
         ),
     },
-    "github_pinned": {"github_oidc": json.dumps({"repositories": [{**GITHUB_REPOSITORY, "repository_id": REPO_ID}]})},
+    "github_pinned": {
+        "github_oidc": json.dumps(
+            {
+                "repositories": [
+                    {**GITHUB_REPOSITORY, "repository_id": REPO_ID},
+                    {"repository": "octo/lib", "tags": ["v1"], "repository_id": LIB_ID},
+                ]
+            }
+        )
+    },
     "github_session_tags": {
         "github_oidc": json.dumps({"repositories": [GITHUB_REPOSITORY]}),
         "allow_session_tags": True,
@@ -156,8 +165,14 @@ TOKEN_ROWS: list[TokenRow] = [
     ),
     *(
         TokenRow("github_pinned", name, "repo:octo/app:ref:refs/heads/main", "Denied", ("repository_id",), **claim)
-        for name, claim in (("recreated_repository", {"repository_id": "990001"}), ("no_repository_id", {}))
+        for name, claim in (
+            ("recreated_repository", {"repository_id": "990001"}),
+            ("no_repository_id", {}),
+            # octo/lib's ID with octo/app's sub: each ID goes with its own repository's refs only.
+            ("another_pinned_repositorys_id", {"repository_id": LIB_ID}),
+        )
     ),
+    TokenRow("github_pinned", "lib_tag", "repo:octo/lib:ref:refs/tags/v1", "Allowed", BOTH, repository_id=LIB_ID),
     TokenRow("gitlab", "branch_main", "project_path:group/app:ref_type:branch:ref:main", "Allowed", BOTH),
     TokenRow("gitlab", "branch_dev", "project_path:group/app:ref_type:branch:ref:dev", "Denied"),
     TokenRow("gitlab", "tag_named_main", "project_path:group/app:ref_type:tag:ref:main", "Denied"),
