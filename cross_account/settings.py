@@ -11,6 +11,8 @@ This module has no CDK import, so the client can use it without paying for jsii.
 from __future__ import annotations
 
 import difflib
+import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -287,6 +289,27 @@ class Settings:
         if not found:
             return None
         return f"replace before a real deployment: {'; '.join(found)}. See the README, First deployment"
+
+
+class _Number(str):
+    """A number as cdk.json spells it."""
+
+
+def check_numbers_reach_the_app(cdk_json: str) -> None:
+    """Refuse a setting in cdk.json (its text) that the CDK CLI would drop: the CLI reads numbers as doubles,
+    and passes none for one beyond their range, so the default would take its place without a word."""
+    try:
+        document = json.loads(cdk_json, parse_int=_Number, parse_float=_Number)
+    except (ValueError, RecursionError):
+        return  # not JSON: the CDK CLI says so itself
+    context = document.get("context") if isinstance(document, dict) else None
+    for key, value in context.items() if isinstance(context, dict) else ():
+        if key in Settings.setting_names() and isinstance(value, _Number) and math.isinf(float(value)):
+            raise SettingsError(
+                key,
+                f"<a number of {len(value)} characters>",
+                "out of range; the CDK CLI drops such a number and the default would apply",
+            )
 
 
 def _unknown(key: str, value: Any, known: Sequence[str]) -> SettingsError:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from cross_account.rules import SettingsError
+from cross_account.settings import check_numbers_reach_the_app
 from harness.node import NPM_BIN_DIR, PROJECT_ROOT
 
 NOISE = ("end-of-life", "NOTICES", "feature flags", "telemetry", "Traceback")
@@ -68,3 +73,45 @@ def test_a_bad_setting_fails_the_synth_and_writes_no_templates(tmp_path: Path) -
     ) in result.stderr
     assert "Traceback" not in result.stderr
     assert list(tmp_path.glob("*.template.json")) == []
+
+
+def test_a_number_the_cdk_cli_would_drop_fails_the_synth(tmp_path: Path) -> None:
+    # The CLI reads cdk.json's numbers as doubles and passes no value for one out of their range: without
+    # the app's own look at cdk.json, the default session duration would apply without a word.
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("app.py", "cross_account", "stacks"):
+        source = PROJECT_ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
+    cdk_json = json.loads((PROJECT_ROOT / "cdk.json").read_text())
+    cdk_json["app"] = f"{sys.executable} app.py"
+    text = json.dumps(cdk_json).replace(
+        '"max_session_duration_seconds": 3600', '"max_session_duration_seconds": 9' + "9" * 400
+    )
+    assert "9" * 400 in text
+    (project / "cdk.json").write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CDK_", "JSII_")) and k != "CI"}
+    result = subprocess.run(
+        [str(NPM_BIN_DIR / "cdk"), "synth", "--quiet", "--output", str(tmp_path / "out")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0, result.stdout
+    assert (
+        'cross-account app: invalid setting max_session_duration_seconds="<a number of 401 characters>": '
+        "out of range; the CDK CLI drops such a number and the default would apply"
+    ) in result.stderr
+    assert not list((tmp_path / "out").glob("*.template.json"))
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "9" * 5000])
+def test_numbers_out_of_a_doubles_range_are_refused_and_others_left_to_the_rules(number: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        check_numbers_reach_the_app(f'{{"context": {{"max_session_duration_seconds": {number}}}}}')
+    assert str(caught.value).startswith("invalid setting max_session_duration_seconds=")
+    for fine in ('{"context": {"max_session_duration_seconds": 1e300}}', '{"context": {"not_ours": 1e999}}', "{", "[]"):
+        check_numbers_reach_the_app(fine)
