@@ -210,7 +210,7 @@ class CrossAccountRole(Construct):
             description=props.description,
             assumed_by=trusted_account.with_conditions(conditions) if conditions else trusted_account,
             max_session_duration=None if duration_token else Duration.seconds(props.max_session_duration_seconds),
-            inline_policies=self._inline_policies(),
+            inline_policies=(inline := self._inline_policies()),
             managed_policies=[
                 iam.ManagedPolicy.from_managed_policy_arn(self, f"Managed{i}", arn)
                 for i, arn in enumerate(props.managed_policy_arns)
@@ -232,6 +232,9 @@ class CrossAccountRole(Construct):
         for key, value in props.tags.items():
             Tags.of(self.role).add(key, value)
         self.tamper_guard = self._tamper_guard()
+        inline_size = _InlinePolicySize(self, [*inline.values()])
+        if over_quota := inline_size.validate():
+            raise SettingsError("allowed_actions", f"{len(props.allowed_actions)} actions", over_quota[0], where=label)
         if len(props.managed_policy_arns) > rules.DEFAULT_MANAGED_POLICIES_PER_ROLE:
             Annotations.of(self).add_warning_v2(
                 "cross-account:managed-policy-quota",
@@ -244,8 +247,9 @@ class CrossAccountRole(Construct):
         ).items():
             Annotations.of(self).add_warning_v2(f"cross-account:acts-as-another-principal:{service}", warning)
 
-        # Statements can be added to the trust after construction: check again at synth.
+        # Statements can be added to the trust and grants to the role after construction: check again at synth.
         self.node.add_validation(_TrustPolicySize(self.role, _known_quota(props)))
+        self.node.add_validation(inline_size)
 
         self.role_name: str = self.role.role_name
         self.role_path: str = props.role_path
@@ -446,6 +450,28 @@ class _TrustPolicySize:
         assert trust is not None
         error = trust_size_error(iam_length(Stack.of(self._role).resolve(trust.to_json())), self._quota)
         return [error] if error else []
+
+
+@jsii.implements(IValidation)
+class _InlinePolicySize:
+    """The role's inline policies (its permissions, the tamper guard, CDK grants) fit IAM's quota together."""
+
+    def __init__(self, access: CrossAccountRole, documents: list[iam.PolicyDocument]) -> None:
+        self._access, self._documents = access, documents
+
+    def validate(self) -> list[str]:
+        grants = self._access.role.node.try_find_child("DefaultPolicy")
+        documents = [*self._documents, self._access.tamper_guard.document]
+        documents += [grants.document] if isinstance(grants, iam.Policy) else []
+        stack = Stack.of(self._access)
+        size = sum(iam_length(stack.resolve(document.to_json())) for document in documents)
+        if size <= rules.ROLE_INLINE_POLICIES_QUOTA:
+            return []
+        return [
+            f"the role's inline policies come to about {size} characters, over IAM's "
+            f"{rules.ROLE_INLINE_POLICIES_QUOTA} per role: use wildcards (s3:Get*) or fewer actions and resources, "
+            "or a managed policy (managed_policy_arns)"
+        ]
 
 
 def iam_length(document: Any) -> int:

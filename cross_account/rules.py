@@ -532,6 +532,8 @@ def one_of(choices: Sequence[str]) -> Validator:
 MAX_TAGS: Final = 50
 #: Managed policies per role: 10 by default, 20 at most after a quota increase.
 DEFAULT_MANAGED_POLICIES_PER_ROLE: Final = 10
+#: All of a role's inline policies together, whitespace left out (a fixed IAM quota).
+ROLE_INLINE_POLICIES_QUOTA: Final = 10240
 MAX_MANAGED_POLICIES_PER_ROLE: Final = 20
 
 

@@ -578,3 +578,33 @@ def test_the_trust_is_measured_before_building_as_it_is_built(options: dict[str,
     )
     built = stack.resolve(access.role.assume_role_policy.to_json())  # type: ignore[union-attr]
     assert iam_length(trust_document(access.props)) == iam_length(built)
+
+
+def _actions(count: int) -> list[str]:
+    return [f"ec2:DescribeThing{i:04}" for i in range(count)]
+
+
+def test_inline_policies_over_the_role_quota_are_refused_naming_the_setting() -> None:
+    stack = cdk.Stack(fresh_app(), "Deployments", env=B)
+    CrossAccountRole(
+        stack, "Fits", trusted_account_id="111111111111", external_ids=["x-1"], allowed_actions=_actions(200)
+    )
+    with pytest.raises(SettingsError) as caught:
+        CrossAccountRole(
+            stack, "TooMany", trusted_account_id="111111111111", external_ids=["x-1"], allowed_actions=_actions(600)
+        )
+    message = str(caught.value)
+    assert message.startswith('Deployments/TooMany (CrossAccountRole): invalid allowed_actions="600 actions": ')
+    assert "over IAM's 10240 per role" in message
+
+
+def test_grants_added_later_are_measured_at_synth() -> None:
+    app = fresh_app()
+    stack = cdk.Stack(app, "Deployments", env=B)
+    access = CrossAccountRole(
+        stack, "Access", trusted_account_id="111111111111", external_ids=["x-1"], allowed_actions=_actions(200)
+    )
+    for i in range(150):
+        s3.Bucket.from_bucket_name(stack, f"Bucket{i}", f"artifacts-{i:03}").grant_read(access)
+    with pytest.raises(RuntimeError, match="inline policies come to about"):
+        app.synth()
