@@ -8,7 +8,7 @@ system is adding an entry. No CDK import: the settings parse with it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -162,8 +162,14 @@ _KEYS: Final = (
 )
 
 
-def parse_ci_oidc(provider: CiProvider) -> rules.Validator:
-    """The parser of one CI system's setting: an object, each key checked, refused in one line naming it."""
+def parse_ci_oidc(provider: CiProvider, *, unresolved: Callable[[Any], bool] = rules.never) -> rules.Validator:
+    """The parser of one CI system's setting: an object, each key checked, refused in one line naming it.
+
+    A value only known at deploy time (``unresolved``: a CDK token, given to the construct) passes as it is.
+    """
+
+    def known(validator: rules.Validator) -> rules.Validator:
+        return lambda key, value: value if unresolved(value) else validator(key, value)
 
     def parse(key: str, value: Any) -> CiOidcSettings | None:
         value = rules.parse_json_string(key, value, dict)
@@ -179,26 +185,30 @@ def parse_ci_oidc(provider: CiProvider) -> rules.Validator:
         return CiOidcSettings(
             provider=provider,
             repositories=_repositories(
-                f"{key}.repositories", value.get("repositories"), provider, allow_owner, allow_wildcards
+                f"{key}.repositories", value.get("repositories"), provider, allow_owner, allow_wildcards, known
             ),
-            provider_arn=_provider_arn(f"{key}.provider_arn", value.get("provider_arn"), provider),
-            role_name=rules.validate_role_name(f"{key}.role_name", value.get("role_name", provider.default_role_name)),
-            max_session_duration_seconds=rules.validate_max_session_duration(
+            provider_arn=known(lambda k, v: _provider_arn(k, v, provider))(
+                f"{key}.provider_arn", value.get("provider_arn")
+            ),
+            role_name=known(rules.validate_role_name)(
+                f"{key}.role_name", value.get("role_name", provider.default_role_name)
+            ),
+            max_session_duration_seconds=known(rules.validate_max_session_duration)(
                 f"{key}.max_session_duration_seconds", value.get("max_session_duration_seconds", 3600)
             ),
             allow_any_repository_of_owner=allow_owner,
             allow_ref_wildcards=allow_wildcards,
-            audience=_audience(f"{key}.audience", value.get("audience", provider.audience)),
+            audience=known(_audience)(f"{key}.audience", value.get("audience", provider.audience)),
             tier=rules.optional(rules.validate_role_name)(f"{key}.tier", value.get("tier")),
-            workflows=_workflows(f"{key}.workflows", value.get("workflows", []), provider),
+            workflows=_workflows(f"{key}.workflows", value.get("workflows", []), provider, unresolved),
         )
 
     return parse
 
 
-def _workflows(key: str, value: Any, provider: CiProvider) -> tuple[str, ...]:
+def _workflows(key: str, value: Any, provider: CiProvider, unresolved: Callable[[Any], bool]) -> tuple[str, ...]:
     check(key, value, not value or provider.workflow_claim is not None, f"{provider.label} tokens name no workflow")
-    return rules.sequence_of(key, value, _workflow_ref)
+    return rules.sequence_of(key, value, _workflow_ref, unresolved=unresolved)
 
 
 def _workflow_ref(key: str, value: Any) -> str:
@@ -236,32 +246,26 @@ def _audience(key: str, value: Any) -> str:
 
 
 def _repositories(
-    key: str, value: Any, provider: CiProvider, allow_owner: bool, allow_wildcards: bool
+    key: str,
+    value: Any,
+    provider: CiProvider,
+    allow_owner: bool,
+    allow_wildcards: bool,
+    known: Callable[[rules.Validator], rules.Validator],
 ) -> tuple[CiRepository, ...]:
     check(key, value, isinstance(value, list) and bool(value), 'must be a non-empty list of {"repository": …, …}')
     kinds = tuple(provider.subjects)
-    known = ("repository", "repository_id", *kinds)
+    keys = ("repository", "repository_id", *kinds)
+    ref_name = known(_ref_name if allow_wildcards else _literal_ref_name)
     repositories = []
     for i, entry in enumerate(value):
         entry_key = f"{key}[{i}]"
-        check(entry_key, entry, isinstance(entry, Mapping), f"must be an object of {', '.join(known)}")
+        check(entry_key, entry, isinstance(entry, Mapping), f"must be an object of {', '.join(keys)}")
         for name in entry:
-            check(f"{entry_key}.{name}", entry[name], name in known, f"unknown; known: {', '.join(known)}")
-        repository = entry.get("repository")
-        check(
-            f"{entry_key}.repository",
-            repository,
-            isinstance(repository, str) and bool(provider.repository_re.match(repository)),
-            f"{provider.repository_rule}, with a literal owner and name: a wildcard there lets others in",
+            check(f"{entry_key}.{name}", entry[name], name in keys, f"unknown; known: {', '.join(keys)}")
+        repository = known(lambda k, v: _repository(k, v, provider, allow_owner))(
+            f"{entry_key}.repository", entry.get("repository")
         )
-        check(
-            f"{entry_key}.repository",
-            repository,
-            allow_owner or not repository.endswith("/*"),
-            "OWNER/* lets every repository of the owner in, present and future; "
-            "set allow_any_repository_of_owner to mean it",
-        )
-        ref_name = _ref_name if allow_wildcards else _literal_ref_name
         refs = {kind: rules.sequence_of(f"{entry_key}.{kind}", entry.get(kind, []), ref_name) for kind in kinds}
         check(
             entry_key,
@@ -269,7 +273,13 @@ def _repositories(
             any(refs.values()),
             f"must name at least one of {', '.join(kinds)}: a repository-wide trust lets every ref and pull request in",
         )
-        repository_id = _repository_id(f"{entry_key}.repository_id", entry.get("repository_id"), repository)
+        repository_id = known(_repository_id)(f"{entry_key}.repository_id", entry.get("repository_id"))
+        check(
+            f"{entry_key}.repository_id",
+            repository_id,
+            repository_id is None or not repository.endswith("/*"),
+            "names one repository; OWNER/* stands for many",
+        )
         repositories.append(CiRepository(repository=repository, repository_id=repository_id, **refs))
     unpinned = [i for i, repo in enumerate(repositories) if repo.repository_id is None]
     if 0 < len(unpinned) < len(repositories):
@@ -281,7 +291,24 @@ def _repositories(
     return tuple(repositories)
 
 
-def _repository_id(key: str, value: Any, repository: str) -> str | None:
+def _repository(key: str, value: Any, provider: CiProvider, allow_owner: bool) -> str:
+    check(
+        key,
+        value,
+        isinstance(value, str) and bool(provider.repository_re.match(value)),
+        f"{provider.repository_rule}, with a literal owner and name: a wildcard there lets others in",
+    )
+    check(
+        key,
+        value,
+        allow_owner or not value.endswith("/*"),
+        "OWNER/* lets every repository of the owner in, present and future; "
+        "set allow_any_repository_of_owner to mean it",
+    )
+    return str(value)
+
+
+def _repository_id(key: str, value: Any) -> str | None:
     if value is None:
         return None
     # An int is checked before str(): a 5,000-digit number would fail in str() itself.
@@ -292,7 +319,6 @@ def _repository_id(key: str, value: Any, repository: str) -> str | None:
         in_range or (isinstance(value, str) and bool(REPOSITORY_ID_RE.match(value))),
         "must be the repository's numeric ID, 1-20 digits (GitHub: gh api repos/OWNER/REPO --jq .id)",
     )
-    check(key, value, not repository.endswith("/*"), "names one repository; OWNER/* stands for many")
     return str(value)
 
 

@@ -10,7 +10,7 @@ from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from cross_account import rules
+from cross_account import rules, tokens
 from cross_account.ci import CI_PROVIDERS, CiOidcSettings, CiRepository, parse_ci_oidc
 from cross_account.role import construct_label, iam_length, trust_size_error
 from cross_account.rules import SettingsError
@@ -34,9 +34,13 @@ class CiOidcDeployer(Construct):
         label = construct_label(scope, construct_id, type(self).__name__)
         try:
             # The same rules as the settings: the props go through the setting's parser.
-            checked = parse_ci_oidc(props.provider)(props.provider.setting, _as_setting(props))
+            checked = parse_ci_oidc(props.provider, unresolved=tokens.unresolved)(
+                props.provider.setting, _as_setting(props)
+            )
         except SettingsError as error:
-            raise error.at(label) from None
+            # Named as the construct's props, not as the cdk.json setting they share rules with.
+            prop = error.key.removeprefix(f"{props.provider.setting}.")
+            raise SettingsError(prop, error.value, error.rule, where=label) from None
         assert checked is not None
         super().__init__(scope, construct_id)
         issuer = props.provider.issuer
@@ -46,6 +50,7 @@ class CiOidcDeployer(Construct):
             else iam.OidcProviderNative(self, "Provider", url=f"https://{issuer}", client_ids=[props.audience])
         )
         federated = self.provider.oidc_provider_arn
+        duration_token = tokens.unresolved(props.max_session_duration_seconds)
         statements = []
         for subjects, repository_id in checked.trusted():
             assert subjects, "a trust without a sub condition lets every repository in"
@@ -67,11 +72,15 @@ class CiOidcDeployer(Construct):
             self,
             "Role",
             role_name=props.role_name,
-            description=f"Deploys from {props.provider.label} workflows of "
-            + ", ".join(r.repository for r in props.repositories)[:900],
-            max_session_duration=Duration.seconds(props.max_session_duration_seconds),
+            description=_description(props),
+            # iam.Role range-checks the duration even when it is a token: a token goes on the resource itself.
+            max_session_duration=None if duration_token else Duration.seconds(props.max_session_duration_seconds),
             assumed_by=iam.FederatedPrincipal(federated, statements[0].conditions, "sts:AssumeRoleWithWebIdentity"),
         )
+        if duration_token:
+            cfn_role = self.role.node.default_child
+            assert isinstance(cfn_role, iam.CfnRole)
+            cfn_role.max_session_duration = props.max_session_duration_seconds
         self.role.assume_role_policy.add_statements(*statements[1:])  # type: ignore[union-attr]
         self._check_trust_size(label, props)
         self.role_arn: str = self.role.role_arn
@@ -84,7 +93,7 @@ class CiOidcDeployer(Construct):
         too_large = trust_size_error(size, rules.MAX_TRUST_POLICY_QUOTA, parts=parts)
         if too_large:
             raise SettingsError(
-                f"{props.provider.setting}.repositories",
+                "repositories",
                 f"{len(props.repositories)} repositories",
                 too_large,
                 where=label,
@@ -130,6 +139,13 @@ class GithubOidcDeployer(CiOidcDeployer):
                 audience=provider.audience,
             ),
         )
+
+
+def _description(props: CiOidcSettings) -> str:
+    repositories = ", ".join(r.repository for r in props.repositories)
+    text = f"Deploys from {props.provider.label} workflows of {repositories}"
+    # IAM takes 1000 characters; a token's text must stay whole.
+    return text if tokens.unresolved(text) or len(text) <= 1000 else text[:997] + "..."
 
 
 def _as_setting(props: CiOidcSettings) -> dict[str, Any]:

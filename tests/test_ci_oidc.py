@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import aws_cdk as cdk
@@ -238,9 +239,7 @@ def test_the_construct_checks_its_props_like_the_settings() -> None:
     stack = cdk.Stack(cdk.App(builtin_cloud_formation_validation=False), "Tooling")
     with pytest.raises(SettingsError) as caught:
         GithubOidcDeployer(stack, "Ci", repositories=[CiRepository(repository="octo/*", branches=["main"])])
-    assert str(caught.value).startswith(
-        "Tooling/Ci (GithubOidcDeployer): invalid github_oidc.repositories[0].repository"
-    )
+    assert str(caught.value).startswith("Tooling/Ci (GithubOidcDeployer): invalid repositories[0].repository")
     deployer = GithubOidcDeployer(
         stack, "Deployer", repositories=[CiRepository(repository="octo/app", environments=["prod"])]
     )
@@ -336,5 +335,55 @@ def test_a_trust_over_the_quota_is_a_warning_and_over_the_most_iam_allows_an_err
     assert ["over IAM's default quota of 2048" in str(w.entry.data) for w in warnings] == [True]
     with pytest.raises(SettingsError) as caught:
         deployer(80)
-    assert str(caught.value).startswith("Tooling/Ci (GithubOidcDeployer): invalid github_oidc.repositories=")
+    assert str(caught.value).startswith("Tooling/Ci (GithubOidcDeployer): invalid repositories=")
     assert "over the most IAM allows; use fewer or shorter repositories, refs or workflows" in str(caught.value)
+
+
+def _token_stack() -> tuple[cdk.Stack, str, float]:
+    stack = cdk.Stack(cdk.App(builtin_cloud_formation_validation=False), "Tooling")
+    text = cdk.CfnParameter(stack, "Text").value_as_string
+    number = cdk.CfnParameter(stack, "Number", type="Number").value_as_number
+    return stack, text, number
+
+
+MAIN = CiRepository(repository="octo/app", branches=["main"])
+GITHUB_TOKEN_CASES: dict[str, tuple[Callable[[str, float], dict[str, Any]], str]] = {
+    "provider_arn": (lambda t, n: {"provider_arn": t}, '"Federated": {"Ref": "Text"}'),
+    "role_name": (lambda t, n: {"role_name": t}, '"RoleName": {"Ref": "Text"}'),
+    "max_session_duration_seconds": (
+        lambda t, n: {"max_session_duration_seconds": n},
+        '"MaxSessionDuration": {"Ref": "Number"}',
+    ),
+    "repository": (
+        lambda t, n: {"repositories": [CiRepository(repository=t, branches=["main"])]},
+        '"repo:", {"Ref": "Text"}, ":ref:refs/heads/main"',
+    ),
+    "branch": (
+        lambda t, n: {"repositories": [CiRepository(repository="octo/app", branches=[t])]},
+        '"repo:octo/app:ref:refs/heads/", {"Ref": "Text"}',
+    ),
+    "repository_id": (
+        lambda t, n: {"repositories": [CiRepository(repository="octo/app", branches=["main"], repository_id=t)]},
+        '"token.actions.githubusercontent.com:repository_id": {"Ref": "Text"}',
+    ),
+    "workflows": (
+        lambda t, n: {"repositories": [MAIN], "workflows": [t]},
+        '"token.actions.githubusercontent.com:job_workflow_ref": [{"Ref": "Text"}]',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GITHUB_TOKEN_CASES))
+def test_every_github_deployer_prop_takes_a_token(case: str) -> None:
+    stack, text, number = _token_stack()
+    given, expected = GITHUB_TOKEN_CASES[case]
+    GithubOidcDeployer(stack, "Ci", **{"repositories": [MAIN], **given(text, number)})
+    assert expected in json.dumps(Template.from_stack(stack).to_json())
+
+
+def test_known_values_beside_a_token_are_still_checked() -> None:
+    stack, text, _ = _token_stack()
+    with pytest.raises(SettingsError, match="allow_ref_wildcards"):
+        GithubOidcDeployer(stack, "Ci", repositories=[CiRepository(repository=text, branches=["main*"])])
+    with pytest.raises(SettingsError, match="literal owner"):
+        GithubOidcDeployer(stack, "Ci2", repositories=[CiRepository(repository="*", branches=[text])])
