@@ -16,7 +16,7 @@ from cross_account.props import CrossAccountRoleProps
 from cross_account.rules import SettingsError
 from cross_account.settings import Settings
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: Names whose modules import aws_cdk (about 1 s of jsii start-up), loaded on first use: the client never needs them.
 _CONSTRUCTS = {

@@ -312,7 +312,7 @@ def _cmd_exec(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -
 
     With --server, the credentials are served to CMD instead (AWS_CONTAINER_CREDENTIALS_FULL_URI on 127.0.0.1,
     with a fresh AWS_CONTAINER_AUTHORIZATION_TOKEN), and the role is assumed again before they expire, so a
-    command that outlasts one session keeps working. The SDKs (boto3, the AWS CLI, the CDK CLI) ask on their own.
+    command that outlasts one session keeps working. The SDKs ask on their own (tested: boto3 and the AWS CLI).
     The command's shared credentials file is /dev/null, as its default profile would come first."""
     from cross_account.cli.run import child_environment, run_command
 
