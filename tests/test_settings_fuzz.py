@@ -3,6 +3,7 @@ synthesizes templates that cfn-lint and IAM's size quotas accept."""
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cross_account.role import iam_length
-from cross_account.rules import MAX_TRUST_POLICY_QUOTA, SettingsError
+from cross_account.rules import DEFAULT_TRUST_POLICY_QUOTA, ROLE_INLINE_POLICIES_QUOTA, SettingsError
 from cross_account.settings import Settings
 from harness.synth import synth
 
@@ -39,6 +40,41 @@ PLAUSIBLE: dict[str, list[str]] = {
     "tags": ['{"team": "platform"}', json.dumps({f"k{i}": "v" * 256 for i in range(50)})],
     "target_account_ids": ['["222222222222", "333333333333"]'],
     "roles": ['{"ReadOnly": {"allowed_actions": ["s3:Get*"]}}'],
+    "mfa_max_age_seconds": ["3600", "129600"],
+    "allow_session_tags": ["true", "false"],
+    "allowed_session_tag_keys": ['["Team", "Project"]'],
+    "assumers_group_name": ["Deployers"],
+    "github_oidc": [
+        json.dumps(
+            {
+                "repositories": [{"repository": "octo/app", "branches": ["main"], "repository_id": 1}],
+                "workflows": ["octo/app/.github/workflows/deploy.yml@*"],
+            }
+        ),
+        json.dumps({"repositories": [{"repository": "octo/app", "environments": ["prod"]}], "provider_arn": None}),
+    ],
+    "gitlab_oidc": [json.dumps({"repositories": [{"repository": "g/sub/p", "tags": ["v1"]}]})],
+    "local": ["true", "false"],
+    "organization_id": ["o-abcdefghij"],
+    "target_organizational_unit_ids": ['["ou-ab12-abcdefgh"]'],
+    "stackset_account_ids": ['["444444444444"]'],
+    "stackset_call_as": ["DELEGATED_ADMIN"],
+    "stackset_failure_tolerance_percentage": ["0", "100"],
+    "stackset_max_concurrent_percentage": ["1", "100"],
+    "stackset_name": ["Cross-Access"],
+    "region": ["eu-west-1", "cn-north-1", "us-gov-west-1"],
+    "target_account_id": ["333333333333"],
+    "trusted_account_id": ["555555555555"],
+}
+#: What a key needs beside it to mean anything (a chosen value wins over these).
+COMPANIONS: dict[str, dict[str, str]] = {
+    "mfa_max_age_seconds": {"require_mfa": "true"},
+    "allowed_session_tag_keys": {"allow_session_tags": "true"},
+    **{
+        key: {"organization_id": "o-abcdefghij", "target_organizational_unit_ids": '["ou-ab12-abcdefgh"]'}
+        for key in KEYS
+        if key.startswith("stackset_") or key in ("organization_id", "target_organizational_unit_ids")
+    },
 }
 HOSTILE = ["9" * 5000, "[" * 3000, "{" * 3000, "arn:", "*", "iam:*", "role/*", "-1", "1e400", "\u0000", "a\nb", ""]
 
@@ -63,17 +99,22 @@ def refused_in_one_line(context: dict[str, Any]) -> Settings | None:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(key=st.sampled_from(KEYS), value=values)
-def test_any_value_is_refused_in_one_line_or_accepted(key: str, value: str) -> None:
-    # What accepted values build is checked below, on fewer examples: each is a synth.
-    refused_in_one_line({key: value})
+def test_any_value_is_refused_in_one_line_or_builds_templates_that_deploy(key: str, value: str) -> None:
+    # Accepted values build too; cfn-lint (most of the cost) runs in the property below, on plausible values.
+    if refused_in_one_line({key: value}) is not None:
+        assert_builds_templates_that_deploy({key: value}, lint=False)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(choice=st.dictionaries(st.sampled_from(sorted(PLAUSIBLE)), st.sampled_from(range(3)), min_size=1, max_size=4))
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(choice=st.dictionaries(st.sampled_from(sorted(PLAUSIBLE)), st.sampled_from(range(3)), min_size=1, max_size=5))
 def test_accepted_settings_build_templates_that_deploy(choice: dict[str, int]) -> None:
-    context = {key: PLAUSIBLE[key][i % len(PLAUSIBLE[key])] for key, i in choice.items()}
-    if refused_in_one_line(context) is None:
-        return
+    chosen = {key: PLAUSIBLE[key][i % len(PLAUSIBLE[key])] for key, i in choice.items()}
+    context = {k: v for key in chosen for k, v in COMPANIONS.get(key, {}).items()} | chosen
+    if refused_in_one_line(context) is not None:
+        assert_builds_templates_that_deploy(context)
+
+
+def assert_builds_templates_that_deploy(context: dict[str, Any], *, lint: bool = True) -> None:
     try:
         app = synth(context)
     except SettingsError as error:  # a construct's rule across settings (the trust's size): one line too
@@ -81,19 +122,38 @@ def test_accepted_settings_build_templates_that_deploy(choice: dict[str, int]) -
         return
     for stack_id in app.templates:
         template = app.template(stack_id)
-        errors = [m for m in cfnlint.api.lint(json.dumps(template)) if m.rule.id.startswith("E")]
-        assert not errors, f"{context}: {stack_id}: {errors}"
-        for resource in template["Resources"].values():
-            properties = resource.get("Properties", {})
-            if "AssumeRolePolicyDocument" in properties:
-                assert iam_length(properties["AssumeRolePolicyDocument"]) <= MAX_TRUST_POLICY_QUOTA
-            if resource["Type"] == "AWS::IAM::ManagedPolicy":
-                assert iam_length(properties["PolicyDocument"]) <= 6144
+        if lint:
+            errors = lint_errors(json.dumps(template, sort_keys=True))
+            assert not errors, f"{context}: {stack_id}: {errors}"
+        assert_within_iam_quotas(template, int(context.get("trust_policy_quota", DEFAULT_TRUST_POLICY_QUOTA)))
+
+
+@functools.cache
+def lint_errors(template: str) -> list[str]:
+    """cfn-lint's errors; a template seen before (TrustedStack often is) is not linted again."""
+    return [str(m) for m in cfnlint.api.lint(template) if m.rule.id.startswith("E")]
+
+
+def assert_within_iam_quotas(template: dict[str, Any], trust_quota: int) -> None:
+    """Each role's trust within the quota, its inline policies together within 10,240, each managed policy 6,144."""
+    resources = template["Resources"]
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role":
+            assert iam_length(properties["AssumeRolePolicyDocument"]) <= trust_quota, logical_id
+            inline = [p["PolicyDocument"] for p in properties.get("Policies", [])]
+            inline += [
+                r["Properties"]["PolicyDocument"]
+                for r in resources.values()
+                if r["Type"] == "AWS::IAM::Policy" and {"Ref": logical_id} in r["Properties"].get("Roles", [])
+            ]
+            assert sum(map(iam_length, inline)) <= ROLE_INLINE_POLICIES_QUOTA, logical_id
+        if resource["Type"] == "AWS::IAM::ManagedPolicy":
+            assert iam_length(properties["PolicyDocument"]) <= 6144, logical_id
 
 
 @pytest.mark.parametrize("key", sorted(PLAUSIBLE))
 def test_the_plausible_values_are_accepted(key: str) -> None:
     # Otherwise the fuzz above would only ever see refusals.
     for value in PLAUSIBLE[key]:
-        context = {key: value, **({"require_mfa": "true"} if key == "mfa_max_age_seconds" else {})}
-        assert Settings.from_context(context) is not None, (key, value)
+        assert Settings.from_context({**COMPANIONS.get(key, {}), key: value}) is not None, (key, value)
