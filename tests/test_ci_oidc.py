@@ -330,9 +330,11 @@ def test_a_trust_over_the_quota_is_a_warning_and_over_the_most_iam_allows_an_err
         GithubOidcDeployer(stack, "Ci", repositories=[CiRepository(repository="octo/app", branches=refs)])
         return stack
 
-    assert not Annotations.from_stack(deployer(5)).find_warning("*", Match.any_value())
-    warnings = Annotations.from_stack(deployer(30)).find_warning("*", Match.any_value())
-    assert ["over IAM's default quota of 2048" in str(w.entry.data) for w in warnings] == [True]
+    # has_warning, not find_warning: the entries find_warning returns need a jsii type that aws-cdk-lib's
+    # cloud_assembly_schema package, installed over its submodule in some orders, does not register.
+    quota = Match.string_like_regexp("over IAM's default quota of 2048")
+    Annotations.from_stack(deployer(5)).has_no_warning("*", Match.any_value())
+    Annotations.from_stack(deployer(30)).has_warning("/Tooling/Ci", quota)
     with pytest.raises(SettingsError) as caught:
         deployer(80)
     assert str(caught.value).startswith("Tooling/Ci (GithubOidcDeployer): invalid repositories=")
