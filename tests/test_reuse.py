@@ -156,10 +156,9 @@ def test_a_role_in_a_nested_stack_protects_every_stack_above_it() -> None:
     protected = json.dumps(by_sid["DenyProtectedStacks"]["Resource"])
     for name in ('{"Ref": "AWS::StackName"}', "stack/Platform/*", "stack/Platform-*/*"):
         assert name in protected
+    # A reference between the stacks made a cycle two levels deep (Template.from_stack refuses one).
     for stack in (top, middle, inner):
-        assert "referenceto" not in json.dumps(Template.from_stack(stack).to_json()), "a reference between stacks"
-    assembly = app.synth()  # CloudFormation would refuse a cycle between a stack and its nested stack
-    assert not [m for s in assembly.stacks for m in s.messages if "Circular" in str(m.entry.data)]
+        assert "referenceto" not in json.dumps(Template.from_stack(stack).to_json())
 
 
 def test_a_role_in_a_top_level_stack_protects_no_other_stack_by_name() -> None:
