@@ -141,12 +141,12 @@ class CiOidcSettings:
             for name in getattr(repo, kind)
         ]
 
-    def trusted(self) -> list[tuple[list[str], str | None]]:
-        """What each trust statement accepts: ``sub`` patterns and a repository ID. Pinned repositories get a
-        statement each, so that one repository's ID never stands in for another's name."""
+    def trusted(self) -> list[tuple[list[str], Any]]:
+        """What each trust statement accepts: ``sub`` patterns and a repository ID (a token stays one). Pinned
+        repositories get a statement each, so that one repository's ID never stands in for another's name."""
         if self.repositories[0].repository_id is None:
             return [(self.subjects(), None)]
-        return [(self.subjects([repo]), str(repo.repository_id)) for repo in self.repositories]
+        return [(self.subjects([repo]), repo.repository_id) for repo in self.repositories]
 
 
 _KEYS: Final = (
@@ -168,8 +168,19 @@ def parse_ci_oidc(provider: CiProvider, *, unresolved: Callable[[Any], bool] = r
     A value only known at deploy time (``unresolved``: a CDK token, given to the construct) passes as it is.
     """
 
-    def known(validator: rules.Validator) -> rules.Validator:
-        return lambda key, value: value if unresolved(value) else validator(key, value)
+    def known(validator: rules.Validator, literal: Callable[[str], bool] | None = None) -> rules.Validator:
+        """``validator`` for a known value. Of a value with tokens in it, ``literal`` checks the text around them:
+        a wildcard there would widen the trust and is never checked against the allow_* settings."""
+
+        def apply(key: str, value: Any) -> Any:
+            if not unresolved(value):
+                return validator(key, value)
+            if literal is not None and isinstance(value, str):
+                for part in rules.literal_parts(value):
+                    check(key, value, literal(part), _MIXED_VALUE_RULE)
+            return value
+
+        return apply
 
     def parse(key: str, value: Any) -> CiOidcSettings | None:
         value = rules.parse_json_string(key, value, dict)
@@ -200,15 +211,24 @@ def parse_ci_oidc(provider: CiProvider, *, unresolved: Callable[[Any], bool] = r
             allow_ref_wildcards=allow_wildcards,
             audience=known(_audience)(f"{key}.audience", value.get("audience", provider.audience)),
             tier=rules.optional(rules.validate_role_name)(f"{key}.tier", value.get("tier")),
-            workflows=_workflows(f"{key}.workflows", value.get("workflows", []), provider, unresolved),
+            workflows=_workflows(f"{key}.workflows", value.get("workflows", []), provider, known),
         )
 
     return parse
 
 
-def _workflows(key: str, value: Any, provider: CiProvider, unresolved: Callable[[Any], bool]) -> tuple[str, ...]:
+_MIXED_VALUE_RULE: Final = (
+    "the text beside a token may hold no wildcard (* ?), ':' or '$' (an ID: digits only); write the value whole"
+)
+
+
+def _plain(part: str) -> bool:
+    return not any(char in part for char in "*?:$")
+
+
+def _workflows(key: str, value: Any, provider: CiProvider, known: Callable[..., rules.Validator]) -> tuple[str, ...]:
     check(key, value, not value or provider.workflow_claim is not None, f"{provider.label} tokens name no workflow")
-    return rules.sequence_of(key, value, _workflow_ref, unresolved=unresolved)
+    return rules.sequence_of(key, value, known(_workflow_ref, _plain))
 
 
 def _workflow_ref(key: str, value: Any) -> str:
@@ -251,19 +271,19 @@ def _repositories(
     provider: CiProvider,
     allow_owner: bool,
     allow_wildcards: bool,
-    known: Callable[[rules.Validator], rules.Validator],
+    known: Callable[..., rules.Validator],
 ) -> tuple[CiRepository, ...]:
     check(key, value, isinstance(value, list) and bool(value), 'must be a non-empty list of {"repository": …, …}')
     kinds = tuple(provider.subjects)
     keys = ("repository", "repository_id", *kinds)
-    ref_name = known(_ref_name if allow_wildcards else _literal_ref_name)
+    ref_name = known(_ref_name if allow_wildcards else _literal_ref_name, _plain)
     repositories = []
     for i, entry in enumerate(value):
         entry_key = f"{key}[{i}]"
         check(entry_key, entry, isinstance(entry, Mapping), f"must be an object of {', '.join(keys)}")
         for name in entry:
             check(f"{entry_key}.{name}", entry[name], name in keys, f"unknown; known: {', '.join(keys)}")
-        repository = known(lambda k, v: _repository(k, v, provider, allow_owner))(
+        repository = known(lambda k, v: _repository(k, v, provider, allow_owner), _plain)(
             f"{entry_key}.repository", entry.get("repository")
         )
         refs = {kind: rules.sequence_of(f"{entry_key}.{kind}", entry.get(kind, []), ref_name) for kind in kinds}
@@ -273,7 +293,7 @@ def _repositories(
             any(refs.values()),
             f"must name at least one of {', '.join(kinds)}: a repository-wide trust lets every ref and pull request in",
         )
-        repository_id = known(_repository_id)(f"{entry_key}.repository_id", entry.get("repository_id"))
+        repository_id = known(_repository_id, str.isdigit)(f"{entry_key}.repository_id", entry.get("repository_id"))
         check(
             f"{entry_key}.repository_id",
             repository_id,

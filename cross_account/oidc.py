@@ -59,7 +59,7 @@ class CiOidcDeployer(Construct):
                 "StringLike": {f"{issuer}:sub": subjects},
             }
             if repository_id is not None:
-                conditions["StringEquals"][f"{issuer}:{props.provider.id_claim}"] = repository_id
+                conditions["StringEquals"][f"{issuer}:{props.provider.id_claim}"] = tokens.as_string(repository_id)
             if props.workflows:
                 conditions["StringLike"][f"{issuer}:{props.provider.workflow_claim}"] = list(props.workflows)
             statements += [
@@ -154,7 +154,7 @@ def _as_setting(props: CiOidcSettings) -> dict[str, Any]:
         "repositories": [
             # Unset refs are left out (a system without environments refuses the key); an ID is kept as given.
             {
-                k: (v if isinstance(v, (str, int)) else list(v))
+                k: (list(v) if isinstance(v, list | tuple) else v)
                 for k, v in asdict(r).items()
                 if v is not None and v != ()
             }

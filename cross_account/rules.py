@@ -510,6 +510,15 @@ def sequence_of(
     return items
 
 
+#: How CDK writes a token into a string.
+_STRING_TOKEN: Final = re.compile(r"\$\{Token\[[^\]]*\]\}")
+
+
+def literal_parts(text: str) -> list[str]:
+    """The text around the tokens of a string: what of it is known at synth."""
+    return [part for part in _STRING_TOKEN.split(text) if part]
+
+
 def optional(validator: Validator) -> Validator:
     """None or "" is unset (the CDK drops JSON null from context before the app sees it)."""
     return lambda key, value: None if value is None or value == "" else validator(key, value)

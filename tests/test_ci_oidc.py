@@ -383,6 +383,52 @@ def test_every_github_deployer_prop_takes_a_token(case: str) -> None:
     assert expected in json.dumps(Template.from_stack(stack).to_json())
 
 
+@pytest.mark.parametrize(
+    ("build", "prop"),
+    [
+        (
+            lambda t: {"repositories": [CiRepository(repository=f"*/{t}", branches=["main"])]},
+            "repositories[0].repository",
+        ),
+        (
+            lambda t: {"repositories": [CiRepository(repository=f"octo/*{t}", branches=["main"])]},
+            "repositories[0].repository",
+        ),
+        (
+            lambda t: {"repositories": [CiRepository(repository="octo/app", branches=[f"*{t}"])]},
+            "repositories[0].branches[0]",
+        ),
+        (
+            lambda t: {
+                "repositories": [CiRepository(repository="octo/app", branches=["main"], repository_id=f"abc{t}")]
+            },
+            "repositories[0].repository_id",
+        ),
+        (lambda t: {"repositories": [MAIN], "workflows": [f"*{t}"]}, "workflows[0]"),
+    ],
+    ids=["any-owner", "owner-wildcard", "branch-wildcard", "id-letters", "workflow-wildcard"],
+)
+def test_a_wildcard_beside_a_token_is_refused(build: Callable[[str], dict[str, Any]], prop: str) -> None:
+    # The text around a token is known at synth: a wildcard there would widen the trust unchecked.
+    stack, text, _ = _token_stack()
+    with pytest.raises(SettingsError) as caught:
+        GithubOidcDeployer(stack, "Ci", **build(text))
+    assert caught.value.key == prop
+    assert "the text beside a token may hold no wildcard" in caught.value.rule
+
+
+def test_a_number_token_as_repository_id_stays_a_token() -> None:
+    stack, _, number = _token_stack()
+    pinned = CiRepository(repository="octo/app", branches=["main"], repository_id=number)  # type: ignore[arg-type]
+    GithubOidcDeployer(stack, "Ci", repositories=[pinned])
+    assert '"token.actions.githubusercontent.com:repository_id": {"Ref": "Number"}' in json.dumps(
+        Template.from_stack(stack).to_json()
+    )
+    floating = CiRepository(repository="octo/app", branches=["main"], repository_id=12.0)  # type: ignore[arg-type]
+    with pytest.raises(SettingsError, match="numeric ID"):
+        GithubOidcDeployer(stack, "Float", repositories=[floating])
+
+
 def test_known_values_beside_a_token_are_still_checked() -> None:
     stack, text, _ = _token_stack()
     with pytest.raises(SettingsError, match="allow_ref_wildcards"):
