@@ -295,21 +295,39 @@ class _Number(str):
     """A number as cdk.json spells it."""
 
 
-def check_numbers_reach_the_app(cdk_json: str) -> None:
-    """Refuse a setting in cdk.json (its text) that the CDK CLI would drop: the CLI reads numbers as doubles,
-    and passes none for one beyond their range, so the default would take its place without a word."""
+#: The files the CDK CLI reads context from, and where in each the context is.
+CONTEXT_FILES: Final = {"cdk.json": "context", "cdk.context.json": None}
+
+
+def check_numbers_reach_the_app(content: bytes, *, source: str = "cdk.json") -> None:
+    """Refuse a setting in a context file (its bytes) that the CDK CLI would drop: the CLI reads numbers as
+    doubles, and passes none for one beyond their range (nor, inside an object, anything but null), so
+    the default would take its place without a word."""
     try:
-        document = json.loads(cdk_json, parse_int=_Number, parse_float=_Number)
+        # As the CLI reads it: a byte-order mark is skipped, a byte that is not UTF-8 is replaced.
+        document = json.loads(content.decode("utf-8-sig", "replace"), parse_int=_Number, parse_float=_Number)
     except (ValueError, RecursionError):
-        return  # not JSON: the CDK CLI says so itself
-    context = document.get("context") if isinstance(document, dict) else None
+        return  # not JSON, or too deep for Python: the CLI and the app's own reading say so
+    where = CONTEXT_FILES.get(source)
+    context = document.get(where) if where and isinstance(document, dict) else document
     for key, value in context.items() if isinstance(context, dict) else ():
-        if key in Settings.setting_names() and isinstance(value, _Number) and math.isinf(float(value)):
-            raise SettingsError(
-                key,
-                f"<a number of {len(value)} characters>",
-                "out of range; the CDK CLI drops such a number and the default would apply",
-            )
+        if key in Settings.setting_names():
+            _check_numbers(key, value, source)
+
+
+def _check_numbers(key: str, value: Any, source: str) -> None:
+    if isinstance(value, _Number) and math.isinf(float(value)):
+        raise SettingsError(
+            key,
+            f"<a number of {len(value)} characters>",
+            f"out of range in {source}; the CDK CLI drops such a number and a default would apply",
+        )
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _check_numbers(f"{key}.{name}", item, source)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_numbers(f"{key}[{i}]", item, source)
 
 
 def _unknown(key: str, value: Any, known: Sequence[str]) -> SettingsError:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -75,9 +76,31 @@ def test_a_bad_setting_fails_the_synth_and_writes_no_templates(tmp_path: Path) -
     assert list(tmp_path.glob("*.template.json")) == []
 
 
-def test_a_number_the_cdk_cli_would_drop_fails_the_synth(tmp_path: Path) -> None:
-    # The CLI reads cdk.json's numbers as doubles and passes no value for one out of their range: without
-    # the app's own look at cdk.json, the default session duration would apply without a word.
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        # The CLI reads numbers as doubles and passes no value for one out of their range: without the
+        # app's own look at cdk.json, the default session duration would apply without a word.
+        (
+            lambda text: text.replace(
+                '"max_session_duration_seconds": 3600', '"max_session_duration_seconds": ' + "9" * 401
+            ),
+            'invalid setting max_session_duration_seconds="<a number of 401 characters>": '
+            "out of range in cdk.json; the CDK CLI drops such a number and a default would apply",
+        ),
+        # Deeper than jsii's reading of the context goes (a key the CDK owns counts too).
+        (
+            lambda text: text.replace(
+                '"context": {', '"context": {"@example/deep": ' + "[" * 1000 + "]" * 1000 + ", ", 1
+            ),
+            "the context (cdk.json, cdk.context.json or -c) is nested too deeply to read",
+        ),
+    ],
+    ids=["number-the-cli-drops", "nested-too-deep"],
+)
+def test_a_context_the_app_cannot_read_fails_the_synth_in_one_line(
+    tmp_path: Path, edit: Callable[[str], str], message: str
+) -> None:
     project = tmp_path / "project"
     project.mkdir()
     for name in ("app.py", "cross_account", "stacks"):
@@ -85,11 +108,9 @@ def test_a_number_the_cdk_cli_would_drop_fails_the_synth(tmp_path: Path) -> None
         (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
     cdk_json = json.loads((PROJECT_ROOT / "cdk.json").read_text())
     cdk_json["app"] = f"{sys.executable} app.py"
-    text = json.dumps(cdk_json).replace(
-        '"max_session_duration_seconds": 3600', '"max_session_duration_seconds": 9' + "9" * 400
-    )
-    assert "9" * 400 in text
-    (project / "cdk.json").write_text(text)
+    text = json.dumps(cdk_json)
+    assert edit(text) != text
+    (project / "cdk.json").write_text(edit(text))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CDK_", "JSII_")) and k != "CI"}
     result = subprocess.run(
         [str(NPM_BIN_DIR / "cdk"), "synth", "--quiet", "--output", str(tmp_path / "out")],
@@ -101,17 +122,55 @@ def test_a_number_the_cdk_cli_would_drop_fails_the_synth(tmp_path: Path) -> None
         check=False,
     )
     assert result.returncode != 0, result.stdout
-    assert (
-        'cross-account app: invalid setting max_session_duration_seconds="<a number of 401 characters>": '
-        "out of range; the CDK CLI drops such a number and the default would apply"
-    ) in result.stderr
+    assert f"cross-account app: {message}" in result.stderr
+    assert "Traceback" not in result.stderr
     assert not list((tmp_path / "out").glob("*.template.json"))
 
 
-@pytest.mark.parametrize("number", ["1e999", "-1e999", "9" * 5000])
-def test_numbers_out_of_a_doubles_range_are_refused_and_others_left_to_the_rules(number: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "source", "key"),
+    [
+        (b'{"context": {"max_session_duration_seconds": 1e999}}', "cdk.json", "max_session_duration_seconds"),
+        (b'{"context": {"max_session_duration_seconds": -1e999}}', "cdk.json", "max_session_duration_seconds"),
+        (
+            b'{"context": {"max_session_duration_seconds": ' + b"9" * 5000 + b"}}",
+            "cdk.json",
+            "max_session_duration_seconds",
+        ),
+        # The CLI skips a byte-order mark and replaces bytes that are not UTF-8; so does the check.
+        (b'\xef\xbb\xbf{"context": {"mfa_max_age_seconds": 1e999}}', "cdk.json", "mfa_max_age_seconds"),
+        (b'{"context": {"role_description": "\xff", "trust_policy_quota": 1e999}}', "cdk.json", "trust_policy_quota"),
+        # Inside an object the CLI passes null, which a tier or the CI setting reads as unset.
+        (
+            b'{"context": {"roles": {"Admin": {"max_session_duration_seconds": 1e999}}}}',
+            "cdk.json",
+            "roles.Admin.max_session_duration_seconds",
+        ),
+        (
+            b'{"context": {"github_oidc": {"repositories": [{"repository_id": 1e999}]}}}',
+            "cdk.json",
+            "github_oidc.repositories[0].repository_id",
+        ),
+        (b'{"max_session_duration_seconds": 1e999}', "cdk.context.json", "max_session_duration_seconds"),
+    ],
+    ids=["huge", "negative", "5000-digits", "bom", "not-utf-8", "tier", "ci-setting", "cdk.context.json"],
+)
+def test_numbers_out_of_a_doubles_range_are_refused(content: bytes, source: str, key: str) -> None:
     with pytest.raises(SettingsError) as caught:
-        check_numbers_reach_the_app(f'{{"context": {{"max_session_duration_seconds": {number}}}}}')
-    assert str(caught.value).startswith("invalid setting max_session_duration_seconds=")
-    for fine in ('{"context": {"max_session_duration_seconds": 1e300}}', '{"context": {"not_ours": 1e999}}', "{", "[]"):
-        check_numbers_reach_the_app(fine)
+        check_numbers_reach_the_app(content, source=source)
+    assert caught.value.key == key
+    assert f"out of range in {source}" in caught.value.rule
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"context": {"max_session_duration_seconds": 1e300}}',
+        b'{"context": {"not_ours": 1e999}}',
+        b"{",
+        b"[]",
+        b'{"context": []}',
+    ],
+)
+def test_other_numbers_and_shapes_are_left_to_the_rules(content: bytes) -> None:
+    check_numbers_reach_the_app(content)
