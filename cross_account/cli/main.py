@@ -53,7 +53,7 @@ examples:
   # run the deploy with the role's credentials (exit code and signals pass through):
   cross-account exec -- npm run deploy
   # ... served to it and renewed before they expire, for deploys longer than one session:
-  cross-account exec --server -- cdk deploy --all
+  cross-account exec --server -- npm run deploy
   # sign in to the target account's console (works with an external ID, which switch-role cannot send):
   cross-account console --service cloudformation
   # one MFA code for every role, tier and account for a while (cached MFA session):
@@ -63,12 +63,12 @@ examples:
   # the app's roles, what each requires, and the profiles that point at them:
   cross-account list
   cross-account exec --role-arn arn:aws:iam::222222222222:role/CrossAccountAccessRole \\
-      --external-id 12345678TESTID --mfa-serial arn:aws:iam::111111111111:mfa/alice -- cdk deploy
+      --external-id 12345678TESTID --mfa-serial arn:aws:iam::111111111111:mfa/alice -- npm run deploy
   # the role ARN from `cdk deploy TargetStack --outputs-file outputs.json`:
   cross-account assume --from-stack-outputs outputs.json --format json
   # a profile the SDKs refresh themselves (preferred for long deploys):
   cross-account configure-profile deploy-b --source-profile account-a
-  cdk deploy --profile deploy-b
+  aws cloudformation deploy --profile deploy-b --stack-name my-service --template-file my-service.json
   # or one that calls this client (cached, MFA prompted once per session):
   cross-account configure-profile deploy-b --source-profile account-a --credential-process
   cross-account clear-cache
