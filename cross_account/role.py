@@ -7,7 +7,7 @@ import weakref
 from collections.abc import MutableMapping, Sequence
 from dataclasses import replace
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import jsii
 from aws_cdk import Annotations, Aws, Duration, Stack, Tags
@@ -234,7 +234,10 @@ class CrossAccountRole(Construct):
         self.tamper_guard = self._tamper_guard()
         inline_size = _InlinePolicySize(self, [*inline.values()])
         if over_quota := inline_size.validate():
-            raise SettingsError("allowed_actions", f"{len(props.allowed_actions)} actions", over_quota[0], where=label)
+            # Named after what takes the most room: the actions, or the resources they apply to.
+            larger = max(("allowed_actions", "allowed_resources"), key=lambda key: len(str(getattr(props, key))))
+            count = f"{len(props.allowed_actions)} actions on {len(props.allowed_resources)} resources"
+            raise SettingsError(larger, count, over_quota[0], where=label)
         if len(props.managed_policy_arns) > rules.DEFAULT_MANAGED_POLICIES_PER_ROLE:
             Annotations.of(self).add_warning_v2(
                 "cross-account:managed-policy-quota",
@@ -336,6 +339,7 @@ class CrossAccountRole(Construct):
                 not_actions=[*_BOOTSTRAP_READS],
                 resources=[
                     stack.format_arn(service="iam", region="", resource="role", resource_name="cdk-*"),
+                    stack.format_arn(service="iam", region="", resource="policy", resource_name="cdk-*"),
                     f"arn:{stack.partition}:s3:::cdk-*-assets-{stack.account}-*",
                     stack.format_arn(
                         service="ecr",
@@ -345,16 +349,20 @@ class CrossAccountRole(Construct):
                     ),
                 ],
             ),
-            # Ways around the ARNs above: an access point on the asset bucket, an ECR registry policy or
-            # replication rule that lets another account write the asset repository, a CloudFormation
-            # extension (hook) that acts on every stack.
+            # Ways around the ARNs above: an access point or access grant on the asset bucket, an ECR
+            # registry policy or replication rule that lets another account write the asset repository, a
+            # CloudFormation extension (hook) that acts on every stack.
             iam.PolicyStatement(
-                sid="DenyNewS3AccessPoints",
+                sid="DenyNewS3AccessPaths",
                 effect=iam.Effect.DENY,
                 actions=[
                     "s3:CreateAccessPoint",
                     "s3:CreateAccessPointForObjectLambda",
                     "s3:CreateMultiRegionAccessPoint",
+                    "s3:CreateAccessGrant",
+                    "s3:CreateAccessGrantsLocation",
+                    "s3:UpdateAccessGrantsLocation",
+                    "s3:PutAccessGrantsInstanceResourcePolicy",
                 ],
                 resources=["*"],
             ),
@@ -382,6 +390,13 @@ def _stacks_above(stack: Stack) -> list[str]:
     while root.nested_stack_parent is not None:
         root = root.nested_stack_parent
     return [] if root is stack else [root.stack_name, f"{root.stack_name}-*"]
+
+
+def _intrinsic_length(intrinsic: Any) -> int:
+    if isinstance(intrinsic, dict) and "Ref" in intrinsic:
+        return _PSEUDO_PARAMETER_LENGTHS.get(intrinsic["Ref"], 64)
+    attribute = intrinsic.get("Fn::GetAtt") if isinstance(intrinsic, dict) else None
+    return 128 if isinstance(attribute, list) and attribute[-1] == "Arn" else 64
 
 
 def _known_quota(props: CrossAccountRoleProps) -> int:
@@ -460,11 +475,15 @@ class _InlinePolicySize:
         self._access, self._documents = access, documents
 
     def validate(self) -> list[str]:
-        grants = self._access.role.node.try_find_child("DefaultPolicy")
-        documents = [*self._documents, self._access.tamper_guard.document]
-        documents += [grants.document] if isinstance(grants, iam.Policy) else []
+        # Every AWS::IAM::Policy of the stack that names the role: the guard, CDK's grants, any other.
         stack = Stack.of(self._access)
-        size = sum(iam_length(stack.resolve(document.to_json())) for document in documents)
+        role = stack.resolve(self._access.role.role_name)
+        attached = [
+            stack.resolve(policy.policy_document)
+            for policy in stack.node.find_all()
+            if isinstance(policy, iam.CfnPolicy) and role in (stack.resolve(policy.roles) or [])
+        ]
+        size = sum(iam_length(stack.resolve(d.to_json())) for d in self._documents) + sum(map(iam_length, attached))
         if size <= rules.ROLE_INLINE_POLICIES_QUOTA:
             return []
         return [
@@ -474,13 +493,24 @@ class _InlinePolicySize:
         ]
 
 
+#: The longest each pseudo parameter can be, for a size known before deploy.
+_PSEUDO_PARAMETER_LENGTHS: Final = {
+    "AWS::StackName": 128,
+    "AWS::AccountId": 12,
+    "AWS::Region": 16,
+    "AWS::Partition": 10,
+    "AWS::URLSuffix": 20,
+}
+
+
 def iam_length(document: Any) -> int:
-    """The policy's length as IAM counts it (no whitespace); an intrinsic counts as a short ARN part."""
+    """The policy's length as IAM counts it (no whitespace); an intrinsic counts as the longest a pseudo
+    parameter can be, or as a resource's name (64) or ARN (128)."""
     if isinstance(document, dict) and list(document) == ["Fn::Join"]:
         _separator, parts = document["Fn::Join"]
-        return 2 + sum(len(part) if isinstance(part, str) else 10 for part in parts)
+        return 2 + sum(len(part) if isinstance(part, str) else _intrinsic_length(part) for part in parts)
     if isinstance(document, dict) and len(document) == 1 and next(iter(document)).startswith(("Fn::", "Ref")):
-        return 12
+        return 2 + _intrinsic_length(document)
     if isinstance(document, dict):
         return 2 + sum(len(json.dumps(k)) + 1 + iam_length(v) + 1 for k, v in document.items())
     if isinstance(document, list):

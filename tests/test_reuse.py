@@ -593,8 +593,20 @@ def test_inline_policies_over_the_role_quota_are_refused_naming_the_setting() ->
             stack, "TooMany", trusted_account_id="111111111111", external_ids=["x-1"], allowed_actions=_actions(600)
         )
     message = str(caught.value)
-    assert message.startswith('Deployments/TooMany (CrossAccountRole): invalid allowed_actions="600 actions": ')
+    assert message.startswith(
+        'Deployments/TooMany (CrossAccountRole): invalid allowed_actions="600 actions on 1 resources": '
+    )
     assert "over IAM's 10240 per role" in message
+    with pytest.raises(SettingsError) as caught:
+        CrossAccountRole(
+            stack,
+            "TooManyResources",
+            trusted_account_id="111111111111",
+            external_ids=["x-1"],
+            allowed_actions=["s3:GetObject"],
+            allowed_resources=[f"arn:aws:s3:::artifacts-{i:03}/*" for i in range(400)],
+        )
+    assert caught.value.key == "allowed_resources"
 
 
 def test_grants_added_later_are_measured_at_synth() -> None:
@@ -607,3 +619,37 @@ def test_grants_added_later_are_measured_at_synth() -> None:
         s3.Bucket.from_bucket_name(stack, f"Bucket{i}", f"artifacts-{i:03}").grant_read(access)
     with pytest.raises(RuntimeError, match="inline policies come to about"):
         app.synth()
+
+
+@pytest.mark.parametrize(("extra", "fits"), [(50, True), (200, False)])
+def test_every_policy_naming_the_role_is_measured_at_synth(extra: int, fits: bool) -> None:
+    # Not only the role's own grants: an iam.Policy attached from elsewhere in the stack counts too.
+    app = fresh_app()
+    stack = cdk.Stack(app, "Deployments", env=B)
+    access = CrossAccountRole(
+        stack, "Access", trusted_account_id="111111111111", external_ids=["x-1"], allowed_actions=_actions(150)
+    )
+    more = iam.PolicyStatement(actions=_actions(150 + extra)[150:], resources=["*"])
+    iam.Policy(stack, "More", roles=[access.role], statements=[more])
+    if fits:
+        app.synth()
+        return
+    with pytest.raises(RuntimeError, match="inline policies come to about"):
+        app.synth()
+
+
+@pytest.mark.parametrize(
+    ("intrinsic", "length"),
+    [
+        ({"Ref": "AWS::StackName"}, 128),
+        ({"Ref": "AWS::AccountId"}, 12),
+        ({"Ref": "AWS::Partition"}, 10),
+        ({"Ref": "SomeBucket"}, 64),
+        ({"Fn::GetAtt": ["Role", "Arn"]}, 128),
+    ],
+)
+def test_a_deploy_time_value_counts_as_the_longest_it_can_be(intrinsic: dict[str, Any], length: int) -> None:
+    from cross_account.role import iam_length
+
+    assert iam_length(intrinsic) == length + 2  # with its quotes, as IAM would see the string
+    assert iam_length({"Fn::Join": ["", ["arn:", intrinsic]]}) == 2 + 4 + length

@@ -238,7 +238,7 @@ def test_the_tamper_guard_denies_changes_to_the_role_its_stack_and_the_bootstrap
     assert all(a.split(":")[1].startswith(("Get", "List", "Describe", "Batch")) for a in bootstrap["NotAction"])
     assert "container-assets" in json.dumps(bootstrap["Resource"])
     assert "cloudformation:RegisterType" in guard["DenyRegistryWideChanges"]["Action"]
-    assert "s3:CreateAccessPoint" in guard["DenyNewS3AccessPoints"]["Action"]
+    assert "s3:CreateAccessPoint" in guard["DenyNewS3AccessPaths"]["Action"]
     assert "DenyChangesToItsPolicies" not in guard, "AWS managed policies cannot be changed by anyone"
 
 

@@ -126,7 +126,7 @@ PROTECTED = "DenyProtectedStacks"
 THIS_ROLE = "DenyChangesToThisRole"
 BOOTSTRAP_GUARD = "DenyCdkBootstrapRolesAndAssets"
 ITS_POLICIES = "DenyChangesToItsPolicies"
-ACCESS_POINTS = "DenyNewS3AccessPoints"
+ACCESS_POINTS = "DenyNewS3AccessPaths"
 REGISTRY_WIDE = "DenyRegistryWideChanges"
 
 ROWS: list[Row] = [
@@ -226,6 +226,24 @@ ROWS: list[Row] = [
         for a in ("cloudformation:RegisterType", "cloudformation:ActivateType", "cloudformation:SetTypeConfiguration")
     ),
     Row("admin", "DescribeRegistry", "ecr:DescribeRegistry", "*", "Allowed"),
+    # An access grant on the asset bucket would hand out a location role's credentials for it.
+    Row(
+        "default",
+        "CreateAccessGrant",
+        "s3:CreateAccessGrant",
+        f"arn:aws:s3:us-east-1:{ACCOUNT_B}:access-grants/default/grant/to-the-assets",
+        "Denied",
+        ACCESS_POINTS,
+    ),
+    # CDK's customer-managed policies (a bootstrap boundary, custom execution policies).
+    Row(
+        "admin",
+        "CreatePolicyVersion_cdk_policy",
+        "iam:CreatePolicyVersion",
+        f"arn:aws:iam::{ACCOUNT_B}:policy/cdk-{BOOTSTRAP}-permissions-boundary-{ACCOUNT_B}-us-east-1",
+        "Denied",
+        BOOTSTRAP_GUARD,
+    ),
     Row("admin", "CreateUser_elsewhere", "iam:CreateUser", f"arn:aws:iam::{ACCOUNT_B}:user/new-user", "Allowed"),
     Row("admin", "UpdateStack_my_service_dev", "cloudformation:UpdateStack", stack("my-service-dev"), "Allowed"),
     # What the guard does not stop (the README says so): an admin session can make a new role and act through it.
