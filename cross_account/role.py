@@ -197,6 +197,7 @@ class CrossAccountRole(Construct):
         _claim_role_name(scope, props, label)
         super().__init__(scope, construct_id)
         self.props: CrossAccountRoleProps = props
+        self._partition_and_account: tuple[str, str] | None = None
 
         trusted_account = iam.AccountPrincipal(props.trusted_account_id)
         (_, conditions), *more_statements = trust_statements(props)
@@ -233,7 +234,8 @@ class CrossAccountRole(Construct):
             Tags.of(self.role).add(key, value)
         self.tamper_guard = self._tamper_guard()
         inline_size = _InlinePolicySize(self, [*inline.values()])
-        if over_quota := inline_size.validate():
+        # Nothing else names the role yet: the props alone tell, mostly, and cost no jsii call.
+        if _size_bound(props) > rules.ROLE_INLINE_POLICIES_QUOTA and (over_quota := inline_size.validate()):
             # Named after what takes the most room: the actions, or the resources they apply to.
             larger = max(("allowed_actions", "allowed_resources"), key=lambda key: len(str(getattr(props, key))))
             count = f"{len(props.allowed_actions)} actions on {len(props.allowed_resources)} resources"
@@ -294,9 +296,17 @@ class CrossAccountRole(Construct):
 
     def stack_arn(self, name: str) -> str:
         """The ARN of the stacks named ``name`` (a pattern) in the role's account, in any region."""
-        return Stack.of(self).format_arn(
-            service="cloudformation", region="*", resource="stack", resource_name=f"{name}/*"
-        )
+        return self._arn("cloudformation", f"stack/{name}/*")
+
+    def _arn(self, service: str, resource: str, region: str = "*", *, in_account: bool = True) -> str:
+        """An ARN in the role's account: as ``Stack.format_arn`` writes it, without its jsii call per ARN.
+        ``resource`` may hold ``{account}``; ``in_account=False`` for a service whose ARNs name no account."""
+        if self._partition_and_account is None:
+            stack = Stack.of(self)
+            self._partition_and_account = (stack.partition, stack.account)
+        partition, account = self._partition_and_account
+        resource = resource.replace("{account}", account)
+        return f"arn:{partition}:{service}:{region}:{account if in_account else ''}:{resource}"
 
     def _tamper_guard(self) -> iam.Policy:
         """Explicit Deny statements: no grant, managed policy or setting lifts them."""
@@ -326,10 +336,8 @@ class CrossAccountRole(Construct):
                 not_actions=["cloudformation:Describe*", "cloudformation:Get*", "cloudformation:List*"],
                 resources=[
                     *(self.stack_arn(name) for name in protected),
-                    stack.format_arn(service="cloudformation", region="*", resource="stackset", resource_name="*"),
-                    stack.format_arn(
-                        service="cloudformation", region="*", resource="stackset-target", resource_name="*"
-                    ),
+                    self._arn("cloudformation", "stackset/*"),
+                    self._arn("cloudformation", "stackset-target/*"),
                 ],
             ),
             # CDK's bootstrap roles, and the assets the next administrator's `cdk deploy` runs: read only.
@@ -338,15 +346,10 @@ class CrossAccountRole(Construct):
                 effect=iam.Effect.DENY,
                 not_actions=[*_BOOTSTRAP_READS],
                 resources=[
-                    stack.format_arn(service="iam", region="", resource="role", resource_name="cdk-*"),
-                    stack.format_arn(service="iam", region="", resource="policy", resource_name="cdk-*"),
-                    f"arn:{stack.partition}:s3:::cdk-*-assets-{stack.account}-*",
-                    stack.format_arn(
-                        service="ecr",
-                        region="*",
-                        resource="repository",
-                        resource_name=f"cdk-*-container-assets-{stack.account}-*",
-                    ),
+                    self._arn("iam", "role/cdk-*", region=""),
+                    self._arn("iam", "policy/cdk-*", region=""),
+                    self._arn("s3", "cdk-*-assets-{account}-*", region="", in_account=False),
+                    self._arn("ecr", "repository/cdk-*-container-assets-{account}-*"),
                 ],
             ),
             # Ways around the ARNs above: an access point or access grant on the asset bucket, an ECR
@@ -477,11 +480,13 @@ class _InlinePolicySize:
     def validate(self) -> list[str]:
         # Every AWS::IAM::Policy of the stack that names the role: the guard, CDK's grants, any other.
         stack = Stack.of(self._access)
+        policies = [policy for policy in stack.node.find_all() if isinstance(policy, iam.CfnPolicy)]
+        # The guard alone, as at construction: the props tell without a jsii call (500 roles would pay seconds).
+        if len(policies) == 1 and _size_bound(self._access.props) <= rules.ROLE_INLINE_POLICIES_QUOTA:
+            return []
         role = stack.resolve(self._access.role.role_name)
         attached = [
-            stack.resolve(policy.policy_document)
-            for policy in stack.node.find_all()
-            if isinstance(policy, iam.CfnPolicy) and role in (stack.resolve(policy.roles) or [])
+            stack.resolve(policy.policy_document) for policy in policies if role in (stack.resolve(policy.roles) or [])
         ]
         size = sum(iam_length(stack.resolve(d.to_json())) for d in self._documents) + sum(map(iam_length, attached))
         if size <= rules.ROLE_INLINE_POLICIES_QUOTA:
@@ -491,6 +496,28 @@ class _InlinePolicySize:
             f"{rules.ROLE_INLINE_POLICIES_QUOTA} per role: use wildcards (s3:Get*) or fewer actions and resources, "
             "or a managed policy (managed_policy_arns)"
         ]
+
+
+#: The tamper guard and the statements around the names, at their longest (the guard alone: about 2,100).
+_GUARD_AND_STATEMENTS: Final = 4000
+#: A stack name's ARN around it, at its longest.
+_STACK_ARN: Final = 80
+
+
+def _size_bound(props: CrossAccountRoleProps) -> int:
+    """More than the role's permissions and tamper guard can come to, from the props alone; or more than
+    the quota when a prop holds a token (its value is not known)."""
+    named = [*props.allowed_actions, *props.allowed_resources, *props.managed_policy_arns]
+    named += [props.permissions_boundary_arn or ""]
+    stacks = [*props.cloudformation_stack_names, *props.protected_stack_names]
+    if any(tokens.unresolved(value) for value in (*named, *stacks)):
+        return rules.ROLE_INLINE_POLICIES_QUOTA + 1
+    spelled_out = (*CLOUDFORMATION_STACK_LEVEL, *CLOUDFORMATION_ACCOUNT_LEVEL) if stacks else ()
+    return (
+        _GUARD_AND_STATEMENTS
+        + sum(len(text) + 3 for text in (*named, *spelled_out))
+        + sum(len(name) + _STACK_ARN for name in stacks)
+    )
 
 
 #: The longest each pseudo parameter can be, for a size known before deploy.
