@@ -653,3 +653,33 @@ def test_a_deploy_time_value_counts_as_the_longest_it_can_be(intrinsic: dict[str
 
     assert iam_length(intrinsic) == length + 2  # with its quotes, as IAM would see the string
     assert iam_length({"Fn::Join": ["", ["arn:", intrinsic]]}) == 2 + 4 + length
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"allowed_actions": _actions(150), "allowed_resources": [f"arn:aws:s3:::b{i}/*" for i in range(40)]},
+        {"allowed_actions": ["cloudformation:*", "s3:*"], "cloudformation_stack_names": ["my-service-*", "x" * 128]},
+        {
+            "allowed_actions": ["s3:GetObject"],
+            "protected_stack_names": [f"{'p' * 100}{i}" for i in range(20)],
+            "managed_policy_arns": [f"arn:aws:iam::222222222222:policy/{'q' * 100}{i}" for i in range(10)],
+            "permissions_boundary_arn": "arn:aws:iam::222222222222:policy/Boundary",
+        },
+    ],
+    ids=["none", "many-actions", "stack-names", "protected-and-policies"],
+)
+def test_the_size_bound_from_the_props_is_never_below_the_policies(options: dict[str, Any]) -> None:
+    # The measure skips its jsii calls when this bound fits: it must never be below what is built.
+    from cross_account.role import _size_bound, iam_length
+
+    stack = cdk.Stack(fresh_app(), "Deployments", env=B)
+    access = CrossAccountRole(stack, "Access", trusted_account_id="111111111111", external_ids=["x-1"], **options)
+    template = Template.from_stack(stack).to_json()
+    built = sum(
+        iam_length(p["PolicyDocument"])
+        for r in template["Resources"].values()
+        for p in ([r["Properties"]] if r["Type"] == "AWS::IAM::Policy" else r["Properties"].get("Policies", []))
+    )
+    assert built <= _size_bound(access.props), (built, _size_bound(access.props))
