@@ -25,7 +25,7 @@ CALLER_USER_NAME = "${aws:username}"
 #: service role, and StackSet instances with the StackSet's execution role.
 ALWAYS_PROTECTED_STACKS = ("CDKToolkit", "StackSet-*")
 #: What a session may still do to CDK's bootstrap roles, asset buckets and container-asset repositories.
-_BOOTSTRAP_READS = (
+_BOOTSTRAP_READS: Final = (
     "iam:Get*",
     "iam:List*",
     "s3:Get*",
@@ -37,7 +37,7 @@ _BOOTSTRAP_READS = (
     "ecr:List*",
 )
 #: Account-wide settings that act on every repository or stack, the guarded ones included.
-_REGISTRY_WIDE = (
+_REGISTRY_WIDE: Final = (
     "ecr:PutRegistryPolicy",
     "ecr:DeleteRegistryPolicy",
     "ecr:PutReplicationConfiguration",
