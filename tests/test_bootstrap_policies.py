@@ -69,6 +69,8 @@ def iam_arns(resource_type: str, props: dict[str, Any]) -> dict[str, str]:
     """The ARN of an IAM resource of the template, under the kind of entity it is ("role", "group", "policy")."""
     if resource_type == "AWS::IAM::Policy":
         return {}  # an inline policy: its handlers act on the roles it is attached to
+    if resource_type == "AWS::IAM::OIDCProvider":
+        return {"oidc-provider": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{props['Url'].removeprefix('https://')}"}
     name_key, kind = {
         "AWS::IAM::Role": ("RoleName", "role"),
         "AWS::IAM::Group": ("GroupName", "group"),
@@ -77,9 +79,20 @@ def iam_arns(resource_type: str, props: dict[str, Any]) -> dict[str, str]:
     return {kind: f"arn:aws:iam::{ACCOUNT}:{kind}{props.get('Path', '/')}{props[name_key]}"}
 
 
+def arns_by_kind(resources: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Every IAM entity of the template by kind: two roles or two OIDC providers are each checked."""
+    arns: dict[str, list[str]] = {}
+    for resource in resources:
+        for kind, arn in iam_arns(resource["Type"], resource.get("Properties", {})).items():
+            arns.setdefault(kind, []).append(arn)
+    return arns
+
+
 def target_kind(action: str) -> str:
     """The entity an IAM action acts on: iam:AttachGroupPolicy on a group, iam:CreatePolicy on a policy."""
     name = action.split(":", 1)[1]
+    if "OpenIDConnectProvider" in name:
+        return "oidc-provider"
     return next((kind.lower() for kind in ("Role", "Group", "User") if kind in name), "policy")
 
 
@@ -104,9 +117,7 @@ def test_the_execution_policy_covers_every_handler_permission(case: str, stack: 
     for template in templates(case, stack):
         resources = [r for r in template["Resources"].values() if r["Type"].startswith("AWS::IAM::")]
         assert resources, f"{case}/{stack} has no IAM resource: the snapshots changed shape"
-        arns: dict[str, str] = {}
-        for resource in resources:
-            arns.update(iam_arns(resource["Type"], resource.get("Properties", {})))
+        arns = arns_by_kind(resources)
         for resource in resources:
             schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource["Type"]).schema
             for handler in HANDLERS:
@@ -114,9 +125,9 @@ def test_the_execution_policy_covers_every_handler_permission(case: str, stack: 
                 for action in schema["handlers"].get(handler, {"permissions": []})["permissions"]:
                     if (resource["Type"], action) in NOT_NEEDED:
                         continue
-                    arn = arns.get(target_kind(action), f"<no {target_kind(action)} in the stack>")
-                    if not allows(policy, action, arn):
-                        missing.append(f"{resource['Type']} {handler}: {action} on {arn}")
+                    for arn in arns.get(target_kind(action), [f"<no {target_kind(action)} in the stack>"]):
+                        if not allows(policy, action, arn):
+                            missing.append(f"{resource['Type']} {handler}: {action} on {arn}")
         version = template["Parameters"]["BootstrapVersion"]["Default"]
         if not allows(policy, "ssm:GetParameters", f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter{version}"):
             missing.append(f"ssm:GetParameters on {version}")
@@ -132,7 +143,7 @@ def test_the_execution_policy_is_narrow(policy: Path) -> None:
             service, name = action.split(":")
             assert get_action_data(service, name), f"unknown action {action}"
         for resource in _as_list(statement["Resource"]):
-            assert resource.split(":")[5].split("/")[0] in ("role", "group", "policy", "parameter"), resource
+            assert resource.split(":")[5].split("/")[0] in ("role", "group", "policy", "parameter", "oidc-provider")
     # The point of narrowing: no other role, group or policy of the account, and no user.
     for action, arn in [
         ("iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/Admin"),

@@ -17,9 +17,14 @@ from harness.synth import synth
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
-#: The default app, and one that turns on every role option, tiers, several accounts and the StackSet.
+#: The default app, one that turns on every role option, tiers, several accounts and the StackSet, and
+#: one with both CI deployers.
 CASES: dict[str, dict[str, Any]] = {
     "default": {},
+    "ci": {
+        "github_oidc": '{"repositories": [{"repository": "octo/app", "repository_id": 892317, "branches": ["main"]}]}',
+        "gitlab_oidc": '{"repositories": [{"repository": "group/app", "tags": ["v1"]}]}',
+    },
     "everything": {
         "target_account_ids": '["222222222222", "333333333333"]',
         "require_mfa": "true",

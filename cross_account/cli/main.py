@@ -436,7 +436,7 @@ def _cmd_configure_profile(args: argparse.Namespace, environ: Mapping[str, str],
     else:
         emit(f"wrote profile {name} to {result.path} (new file)\n")
     emit(f"{_session_naming(request, credential_process=args.credential_process)}\n")
-    emit(f"use it: cdk deploy --profile {name}  |  aws sts get-caller-identity --profile {name}\n")
+    emit(f"use it: aws sts get-caller-identity --profile {name}  |  aws cloudformation deploy --profile {name} …\n")
     return 0
 
 
