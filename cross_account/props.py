@@ -73,7 +73,7 @@ class CrossAccountRoleProps:
     #: The account's trust-policy size quota: IAM's default 2048, or up to 4096 after a quota increase.
     trust_policy_quota: int = setting(rules.validate_trust_policy_quota, default=rules.DEFAULT_TRUST_POLICY_QUOTA)
     #: Tags on the role (at most 50). Default: none.
-    tags: Mapping[str, str] = setting(rules.mapping_of_tags, default_factory=dict, shape="tags")
+    tags: Mapping[str, str] = setting(rules.role_tags, default_factory=dict, shape="tags")
 
     @classmethod
     def prop_names(cls) -> tuple[str, ...]:

@@ -232,6 +232,7 @@ class CrossAccountRole(Construct):
             )
         for key, value in props.tags.items():
             Tags.of(self.role).add(key, value)
+        Tags.of(self.role).add(*rules.GUARD_TAG)
         self.tamper_guard = self._tamper_guard()
         inline_size = _InlinePolicySize(self, [*inline.values()])
         # Nothing else names the role yet: the props alone tell, mostly, and cost no jsii call.
@@ -329,6 +330,15 @@ class CrossAccountRole(Construct):
                 effect=iam.Effect.DENY,
                 not_actions=["iam:Get*", "iam:List*"],
                 resources=[self.role.role_arn],
+            ),
+            # The same by the role's tag, which IAM reads from the role itself: it holds whatever case or
+            # spelling a request names the role with, and guards every role the construct makes (tiers).
+            iam.PolicyStatement(
+                sid="DenyChangesToGuardedRoles",
+                effect=iam.Effect.DENY,
+                not_actions=["iam:Get*", "iam:List*"],
+                resources=[self._arn("iam", "role/*", region="")],
+                conditions={"StringEquals": {f"aws:ResourceTag/{rules.GUARD_TAG[0]}": rules.GUARD_TAG[1]}},
             ),
             iam.PolicyStatement(
                 sid="DenyProtectedStacks",

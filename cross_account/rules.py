@@ -539,6 +539,8 @@ def one_of(choices: Sequence[str]) -> Validator:
 
 #: IAM's quota of tags on a role.
 MAX_TAGS: Final = 50
+#: The tag the tamper guard puts on every role it guards, and denies every change to a role that carries.
+GUARD_TAG: Final = ("cross-account:tamper-guard", "on")
 #: Managed policies per role: 10 by default, 20 at most after a quota increase.
 DEFAULT_MANAGED_POLICIES_PER_ROLE: Final = 10
 #: All of a role's inline policies together, whitespace left out (a fixed IAM quota).
@@ -548,10 +550,23 @@ MAX_MANAGED_POLICIES_PER_ROLE: Final = 20
 
 def mapping_of_tags(key: str, value: Any, *, unresolved: Callable[[Any], bool] = never) -> dict[str, str]:
     check(key, value, isinstance(value, Mapping), "must be an object of tag keys to string values")
-    check(key, f"{len(value)} tags", len(value) <= MAX_TAGS, f"IAM allows at most {MAX_TAGS} tags on a role")
+    check(key, f"{len(value)} tags", len(value) <= MAX_TAGS, f"IAM allows at most {MAX_TAGS} tags")
     for tag_key, tag_value in value.items():
         validate_tag(key, tag_key, tag_value, unresolved=unresolved)
     return dict(value)
+
+
+def role_tags(key: str, tags: dict[str, str]) -> dict[str, str]:
+    """Tags for a role (already checked as tags): one of IAM's 50 is the tamper guard's."""
+    check(
+        key,
+        f"{len(tags)} tags",
+        len(tags) < MAX_TAGS,
+        f"IAM allows at most {MAX_TAGS} tags on a role, and the tamper guard's tag is one of them",
+    )
+    for tag_key, tag_value in tags.items():
+        check(f"{key}.{tag_key}", tag_value, tag_key != GUARD_TAG[0], "is the tamper guard's own tag")
+    return tags
 
 
 # --- the rule of one setting or construct prop, kept beside its declaration ---------------------
@@ -580,7 +595,7 @@ class Rule:
             return sequence_of(key, value, self.validate, unresolved=unresolved)
         if self.shape == "tags":
             value = parse_json_string(key, value, dict) if context else value
-            return mapping_of_tags(key, value, unresolved=unresolved)
+            return self.validate(key, mapping_of_tags(key, value, unresolved=unresolved))
         return self.validate(key, value)
 
 

@@ -56,8 +56,10 @@ def test_default_permission_policy_is_the_howtos() -> None:
     assert properties["RoleName"] == "CrossAccountAccessRole"
     assert properties["Path"] == "/"
     assert properties["MaxSessionDuration"] == 3600
-    for absent in ("ManagedPolicyArns", "PermissionsBoundary", "Tags"):
+    for absent in ("ManagedPolicyArns", "PermissionsBoundary"):
         assert absent not in properties
+    # The only tag is the tamper guard's, which its DenyChangesToGuardedRoles statement reads.
+    assert properties["Tags"] == [{"Key": "cross-account:tamper-guard", "Value": "on"}]
 
 
 @pytest.mark.parametrize(
@@ -196,6 +198,7 @@ def test_session_and_permission_options() -> None:
     assert properties["PermissionsBoundary"] == "arn:aws:iam::222222222222:policy/Boundary"
     assert sorted(properties["Tags"], key=lambda t: t["Key"]) == [
         {"Key": "cost-center", "Value": "42"},
+        {"Key": "cross-account:tamper-guard", "Value": "on"},
         {"Key": "team", "Value": "platform"},
     ]
 

@@ -116,7 +116,8 @@ def test_principal_wildcards_after_a_literal_name_prefix_pass(arn: str) -> None:
         ({"external_ids": "[" + "9" * 5000 + "]"}, "external_ids"),
         ({"allowed_resources": '["arn:"]'}, "allowed_resources[0]"),
         ({"allowed_resources": '["arn:aws:s3:::"]'}, "allowed_resources[0]"),
-        ({"tags": json.dumps({f"k{i}": "v" for i in range(51)})}, "tags"),
+        ({"tags": json.dumps({f"k{i}": "v" for i in range(50)})}, "tags"),
+        ({"tags": json.dumps({"cross-account:tamper-guard": "off"})}, "tags.cross-account:tamper-guard"),
     ],
     ids=[
         "huge-duration",
@@ -127,7 +128,8 @@ def test_principal_wildcards_after_a_literal_name_prefix_pass(arn: str) -> None:
         "huge-json-number",
         "bare-arn",
         "arn-without-resource",
-        "51-tags",
+        "50-tags-beside-the-guards",
+        "the-guards-tag",
     ],
 )
 def test_hostile_values_get_one_line_naming_the_key(context: dict[str, Any], key: str) -> None:

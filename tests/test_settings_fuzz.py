@@ -37,7 +37,7 @@ PLAUSIBLE: dict[str, list[str]] = {
     "cloudformation_stack_names": ['["my-service-*"]'],
     "protected_stack_names": ['["Network"]'],
     "trust_policy_quota": ["4096"],
-    "tags": ['{"team": "platform"}', json.dumps({f"k{i}": "v" * 256 for i in range(50)})],
+    "tags": ['{"team": "platform"}', json.dumps({f"k{i}": "v" * 256 for i in range(49)})],
     "target_account_ids": ['["222222222222", "333333333333"]'],
     "roles": ['{"ReadOnly": {"allowed_actions": ["s3:Get*"]}}'],
     "mfa_max_age_seconds": ["3600", "129600"],

@@ -84,6 +84,8 @@ class Row:
     expect: Verdict
     guard: str | None = None
     resource_policy: PolicyDocument | None = None
+    #: What IAM knows of the resource beyond its ARN (its tags).
+    context: dict[str, str] | None = None
 
     @property
     def key(self) -> str:
@@ -91,7 +93,7 @@ class Row:
 
     def scenario(self, role: Role) -> Scenario:
         resource = self.target(role) if callable(self.target) else self.target
-        kwargs: dict[str, Any] = {"session_name": "alice", "label": self.key}
+        kwargs: dict[str, Any] = {"session_name": "alice", "label": self.key, "context": self.context}
         if self.resource_policy is not None:
             kwargs.update(resource_policy=self.resource_policy, resource_policy_name=TRUST_POLICY)
         return Scenario(self.key, (session_request(role, self.action, resource, **kwargs),), self.expect)
@@ -127,6 +129,8 @@ THIS_ROLE = "DenyChangesToThisRole"
 BOOTSTRAP_GUARD = "DenyCdkBootstrapRolesAndAssets"
 ITS_POLICIES = "DenyChangesToItsPolicies"
 ACCESS_POINTS = "DenyNewS3AccessPaths"
+GUARDED_ROLES = "DenyChangesToGuardedRoles"
+GUARD_TAGGED = {"aws:ResourceTag/cross-account:tamper-guard": "on"}
 REGISTRY_WIDE = "DenyRegistryWideChanges"
 
 ROWS: list[Row] = [
@@ -180,6 +184,32 @@ ROWS: list[Row] = [
     # AdministratorAccess attached through managed_policy_arns does not lift the guard.
     *(Row("admin", f"{a}_own_role", f"iam:{a}", own_role, "Denied", THIS_ROLE) for a in ROLE_CHANGES),
     Row("admin", "GetRole_own_role", "iam:GetRole", own_role, "Allowed"),
+    # IAM role names are one whatever their case: a request may spell the role otherwise than the ARN
+    # above. The tag, read from the role itself, still matches; so does another tier's role.
+    *(
+        Row(
+            "admin",
+            f"{a}_own_role_spelled_otherwise",
+            f"iam:{a}",
+            lambda role: role.arn.lower(),
+            "Denied",
+            GUARDED_ROLES,
+            context=GUARD_TAGGED,
+        )
+        for a in ("UpdateAssumeRolePolicy", "AttachRolePolicy", "DeleteRole")
+    ),
+    Row(
+        "admin",
+        "PutRolePolicy_another_tiers_role",
+        "iam:PutRolePolicy",
+        f"arn:aws:iam::{ACCOUNT_B}:role/CrossAccountAccessRole-Admin",
+        "Denied",
+        GUARDED_ROLES,
+        context=GUARD_TAGGED,
+    ),
+    Row(
+        "admin", "PutRolePolicy_untagged_role", "iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT_B}:role/another", "Allowed"
+    ),
     Row("admin", "UpdateStack_own_stack", "cloudformation:UpdateStack", own_stack, "Denied", PROTECTED),
     Row("admin", "PassRole_cfn_exec_role", "iam:PassRole", CFN_EXEC_ROLE, "Denied", BOOTSTRAP_GUARD),
     Row("admin", "AssumeRole_deploy_role", "sts:AssumeRole", DEPLOY_ROLE, "Denied", BOOTSTRAP_GUARD, BOOTSTRAP_TRUST),
