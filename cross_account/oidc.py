@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cross_account import rules, tokens
 from cross_account.ci import CI_PROVIDERS, CiOidcSettings, CiRepository, parse_ci_oidc
-from cross_account.role import construct_label, iam_length, trust_size_error
+from cross_account.role import construct_label, iam_length, set_max_session_duration, trust_size_error
 from cross_account.rules import SettingsError
 
 
@@ -50,38 +50,25 @@ class CiOidcDeployer(Construct):
             else iam.OidcProviderNative(self, "Provider", url=f"https://{issuer}", client_ids=[props.audience])
         )
         federated = self.provider.oidc_provider_arn
-        duration_token = tokens.unresolved(props.max_session_duration_seconds)
-        statements = []
-        for subjects, repository_id in checked.trusted():
-            assert subjects, "a trust without a sub condition lets every repository in"
-            conditions: dict[str, dict[str, Any]] = {
-                "StringEquals": {f"{issuer}:aud": props.audience},
-                "StringLike": {f"{issuer}:sub": subjects},
-            }
-            if repository_id is not None:
-                conditions["StringEquals"][f"{issuer}:{props.provider.id_claim}"] = tokens.as_string(repository_id)
-            if props.workflows:
-                conditions["StringLike"][f"{issuer}:{props.provider.workflow_claim}"] = list(props.workflows)
-            statements += [
-                iam.PolicyStatement(
-                    principals=[iam.FederatedPrincipal(federated)], actions=[action], conditions=conditions
-                )
-                for action in ("sts:AssumeRoleWithWebIdentity", "sts:TagSession")
-            ]
+        trusts = [_conditions(props, subjects, repository_id) for subjects, repository_id in checked.trusted()]
         self.role = iam.Role(
             self,
             "Role",
             role_name=props.role_name,
             description=_description(props),
-            # iam.Role range-checks the duration even when it is a token: a token goes on the resource itself.
-            max_session_duration=None if duration_token else Duration.seconds(props.max_session_duration_seconds),
-            assumed_by=iam.FederatedPrincipal(federated, statements[0].conditions, "sts:AssumeRoleWithWebIdentity"),
+            assumed_by=iam.FederatedPrincipal(federated, trusts[0], "sts:AssumeRoleWithWebIdentity"),
         )
-        if duration_token:
-            cfn_role = self.role.node.default_child
-            assert isinstance(cfn_role, iam.CfnRole)
-            cfn_role.max_session_duration = props.max_session_duration_seconds
-        self.role.assume_role_policy.add_statements(*statements[1:])  # type: ignore[union-attr]
+        set_max_session_duration(self.role, props.max_session_duration_seconds)
+        # CI actions tag their sessions: each trust allows sts:TagSession under the same conditions.
+        principal = iam.FederatedPrincipal(federated)
+        self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
+            iam.PolicyStatement(principals=[principal], actions=["sts:TagSession"], conditions=trusts[0]),
+            *(
+                iam.PolicyStatement(principals=[principal], actions=[action], conditions=conditions)
+                for conditions in trusts[1:]
+                for action in ("sts:AssumeRoleWithWebIdentity", "sts:TagSession")
+            ),
+        )
         self._check_trust_size(label, props)
         self.role_arn: str = self.role.role_arn
 
@@ -139,6 +126,21 @@ class GithubOidcDeployer(CiOidcDeployer):
                 audience=provider.audience,
             ),
         )
+
+
+def _conditions(props: CiOidcSettings, subjects: list[str], repository_id: Any) -> dict[str, dict[str, Any]]:
+    """The conditions of one trust statement: the audience, the subjects and, when pinned, the repository ID."""
+    assert subjects, "a trust without a sub condition lets every repository in"
+    issuer = props.provider.issuer
+    conditions: dict[str, dict[str, Any]] = {
+        "StringEquals": {f"{issuer}:aud": props.audience},
+        "StringLike": {f"{issuer}:sub": subjects},
+    }
+    if repository_id is not None:
+        conditions["StringEquals"][f"{issuer}:{props.provider.id_claim}"] = tokens.as_string(repository_id)
+    if props.workflows:
+        conditions["StringLike"][f"{issuer}:{props.provider.workflow_claim}"] = list(props.workflows)
+    return conditions
 
 
 def _description(props: CiOidcSettings) -> str:

@@ -10,7 +10,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Final, Literal
 
 import jsii
-from aws_cdk import Annotations, Aws, Duration, Stack, Tags
+from aws_cdk import Annotations, Aws, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
@@ -201,8 +201,6 @@ class CrossAccountRole(Construct):
 
         trusted_account = iam.AccountPrincipal(props.trusted_account_id)
         (_, conditions), *more_statements = trust_statements(props)
-        # iam.Role range-checks the duration even when it is a token: set a token on the resource itself.
-        duration_token = tokens.unresolved(props.max_session_duration_seconds)
         self.role = iam.Role(
             self,
             "Role",
@@ -210,7 +208,6 @@ class CrossAccountRole(Construct):
             path=props.role_path,
             description=props.description,
             assumed_by=trusted_account.with_conditions(conditions) if conditions else trusted_account,
-            max_session_duration=None if duration_token else Duration.seconds(props.max_session_duration_seconds),
             inline_policies=(inline := self._inline_policies()),
             managed_policies=[
                 iam.ManagedPolicy.from_managed_policy_arn(self, f"Managed{i}", arn)
@@ -222,10 +219,7 @@ class CrossAccountRole(Construct):
                 else None
             ),
         )
-        if duration_token:
-            cfn_role = self.role.node.default_child
-            assert isinstance(cfn_role, iam.CfnRole)
-            cfn_role.max_session_duration = props.max_session_duration_seconds
+        set_max_session_duration(self.role, props.max_session_duration_seconds)
         for action, more_conditions in more_statements:
             self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
                 iam.PolicyStatement(actions=[action], principals=[trusted_account], conditions=more_conditions or None)
@@ -393,6 +387,14 @@ class CrossAccountRole(Construct):
                 )
             )
         return iam.Policy(self, "TamperGuard", statements=statements, roles=[self.role])
+
+
+def set_max_session_duration(role: iam.Role, seconds: float) -> None:
+    """On the resource itself: iam.Role range-checks a ``Duration`` even when it is a token (the rules have
+    checked a known value already)."""
+    cfn_role = role.node.default_child
+    assert isinstance(cfn_role, iam.CfnRole)
+    cfn_role.max_session_duration = seconds
 
 
 def _stacks_above(stack: Stack) -> list[str]:
