@@ -19,14 +19,17 @@ from harness.node import NPM_BIN_DIR, PROJECT_ROOT
 NOISE = ("end-of-life", "NOTICES", "feature flags", "telemetry", "Traceback")
 
 
-def cdk_synth(outdir: Path, *args: str, ci: bool = False, merged: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run `cdk synth`; `ci` sets CI=true (the CLI then logs to stdout), `merged` keeps both streams in order."""
+def cdk_synth(
+    outdir: Path, *args: str, ci: bool = False, merged: bool = False, cwd: Path = PROJECT_ROOT
+) -> subprocess.CompletedProcess[str]:
+    """Run `cdk synth` in `cwd` (default: this project); `ci` sets CI=true (the CLI then logs to stdout),
+    `merged` keeps both streams in order."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CDK_", "JSII_")) and k != "CI"}
     if ci:
         env["CI"] = "true"
     return subprocess.run(
         [str(NPM_BIN_DIR / "cdk"), "synth", "--quiet", "--output", str(outdir), *args],
-        cwd=PROJECT_ROOT,
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT if merged else subprocess.PIPE,
@@ -111,16 +114,7 @@ def test_a_context_the_app_cannot_read_fails_the_synth_in_one_line(
     text = json.dumps(cdk_json)
     assert edit(text) != text
     (project / "cdk.json").write_text(edit(text))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CDK_", "JSII_")) and k != "CI"}
-    result = subprocess.run(
-        [str(NPM_BIN_DIR / "cdk"), "synth", "--quiet", "--output", str(tmp_path / "out")],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = cdk_synth(tmp_path / "out", cwd=project)
     assert result.returncode != 0, result.stdout
     assert f"cross-account app: {message}" in result.stderr
     assert "Traceback" not in result.stderr

@@ -15,6 +15,7 @@ from cross_account.ci import CiRepository
 from cross_account.oidc import GithubOidcDeployer
 from cross_account.settings import Settings
 from harness.synth import synth
+from tests.test_reuse import Tokens
 
 GITHUB = "token.actions.githubusercontent.com"
 REPO = {"repository": "octo/app", "branches": ["main"]}
@@ -342,10 +343,8 @@ def test_a_trust_over_the_quota_is_a_warning_and_over_the_most_iam_allows_an_err
 
 
 def _token_stack() -> tuple[cdk.Stack, str, float]:
-    stack = cdk.Stack(cdk.App(builtin_cloud_formation_validation=False), "Tooling")
-    text = cdk.CfnParameter(stack, "Text").value_as_string
-    number = cdk.CfnParameter(stack, "Number", type="Number").value_as_number
-    return stack, text, number
+    tokens = Tokens()
+    return tokens.stack, tokens.text, tokens.number
 
 
 MAIN = CiRepository(repository="octo/app", branches=["main"])
