@@ -3,7 +3,8 @@
 Constructs:
 - :class:`CrossAccountRole`: the role in the target account (B), with its props :class:`CrossAccountRoleProps`;
 - :class:`CrossAccountAssumers`: the group and policy in the trusted account (A);
-- :class:`GithubOidcDeployer` / :class:`CiOidcDeployer`: a role CI workflows assume with OpenID Connect (A).
+- :class:`GithubOidcDeployer` / :class:`CiOidcDeployer`: a role CI workflows assume with OpenID Connect (A);
+- :class:`DeployStagingBucket` (B) and :class:`DeployLaneSynthesizer` (a service app's stacks): the deploy lane.
 
 The settings contract (:class:`Settings`), the props and their rules have no CDK import;
 the ``cross-account`` client reuses them.
@@ -24,6 +25,8 @@ _CONSTRUCTS = {
     "CrossAccountAssumers": "cross_account.assumers",
     "OrganizationRoles": "cross_account.assumers",
     "target_role_arn": "cross_account.assumers",
+    "DeployLaneSynthesizer": "cross_account.synthesizer",
+    "DeployStagingBucket": "cross_account.staging",
     "CiOidcDeployer": "cross_account.oidc",
     "GithubOidcDeployer": "cross_account.oidc",
 }

@@ -59,13 +59,20 @@ class CrossAccountRoleProps:
     allowed_actions: Sequence[str] = setting(rules.validate_action, default=(), shape="list")
     #: Resources for ``allowed_actions``. Default: ``["*"]``.
     allowed_resources: Sequence[str] = setting(rules.validate_resource, default=("*",), shape="list")
-    #: CloudFormation actions of ``allowed_actions`` apply only to stacks of these names (wildcards allowed),
-    #: in the role's account. Default: none, so they apply to ``allowed_resources`` (a synth warning names
-    #: what that reaches).
-    cloudformation_stack_names: Sequence[str] = setting(rules.validate_stack_name_pattern, default=(), shape="list")
+    #: CloudFormation actions of ``allowed_actions`` apply only to stacks of these names (wildcards allowed,
+    #: with a literal part), in the role's account. The deploy lane holds either way: a session changes only
+    #: stacks that sessions of this role created. Default: none, so they apply to ``allowed_resources``.
+    cloudformation_stack_names: Sequence[str] = setting(rules.validate_lane_stack_pattern, default=(), shape="list")
     #: More stacks the session may not operate, beside the ones always protected (the role's own stack,
     #: CDK's bootstrap stack ``CDKToolkit``, StackSet instances). Default: none.
     protected_stack_names: Sequence[str] = setting(rules.validate_stack_name_pattern, default=(), shape="list")
+    #: Services (``iam:PassedToService``) the session may pass roles it creates to, such as
+    #: ``lambda.amazonaws.com``: it may then create roles under ``service_role_path``, each with the lane's
+    #: permissions boundary (at most this role's own permissions, with its tamper guard inside). Default:
+    #: none, so the session creates no roles.
+    service_role_services: Sequence[str] = setting(rules.validate_service_principal, default=(), shape="list")
+    #: Where the roles of ``service_role_services`` live. Default: ``/cross-account-lane/<role name>/``.
+    service_role_path: str | None = setting(rules.optional(rules.validate_path), default=None)
     #: Managed policies attached to the role. Default: none.
     managed_policy_arns: Sequence[str] = setting(rules.validate_policy_arn, default=(), shape="list")
     #: The role's permissions boundary. Default: none.
@@ -113,6 +120,14 @@ class CrossAccountRoleProps:
             f"IAM attaches at most {rules.MAX_MANAGED_POLICIES_PER_ROLE} managed policies to a role "
             f"({rules.DEFAULT_MANAGED_POLICIES_PER_ROLE} without a quota increase)",
         )
+        rules.check(
+            f"{prefix}service_role_path",
+            self.service_role_path,
+            self.service_role_path is None or bool(self.service_role_services),
+            "only applies with service_role_services",
+        )
+        if self.service_role_path and not unresolved(self.service_role_path) and not unresolved(self.role_path):
+            rules.check_service_role_path(f"{prefix}service_role_path", self.service_role_path, role_path=self.role_path)
         rules.check_resources_for_actions(
             f"{prefix}allowed_resources", self.allowed_resources, actions=self.allowed_actions
         )

@@ -14,7 +14,7 @@ from aws_cdk import Annotations, Aws, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
-from cross_account import rules, tokens
+from cross_account import lane, rules, tokens
 from cross_account.iam_data import CLOUDFORMATION_ACCOUNT_LEVEL, CLOUDFORMATION_STACK_LEVEL
 from cross_account.props import CrossAccountRoleProps
 from cross_account.rules import SettingsError
@@ -198,6 +198,9 @@ class CrossAccountRole(Construct):
         super().__init__(scope, construct_id)
         self.props: CrossAccountRoleProps = props
         self._partition_and_account: tuple[str, str] | None = None
+        #: The deploy lane's tag value: the role's name (a deploy-time value when CloudFormation names it).
+        self.lane: str = props.role_name or ""
+        self.service_role_boundary: iam.IManagedPolicy | None = None
 
         trusted_account = iam.AccountPrincipal(props.trusted_account_id)
         (_, conditions), *more_statements = trust_statements(props)
@@ -220,6 +223,15 @@ class CrossAccountRole(Construct):
             ),
         )
         set_max_session_duration(self.role, props.max_session_duration_seconds)
+        self.lane = props.role_name or self.role.role_name
+        if props.service_role_services:
+            # Apart from the role's inline policy: an unnamed role's lane is its own name, a reference to it.
+            iam.Policy(
+                self,
+                "ServiceRoles",
+                statements=[iam.PolicyStatement.from_json(s) for s in self._service_role_statements()[0]],
+                roles=[self.role],
+            )
         for action, more_conditions in more_statements:
             self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
                 iam.PolicyStatement(actions=[action], principals=[trusted_account], conditions=more_conditions or None)
@@ -253,6 +265,8 @@ class CrossAccountRole(Construct):
 
         self.role_name: str = self.role.role_name
         self.role_path: str = props.role_path
+        #: Where the roles of ``service_role_services`` live (none without them).
+        self.service_role_path: str | None = self._service_role_path()
         self.external_ids: tuple[str, ...] = tuple(props.external_ids)
         self.role_arn: str = self.role.role_arn
 
@@ -274,20 +288,40 @@ class CrossAccountRole(Construct):
         def spelled_out(actions: Sequence[str]) -> list[str]:
             return [a for a in actions if any(fnmatchcase(a.lower(), pattern.lower()) for pattern in scoped)]
 
+        account_level = [a for a in CLOUDFORMATION_ACCOUNT_LEVEL if a not in lane.ACCOUNT_WIDE_STACKSETS]
         by_sid = {
             "CrossAccountPermissions": ([a for a in props.allowed_actions if a not in scoped], props.allowed_resources),
             "CloudFormationStacks": (
                 spelled_out(CLOUDFORMATION_STACK_LEVEL),
                 [self.stack_arn(name) for name in props.cloudformation_stack_names],
             ),
-            "CloudFormationAccountLevel": (spelled_out(CLOUDFORMATION_ACCOUNT_LEVEL), ["*"]),
+            "CloudFormationAccountLevel": (spelled_out(account_level), ["*"]),
         }
         statements = [
             iam.PolicyStatement(sid=sid, actions=list(actions), resources=list(resources))
             for sid, (actions, resources) in by_sid.items()
             if actions
         ]
+        self._permissions = list(statements)
         return {"CrossAccountPermissions": iam.PolicyDocument(statements=statements)} if statements else {}
+
+    def _service_role_path(self) -> str | None:
+        if not self.props.service_role_services:
+            return None
+        return self.props.service_role_path or lane.default_service_role_path(self.props.role_name or self.node.id)
+
+    def _service_role_statements(self) -> tuple[list[lane.Statement], list[lane.Statement]]:
+        """The service-role delegation's (allows, denies); the boundary's ARN is spelled out, not referenced,
+        since the boundary holds the guard, which names it."""
+        path = self._service_role_path()
+        assert path is not None
+        boundary = self._arn("iam", f"policy{path}{self.lane}-ServiceRoleBoundary", region="")
+        return lane.service_role_statements(
+            path_arn=self._arn("iam", f"role{path}*", region=""),
+            role_arns=self._arn("iam", "role/*", region=""),
+            boundary_arn=boundary,
+            services=self.props.service_role_services,
+        )
 
     def stack_arn(self, name: str) -> str:
         """The ARN of the stacks named ``name`` (a pattern) in the role's account, in any region."""
@@ -296,12 +330,16 @@ class CrossAccountRole(Construct):
     def _arn(self, service: str, resource: str, region: str = "*", *, in_account: bool = True) -> str:
         """An ARN in the role's account: as ``Stack.format_arn`` writes it, without its jsii call per ARN.
         ``resource`` may hold ``{account}``; ``in_account=False`` for a service whose ARNs name no account."""
+        partition, account = self._arn_parts()
+        resource = resource.replace("{account}", account)
+        return f"arn:{partition}:{service}:{region}:{account if in_account else ''}:{resource}"
+
+    def _arn_parts(self) -> tuple[str, str]:
+        """(partition, account) of the role's stack, read once."""
         if self._partition_and_account is None:
             stack = Stack.of(self)
             self._partition_and_account = (stack.partition, stack.account)
-        partition, account = self._partition_and_account
-        resource = resource.replace("{account}", account)
-        return f"arn:{partition}:{service}:{region}:{account if in_account else ''}:{resource}"
+        return self._partition_and_account
 
     def _tamper_guard(self) -> iam.Policy:
         """Explicit Deny statements: no grant, managed policy or setting lifts them."""
@@ -377,6 +415,17 @@ class CrossAccountRole(Construct):
                 sid="DenyRegistryWideChanges", effect=iam.Effect.DENY, actions=[*_REGISTRY_WIDE], resources=["*"]
             ),
         ]
+        statements += [
+            iam.PolicyStatement.from_json(statement)
+            for statement in lane.lane_statements(
+                lane=self.lane,
+                stack_arns=self._arn("cloudformation", "stack/*"),
+                account=self._arn_parts()[1],
+                staging=self._arn("s3", f"{lane.STAGING_BUCKET_PREFIX}*", region="", in_account=False),
+            )
+        ]
+        if props.service_role_services:
+            statements += [iam.PolicyStatement.from_json(s) for s in self._service_role_statements()[1]]
         if shaping_policies:
             statements.append(
                 iam.PolicyStatement(
@@ -386,7 +435,35 @@ class CrossAccountRole(Construct):
                     resources=shaping_policies,
                 )
             )
-        return iam.Policy(self, "TamperGuard", statements=statements, roles=[self.role])
+        guard = iam.Policy(self, "TamperGuard", statements=statements, roles=[self.role])
+        if props.service_role_services:
+            self.service_role_boundary = self._boundary(statements)
+        return guard
+
+    def _boundary(self, guard: list[iam.PolicyStatement]) -> iam.ManagedPolicy:
+        """The service roles' permissions boundary: at most the role's own permissions, with its guard inside."""
+        path = self._service_role_path()
+        return iam.ManagedPolicy(
+            self,
+            "ServiceRoleBoundary",
+            managed_policy_name=f"{self.lane}-ServiceRoleBoundary",
+            path=path,
+            description=f"Permissions boundary of the roles that sessions of {self.props.role_name or 'the role'} create",
+            statements=[*self._permissions, *(s for s in guard if not _on_identities_only(s))],
+        )
+
+
+def _on_identities_only(statement: iam.PolicyStatement) -> bool:
+    """A guard statement that only IAM or STS actions can meet: a boundary that allows none needs no copy
+    (a managed policy holds 6,144 characters)."""
+    document = statement.to_statement_json()
+    actions = document.get("Action") or document.get("NotAction")
+    resources = document.get("Resource") or document.get("NotResource")
+    actions = [actions] if isinstance(actions, str) else actions
+    resources = [resources] if isinstance(resources, (str, dict)) else resources
+    if "Action" in document and all(a.startswith(("iam:", "sts:")) for a in actions):
+        return True
+    return all(isinstance(r, str) and ":iam::" in r for r in resources)
 
 
 def set_max_session_duration(role: iam.Role, seconds: float) -> None:
@@ -510,8 +587,10 @@ class _InlinePolicySize:
         ]
 
 
-#: The tamper guard and the statements around the names, at their longest (the guard alone: about 2,100).
-_GUARD_AND_STATEMENTS: Final = 4000
+#: The tamper guard and the statements around the names, at their longest (the guard alone: about 4,800).
+_GUARD_AND_STATEMENTS: Final = 6500
+#: The service-role delegation's allows and denies, at their longest (about 2,600).
+_SERVICE_ROLE_STATEMENTS: Final = 3500
 #: A stack name's ARN around it, at its longest.
 _STACK_ARN: Final = 80
 
@@ -527,6 +606,7 @@ def _size_bound(props: CrossAccountRoleProps) -> int:
     spelled_out = (*CLOUDFORMATION_STACK_LEVEL, *CLOUDFORMATION_ACCOUNT_LEVEL) if stacks else ()
     return (
         _GUARD_AND_STATEMENTS
+        + (_SERVICE_ROLE_STATEMENTS if props.service_role_services else 0)
         + sum(len(text) + 3 for text in (*named, *spelled_out))
         + sum(len(name) + _STACK_ARN for name in stacks)
     )

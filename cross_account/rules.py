@@ -155,6 +155,49 @@ validate_stackset_name = _matching(STACKSET_NAME_RE, "must start with a letter a
 validate_stack_name_pattern = _matching(
     STACK_NAME_PATTERN_RE, "must be a CloudFormation stack name (letters, digits, -), wildcards * and ? allowed"
 )
+
+
+def validate_lane_stack_pattern(key: str, value: Any) -> str:
+    """A stack-name pattern that narrows the lane: one of wildcards only would reach every stack."""
+    text = validate_stack_name_pattern(key, value)
+    check(key, text, bool(text.strip("*?")), "needs a literal part (my-service-*): wildcards alone name every stack")
+    return text
+
+
+SERVICE_PRINCIPAL_RE: Final = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}\.amazonaws\.com(\.cn)?\Z", _A)
+#: Services a lane role must never go to: CloudFormation would run stacks with it (a stored service
+#: role); IAM, STS and Organizations act on identities.
+REFUSED_SERVICE_PRINCIPALS: Final = (
+    "cloudformation.amazonaws.com",
+    "iam.amazonaws.com",
+    "sts.amazonaws.com",
+    "organizations.amazonaws.com",
+)
+
+
+def validate_service_principal(key: str, value: Any) -> str:
+    text = _str(key, value)
+    check(key, text, bool(SERVICE_PRINCIPAL_RE.match(text)), "must be a service principal such as lambda.amazonaws.com")
+    check(
+        key,
+        text,
+        text not in REFUSED_SERVICE_PRINCIPALS,
+        "would let a created role run stacks or change identities; name the service that runs your code",
+    )
+    return text
+
+
+def check_service_role_path(key: str, path: str, *, role_path: str) -> None:
+    """The service roles' path holds only them: never ``/``, never the role's own path or one above it."""
+    check(key, path, path != "/", "must not be '/': every role of the account lives under it")
+    check(
+        key,
+        path,
+        not role_path.startswith(path),
+        f"collides with role_path {role_path!r}: the role itself would be one of the roles the session may change",
+    )
+
+
 validate_region = _matching(REGION_RE, "must be an AWS region name such as us-east-1")
 validate_policy_arn = _matching(
     POLICY_ARN_RE, "must be a managed policy ARN arn:<partition>:iam::<aws|account>:policy/[path/]name"

@@ -12,15 +12,25 @@ from constructs import Construct
 from cross_account.role import CrossAccountRole
 from cross_account.rules import CONSOLE_SWITCH_ROLE_MAX
 from cross_account.settings import RoleSpec, Settings
+from cross_account.staging import DeployStagingBucket
 
 
 class TargetStack(Stack):
-    """The role(s) people assume, with their permission and trust policies, in one target account."""
+    """The role(s) people assume, with their permission and trust policies, in one target account, and the
+    staging bucket their sessions deploy through (the deploy lane)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        staging = DeployStagingBucket(self, "DeployStaging")
+        CfnOutput(
+            self,
+            "StagingBucket",
+            value=staging.bucket_name,
+            description="Where lane deploys stage templates and assets (DeployLaneSynthesizer finds it by name)",
+        )
         for spec in settings.role_specs:
             access = add_role(self, spec)
+            staging.grant_deploy(access)
             self._add_outputs(spec, access)
 
     def _add_outputs(self, spec: RoleSpec, access: CrossAccountRole) -> None:

@@ -1,0 +1,209 @@
+"""The deploy lane: which stacks, buckets and roles a session of the role may deploy with, by provenance.
+
+A session may create a stack only with the lane's tag, and may change or delete only stacks that
+carry it; it never names a service role, so every lane stack runs with the session's own
+permissions. CloudFormation authorizes ``aws:RequestTag`` at create and ``aws:ResourceTag``
+afterwards (IAM's service reference), so the tag is the provenance: the session cannot put it on a
+stack it did not create (that write is itself refused), and removing it only takes a stack out of
+the lane.
+
+This module has no CDK import: the statements are plain JSON, read by the role's guard, the
+service roles' boundary and the synthesizer alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+#: The stack tag that marks a stack as made by a session of one role; its value names the role.
+LANE_TAG_KEY: Final = "cross-account:deploy-lane"
+#: The staging bucket of an account and region (templates and file assets): ``<prefix><account>-<region>``.
+STAGING_BUCKET_PREFIX: Final = "cross-account-deploys-"
+#: What a session does in the staging bucket: read, and write objects under its lane's prefix.
+STAGING_BUCKET_ACTIONS: Final = ("s3:Get*", "s3:List*", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
+STAGING_OBJECT_WRITES: Final = ("s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject", "s3:ReplicateObject")
+
+STACK_READS: Final = ("cloudformation:Describe*", "cloudformation:Get*", "cloudformation:List*")
+#: The writes that make a stack (or may): the stack does not exist yet, so only the request's tags tell.
+STACK_CREATION: Final = ("cloudformation:CreateStack", "cloudformation:CreateChangeSet")
+#: Tagging is authorized on its own, and (``cloudformation:CreateAction``) as part of a create.
+STACK_TAGGING: Final = ("cloudformation:TagResource", "cloudformation:UntagResource")
+#: The writes that take ``cloudformation:RoleArn``: present only when the request names a service role.
+NAMES_A_SERVICE_ROLE: Final = (
+    "cloudformation:CreateStack",
+    "cloudformation:UpdateStack",
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DeleteStack",
+    "cloudformation:ContinueUpdateRollback",
+    "cloudformation:RollbackStack",
+)
+#: Account-level StackSet actions: they take no resource, so no stack or StackSet ARN can deny them.
+ACCOUNT_WIDE_STACKSETS: Final = (
+    "cloudformation:CreateStackSet",
+    "cloudformation:ActivateOrganizationsAccess",
+    "cloudformation:DeactivateOrganizationsAccess",
+)
+#: IAM users and their keys and passwords: credentials that outlive the session and its group membership.
+LONG_LIVED_CREDENTIALS: Final = (
+    "iam:CreateUser",
+    "iam:CreateAccessKey",
+    "iam:UpdateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:UpdateLoginProfile",
+    "iam:CreateServiceSpecificCredential",
+    "iam:UploadSSHPublicKey",
+    "iam:UploadSigningCertificate",
+)
+#: What a session may do to the roles it creates, under the lane's path and with the lane's boundary.
+SERVICE_ROLE_WRITES: Final = (
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+    "iam:PutRolePermissionsBoundary",
+)
+SERVICE_ROLE_READS: Final = ("iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies")
+
+
+def staging_bucket_name(account: str, region: str) -> str:
+    """The staging bucket's name; ``account`` and ``region`` may be CDK tokens or ``${AWS::…}`` placeholders."""
+    return f"{STAGING_BUCKET_PREFIX}{account}-{region}"
+
+
+def default_service_role_path(lane: str) -> str:
+    """Where a lane's service roles live, apart from every other role: ``/cross-account-lane/<lane>/``."""
+    return f"/cross-account-lane/{lane}/"
+
+
+Statement = dict[str, Any]
+
+
+def lane_statements(*, lane: str, stack_arns: str, account: str, staging: str) -> list[Statement]:
+    """The lane's Deny statements, for the role's guard (and the service roles' boundary).
+
+    ``lane``: the tag value; ``stack_arns``: every stack of the account (``…:stack/*``); ``account``: the
+    account the role lives in; ``staging``: the staging buckets' ARN pattern (``arn:…:s3:::<prefix>*``).
+    """
+    not_this_lane = {"StringNotEquals": {f"aws:ResourceTag/{LANE_TAG_KEY}": lane}}
+    return [
+        # Every stack write but creation needs the lane's tag on the stack itself: another's stack
+        # (an administrator's, with a stored service role) is out of reach, whatever its name.
+        {
+            "Sid": "DenyStacksOutsideTheLane",
+            "Effect": "Deny",
+            "NotAction": [*STACK_READS, *STACK_CREATION, *STACK_TAGGING],
+            "Resource": stack_arns,
+            "Condition": not_this_lane,
+        },
+        {
+            "Sid": "DenyStackCreationOutsideTheLane",
+            "Effect": "Deny",
+            "Action": list(STACK_CREATION),
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {f"aws:RequestTag/{LANE_TAG_KEY}": lane}},
+        },
+        # Tagging another's stack would bring it into the lane; tagging as part of a create is the create's.
+        {
+            "Sid": "DenyTaggingOutsideTheLane",
+            "Effect": "Deny",
+            "Action": list(STACK_TAGGING),
+            "Resource": stack_arns,
+            "Condition": {**not_this_lane, "Null": {"cloudformation:CreateAction": "true"}},
+        },
+        {
+            "Sid": "DenyServiceRoles",
+            "Effect": "Deny",
+            "Action": list(NAMES_A_SERVICE_ROLE),
+            "Resource": "*",
+            "Condition": {"Null": {"cloudformation:RoleArn": "false"}},
+        },
+        {"Sid": "DenyAccountWideStackSets", "Effect": "Deny", "Action": list(ACCOUNT_WIDE_STACKSETS), "Resource": "*"},
+        # Lasting ways in that outlive the session: a user, its keys or password.
+        {"Sid": "DenyLongLivedCredentials", "Effect": "Deny", "Action": list(LONG_LIVED_CREDENTIALS), "Resource": "*"},
+        # The staging buckets: objects only (their policy keeps each lane to its prefix), and only this
+        # account's: a bucket of the same name in another account would hand it the next template.
+        {
+            "Sid": "DenyStagingBucketSettings",
+            "Effect": "Deny",
+            "NotAction": list(STAGING_BUCKET_ACTIONS),
+            "Resource": [staging, f"{staging}/*"],
+        },
+        {
+            "Sid": "DenyStagingBucketsElsewhere",
+            "Effect": "Deny",
+            "Action": "s3:*",
+            "Resource": [staging, f"{staging}/*"],
+            "Condition": {"StringNotEquals": {"aws:ResourceAccount": account}},
+        },
+    ]
+
+
+def service_role_statements(
+    *, path_arn: str, role_arns: str, boundary_arn: str, services: Sequence[str]
+) -> tuple[list[Statement], list[Statement]]:
+    """(allows, denies) of AWS's permissions-boundary delegation, for roles under ``path_arn`` (``…:role/<path>*``).
+
+    The denies go in the guard, so they hold whatever else is attached; ``role_arns`` is every role of the account.
+    """
+    with_boundary = {"StringEquals": {"iam:PermissionsBoundary": boundary_arn}}
+    allows: list[Statement] = [
+        {
+            "Sid": "ServiceRolesWithTheBoundary",
+            "Effect": "Allow",
+            "Action": list(SERVICE_ROLE_WRITES),
+            "Resource": path_arn,
+            "Condition": with_boundary,
+        },
+        {"Sid": "ServiceRoleReads", "Effect": "Allow", "Action": list(SERVICE_ROLE_READS), "Resource": path_arn},
+        {
+            "Sid": "PassServiceRoles",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": path_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": list(services)}},
+        },
+    ]
+    denies: list[Statement] = [
+        {
+            "Sid": "DenyServiceRolesWithoutTheBoundary",
+            "Effect": "Deny",
+            "Action": [a for a in SERVICE_ROLE_WRITES if a not in ("iam:DeleteRole", "iam:UntagRole")],
+            "Resource": path_arn,
+            "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
+        },
+        {
+            "Sid": "DenyBoundaryRemoval",
+            "Effect": "Deny",
+            "Action": ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "DenyChangesToTheBoundary",
+            "Effect": "Deny",
+            "NotAction": ["iam:Get*", "iam:List*"],
+            "Resource": boundary_arn,
+        },
+        # Trust is the one thing IAM cannot condition at CreateRole; it can keep it from changing later.
+        {"Sid": "DenyServiceRoleTrustChanges", "Effect": "Deny", "Action": "iam:UpdateAssumeRolePolicy", "Resource": path_arn},
+        {
+            "Sid": "DenyPassingOtherRoles",
+            "Effect": "Deny",
+            "Action": "iam:PassRole",
+            "NotResource": path_arn,
+        },
+        {
+            "Sid": "DenyPassingToOtherServices",
+            "Effect": "Deny",
+            "Action": "iam:PassRole",
+            "Resource": role_arns,
+            "Condition": {"StringNotEquals": {"iam:PassedToService": list(services)}},
+        },
+    ]
+    return allows, denies
