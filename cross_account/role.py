@@ -254,8 +254,7 @@ class CrossAccountRole(Construct):
                 f"{rules.DEFAULT_MANAGED_POLICIES_PER_ROLE} per role; the deploy fails without a quota increase",
             )
         for service, warning in rules.acting_as_others(
-            [a for a in props.allowed_actions if not tokens.unresolved(a)],
-            stacks_scoped=bool(props.cloudformation_stack_names),
+            [a for a in props.allowed_actions if not tokens.unresolved(a)]
         ).items():
             Annotations.of(self).add_warning_v2(f"cross-account:acts-as-another-principal:{service}", warning)
 

