@@ -14,7 +14,7 @@ from cross_account.role import CrossAccountRole, construct_label
 from cross_account.rules import SettingsError
 
 #: What a lane session does with its own objects.
-_OBJECT_ACTIONS: Final = ("s3:GetObject*", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
+_OBJECT_ACTIONS: Final = ("s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
 _BUCKET_READS: Final = ("s3:ListBucket", "s3:GetBucketLocation", "s3:GetEncryptionConfiguration")
 
 
