@@ -46,8 +46,6 @@ KEPT_FINDINGS: dict[tuple[str, str], str] = {
 #: The tamper guard's policy name is CDK's (with a hash); checks call it this.
 GUARD = "TamperGuard"
 GUARD_PREFIX = "CrossAccountRoleTamperGuard"
-#: CDK's grants (the staging bucket's, to the role's lane prefix) go to the role's default policy.
-GRANTS = "DefaultPolicy"
 #: Managed policies that templates only name by ARN: not ours, so not linted here.
 EXTERNAL_POLICIES: dict[str, PolicyDocument] = {
     arn: {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
@@ -97,7 +95,7 @@ def identity_policies(overrides: dict[str, Any]) -> Iterator[tuple[str, PolicyDo
     for principal in [*model.roles.values(), *model.groups.values()]:
         for name, document in principal.policies.items():
             if name not in external:
-                yield (GUARD if name.startswith(GUARD_PREFIX) else GRANTS if GRANTS in name else name), document
+                yield (GUARD if name.startswith(GUARD_PREFIX) else name), document
 
 
 def parliament_issues(document: PolicyDocument) -> set[str]:
@@ -204,7 +202,7 @@ def test_identity_policies_have_only_kept_parliament_findings(variant: str) -> N
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_identity_policy_actions_exist_and_fit_their_resources(variant: str) -> None:
     policies = dict(identity_policies(VARIANTS[variant]))
-    assert set(policies) == {"CrossAccountPermissions", GUARD, GRANTS, "AssumeCrossAccountAccessRole"}
+    assert set(policies) == {"CrossAccountPermissions", GUARD, "AssumeCrossAccountAccessRole"}
     assert {name: sentry_problems(document) for name, document in policies.items()} == {name: [] for name in policies}
 
 
