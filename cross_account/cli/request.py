@@ -6,7 +6,7 @@ validated :class:`RoleRequest` before any network call. The STS calls that take 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -40,7 +40,7 @@ _REGION_VARIABLES: Final = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 @dataclass(frozen=True)
 class RoleOptions:
-    """The role flags as given on the command line (strings, unvalidated)."""
+    """The role flags as given on the command line (strings; unvalidated until :func:`_validate_flags`)."""
 
     role_arn: str | None = None
     from_stack_outputs: str | None = None
@@ -113,23 +113,11 @@ class RoleRequest:
         }
 
 
-@dataclass(frozen=True)
-class _Flags:
-    """The role flags, each validated by its rule."""
-
-    role_arn: str | None
-    account: str | None
-    external_id: str | None
-    session_name: str | None
-    source_identity: str | None
-    mfa_serial: str | None
-    mfa_token: str | None = field(repr=False)
-    region: str | None
-
-
-def _validate_flags(options: RoleOptions) -> _Flags:
+def _validate_flags(options: RoleOptions) -> RoleOptions:
+    """The role flags, each validated by its rule (a role ARN as its rule matched it)."""
     role_arn_match = checked_flag("--role-arn", options.role_arn, validate_role_arn)
-    flags = _Flags(
+    flags = replace(
+        options,
         role_arn=role_arn_match.group(0) if role_arn_match is not None else None,
         account=checked_flag("--account", options.account, validate_account_id),
         external_id=checked_flag("--external-id", options.external_id, validate_external_id),
@@ -207,7 +195,7 @@ class _Found:
     external_id: str | None = None
 
 
-def _shell_region(flags: _Flags, environ: Mapping[str, str]) -> tuple[str | None, str]:
+def _shell_region(flags: RoleOptions, environ: Mapping[str, str]) -> tuple[str | None, str]:
     """The region given (flag, then the shell's variables), and where it came from."""
     for key, value in (("--region", flags.region), *((name, environ.get(name)) for name in _REGION_VARIABLES)):
         if value:
@@ -215,21 +203,21 @@ def _shell_region(flags: _Flags, environ: Mapping[str, str]) -> tuple[str | None
     return None, ""
 
 
-def _find_role(options: RoleOptions, flags: _Flags, cdk_json: Path, environ: Mapping[str, str]) -> _Found:
+def _find_role(flags: RoleOptions, cdk_json: Path, environ: Mapping[str, str]) -> _Found:
     """The role: --role-arn, else the outputs file, else ./cdk.json (whose partition follows the region)."""
-    explicit = options.cdk_json is not None
+    explicit = flags.cdk_json is not None
     region, _ = _shell_region(flags, environ)
     if flags.role_arn is not None:
         app = matching_app_role(cdk_json, explicit=explicit, role_arn=flags.role_arn)
         return _Found(flags.role_arn, "--role-arn", app, region)
-    if options.from_stack_outputs is not None:
-        arn, external_id = role_from_outputs(Path(options.from_stack_outputs), account=flags.account, tier=options.tier)
+    if flags.from_stack_outputs is not None:
+        arn, external_id = role_from_outputs(Path(flags.from_stack_outputs), account=flags.account, tier=flags.tier)
         app = matching_app_role(cdk_json, explicit=explicit, role_arn=arn)
-        return _Found(arn, options.from_stack_outputs, app, region, external_id)
+        return _Found(arn, flags.from_stack_outputs, app, region, external_id)
     if cdk_json.is_file() or explicit:
         settings = load_settings(cdk_json)
         region = region or settings.region
-        app = app_role(settings, account=flags.account, tier=options.tier, partition=partition_of(region))
+        app = app_role(settings, account=flags.account, tier=flags.tier, partition=partition_of(region))
         return _Found(app.role_arn, str(cdk_json), app, region)
     raise UsageError(
         "no role to assume: pass --role-arn ARN, or --from-stack-outputs FILE (cdk deploy --outputs-file), "
@@ -237,7 +225,7 @@ def _find_role(options: RoleOptions, flags: _Flags, cdk_json: Path, environ: Map
     )
 
 
-def _region_for(found: _Found, flags: _Flags, environ: Mapping[str, str]) -> str | None:
+def _region_for(found: _Found, flags: RoleOptions, environ: Mapping[str, str]) -> str | None:
     """The region to call STS in and export: given, else the app's, else the role's partition's; in its partition."""
     partition = ROLE_ARN_RE.match(found.arn)["partition"]  # type: ignore[index]
     region, source = _shell_region(flags, environ)
@@ -261,7 +249,7 @@ def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, st
     flags = _validate_flags(options)
     tags, transitive = session_tags(options.tag or (), options.transitive_tag or ())
     cdk_json = Path(options.cdk_json) if options.cdk_json else cwd / "cdk.json"
-    found = _find_role(options, flags, cdk_json, environ)
+    found = _find_role(flags, cdk_json, environ)
     app = found.app
     role_max = app.spec.max_session_duration_seconds if app else None
     duration = checked_flag("--duration", options.duration, lambda k, v: validate_duration(k, v, role_max=role_max))
@@ -291,7 +279,7 @@ def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, st
 
 
 def _check_app_rules(
-    app: AppRole, flags: _Flags, tags: tuple[tuple[str, str], ...], cdk_json: Path, region: str | None
+    app: AppRole, flags: RoleOptions, tags: tuple[tuple[str, str], ...], cdk_json: Path, region: str | None
 ) -> None:
     """What the app's trust requires of a request, checked before any call: MFA, and the session tags it takes."""
     if app.spec.require_mfa and flags.mfa_serial is None:
