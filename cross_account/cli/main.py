@@ -33,10 +33,11 @@ EXAMPLES = """\
 examples:
   # the how-to's assume-role + jq + export script, in one line (role and external ID from ./cdk.json):
   eval "$(cross-account assume)"
-  # run the deploy with the role's credentials (exit code and signals pass through):
-  cross-account exec -- npm run deploy
+  # deploy your service into the target account through the role's deploy lane (its stack uses
+  # cross_account.DeployLaneSynthesizer; exit code and signals pass through):
+  cross-account exec -- npx cdk deploy MyService
   # ... served to it and renewed before they expire, for deploys longer than one session:
-  cross-account exec --server -- npm run deploy
+  cross-account exec --server -- npx cdk deploy MyService
   # sign in to the target account's console (works with an external ID, which switch-role cannot send):
   cross-account console --service cloudformation
   # one MFA code for every role, tier and account for a while (cached MFA session):
@@ -51,7 +52,8 @@ examples:
   cross-account assume --from-stack-outputs outputs.json --format json
   # a profile the SDKs refresh themselves (preferred for long deploys):
   cross-account configure-profile deploy-b --source-profile account-a
-  aws cloudformation deploy --profile deploy-b --stack-name my-service --template-file my-service.json
+  aws cloudformation deploy --profile deploy-b --stack-name my-service --template-file my-service.json \\
+      --tags cross-account:deploy-lane=CrossAccountAccessRole
   # or one that calls this client (cached, MFA prompted once per session):
   cross-account configure-profile deploy-b --source-profile account-a --credential-process
   cross-account clear-cache

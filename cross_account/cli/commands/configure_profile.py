@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
     else:
         emit(f"wrote profile {name} to {result.path} (new file)\n")
     emit(f"{_session_naming(request, credential_process=args.credential_process)}\n")
-    emit(f"use it: aws sts get-caller-identity --profile {name}  |  aws cloudformation deploy --profile {name} …\n")
+    emit(f"use it: aws sts get-caller-identity --profile {name}  |  AWS_PROFILE={name} npx cdk deploy MyService\n")
     return 0
 
 

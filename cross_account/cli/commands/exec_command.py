@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
     from cross_account.cli.run import child_environment, run_command
 
     if not args.command_line:
-        raise UsageError("exec needs a command after --, e.g. cross-account exec -- cdk deploy")
+        raise UsageError("exec needs a command after --, e.g. cross-account exec -- npx cdk deploy MyService")
     if args.server:
         return _exec_with_server(args, environ, cwd)
     credentials = obtain_credentials(args, environ=environ, cwd=cwd)
