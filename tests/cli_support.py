@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-import cross_account.cli.assume as cli_assume
+import cross_account.cli.prompt as cli_prompt
 import cross_account.cli.run as cli_run
 from cross_account.cli import main as cli_main
 
@@ -349,6 +349,12 @@ def base_environment(home: Path, endpoint: str) -> dict[str, str]:
             "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
             "CROSS_ACCOUNT_CACHE_DIR": str(home / "cache"),
+            # Never the machine's own keychain: keyring's "no keychain" backend (as on a headless CI machine), and the
+            # opt-in file cache, kept 12 hours: the tests of the cache's checks and of MFA reuse. Tests of the defaults
+            # (tests/test_cli_secrets.py) set their own.
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+            "CROSS_ACCOUNT_FILE_CACHE": "1",
+            "CROSS_ACCOUNT_FILE_CACHE_SECONDS": "43200",
             # No instance-metadata probe (1 s timeouts) when a test has no credentials on purpose.
             "AWS_EC2_METADATA_DISABLED": "true",
         }
@@ -502,8 +508,8 @@ def _run_in_process(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | 
     out, err = io.StringIO(), io.StringIO()
     with (
         _process_state(env, cwd or Path(env["HOME"]), out, err),
-        _patched(cli_assume, "os", _NoTerminalOs()),
-        _patched(cli_assume, "getpass", _NoGetpass()),
+        _patched(cli_prompt, "os", _NoTerminalOs()),
+        _patched(cli_prompt, "getpass", _NoGetpass()),
         _patched(cli_run, "run_command", _no_child_process),
         _patched(botocore.session, "create_loader", _shared_loader),
     ):
@@ -532,11 +538,31 @@ def assert_clean_stderr(result: Result, *secrets_: str) -> None:
         assert secret not in result.err, "a secret reached stderr"
 
 
+#: The lines the client always prints on stderr, failure or not: which role it assumes and where the role came
+#: from (before any call), and each session written in plaintext to the opt-in file cache.
+ROLE_LINE = re.compile(r"^cross-account: assuming arn:[\w-]+:iam::\d{12}:role/\S+ \(from [^()]+\)$")
+PLAINTEXT_LINE = re.compile(
+    r"^cross-account: note: wrote the (MFA session|session of \S+) in plaintext to \S+ \(0600; "
+)
+
+
+def said_lines(err: str) -> list[str]:
+    """stderr without the role line and the file cache's notes (each checked for its shape)."""
+    return [line for line in err.splitlines() if not (ROLE_LINE.match(line) or PLAINTEXT_LINE.match(line))]
+
+
+def role_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if ROLE_LINE.match(line)]
+
+
 def assert_one_line_error(result: Result, *fragments: str, code: int | None = None) -> None:
+    """One error line on stderr; besides it, at most the role line before it (and notes of what the file cache
+    wrote before the failure)."""
     assert result.code != 0, result
     if code is not None:
         assert result.code == code, result
-    lines = result.err.splitlines()
+    assert len(role_lines(result.err)) <= 1, result.err
+    lines = said_lines(result.err)
     assert len(lines) == 1, f"expected one line on stderr, got: {result.err!r}"
     assert lines[0].startswith("cross-account: "), lines[0]
     for fragment in fragments:

@@ -28,7 +28,9 @@ from tests.cli_support import (
     assert_clean_stderr,
     assert_one_line_error,
     free_port,
+    role_lines,
     run_cli,
+    said_lines,
 )
 
 
@@ -73,7 +75,8 @@ def test_each_format_against_moto_gives_working_role_credentials(
         "assume", "--role-arn", ROLE_ARN, "--session-name", "deployer", "--format", output_format, env=moto_env
     )
     assert result.code == 0, result.err
-    assert result.err == ""
+    assert role_lines(result.err) == [f"cross-account: assuming {ROLE_ARN} (from --role-arn)"]
+    assert said_lines(result.err) == []
     if output_format == "env":
         values = parse_env_output(result.out)
     else:

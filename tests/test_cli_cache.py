@@ -15,7 +15,15 @@ import pytest
 
 from cross_account.cli.cache import CREDENTIAL_PROCESS_MARGIN, CredentialCache, cache_key, default_directory
 from cross_account.cli.credentials import Credentials
-from tests.cli_support import ROLE_ARN, Result, StubSts, assert_clean_stderr, assert_one_line_error, run_cli
+from tests.cli_support import (
+    ROLE_ARN,
+    Result,
+    StubSts,
+    assert_clean_stderr,
+    assert_one_line_error,
+    run_cli,
+    said_lines,
+)
 
 NOW = datetime(2030, 6, 1, 12, 0, 0, tzinfo=UTC)
 FIELDS = {"role_arn": ROLE_ARN, "session_name": "alice", "external_id": "12345678TESTID"}
@@ -268,7 +276,7 @@ def test_unusable_cache_folder_warns_and_still_prints_credentials(
     result = cli_in_process(*ASSUME, env={**stub_env, "CROSS_ACCOUNT_CACHE_DIR": str(not_a_folder / "cache")})
     assert result.code == 0
     assert json.loads(result.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"]
-    assert result.err.startswith("cross-account: warning: not cached: ")
+    assert said_lines(result.err)[0].startswith("cross-account: warning: not cached: ")
     assert stub_sts.issued[-1]["SecretAccessKey"] not in result.err
 
 
@@ -290,7 +298,7 @@ def test_cache_hit_loads_neither_boto3_nor_aws_cdk(stub_sts: StubSts, stub_env: 
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stderr.strip() == "[]"
+    assert said_lines(completed.stderr) == ["[]"]
     assert stub_sts.actions() == ["AssumeRole"]
     assert_clean_stderr(
         Result(completed.returncode, completed.stdout, completed.stderr), stub_sts.issued[0]["SecretAccessKey"]
@@ -360,7 +368,8 @@ def test_a_cache_folder_owned_by_another_user_is_not_read(
     result = cli_in_process(*ASSUME, env=stub_env)
     assert result.code == 0
     assert json.loads(result.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"], "not the planted entry"
-    assert result.err.startswith("cross-account: warning: not cached: ") and "belongs to another user" in result.err
+    assert said_lines(result.err)[0].startswith("cross-account: warning: not cached: ")
+    assert "belongs to another user" in result.err
 
 
 def test_a_folder_others_can_write_to_is_not_read(

@@ -22,6 +22,7 @@ from tests.cli_support import (
     assert_clean_stderr,
     assert_one_line_error,
     run_cli,
+    said_lines,
     sts_error_xml,
 )
 
@@ -243,7 +244,7 @@ def test_assume_without_a_home_folder_works_uncached_with_one_warning(
     result = cli_in_process(*ASSUME[:-1], "--format", "json", env=homeless(stub_env), cwd=workdir)
     assert result.code == 0, result.err
     assert json.loads(result.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"]
-    [line] = result.err.splitlines()
+    [line] = said_lines(result.err)
     assert line.startswith("cross-account: warning: not caching: no home folder: HOME is unset and user ID")
     assert "CROSS_ACCOUNT_CACHE_DIR" in line
     assert list(workdir.iterdir()) == []

@@ -11,7 +11,7 @@ import pytest
 
 from cross_account import __version__
 from cross_account.cli import build_parser
-from tests.cli_support import CLI, ROLE_ARN, Result, StubSts, assert_one_line_error, run_cli
+from tests.cli_support import CLI, ROLE_ARN, Result, StubSts, assert_one_line_error, run_cli, said_lines
 
 #: The issue's flag names are a contract.
 ROLE_FLAGS = (
@@ -107,7 +107,7 @@ def test_python_dash_m_and_no_aws_cdk_import(stub_sts: StubSts, stub_env: dict[s
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stderr.strip() == "False False"
+    assert said_lines(completed.stderr) == ["False False"]
     assert "export AWS_ACCESS_KEY_ID=" in completed.stdout
     assert stub_sts.actions() == ["GetCallerIdentity", "AssumeRole"]
 
@@ -131,5 +131,5 @@ def test_closed_stdout_is_not_a_traceback(stub_sts: StubSts, stub_env: dict[str,
         check=False,
     )
     assert completed.returncode == 1
-    assert completed.stderr == ""
+    assert said_lines(completed.stderr) == []
     assert stub_sts.actions() == ["GetCallerIdentity", "AssumeRole"]

@@ -18,7 +18,16 @@ import boto3
 import pytest
 
 from cross_account.cli.run import FORWARDED, exit_status
-from tests.cli_support import CLI, ROLE_ARN, SOURCE_ACCESS_KEY, SOURCE_SECRET, StubSts, assert_one_line_error, run_cli
+from tests.cli_support import (
+    CLI,
+    ROLE_ARN,
+    SOURCE_ACCESS_KEY,
+    SOURCE_SECRET,
+    StubSts,
+    assert_one_line_error,
+    run_cli,
+    said_lines,
+)
 
 DUMP_ENV = "import json, os, sys; print(json.dumps({'argv': sys.argv, 'env': dict(os.environ)}))"
 
@@ -81,7 +90,7 @@ def test_an_aws_cli_in_the_command_uses_the_role(moto_env: dict[str, str]) -> No
 def test_exit_code_is_the_commands(stub_sts: StubSts, stub_env: dict[str, str], code: int) -> None:
     result = run_cli("exec", "--role-arn", ROLE_ARN, "--", "sh", "-c", f"exit {code}", env=stub_env, subprocess=True)
     assert result.code == code
-    assert result.err == ""
+    assert said_lines(result.err) == []
 
 
 def test_exec_reuses_the_cache(stub_sts: StubSts, stub_env: dict[str, str]) -> None:
@@ -191,7 +200,7 @@ def test_signal_is_passed_to_the_command(
     _, err = process.communicate(timeout=30)
     assert report.read_text() == f"{int(signum)}\n", "the command received the signal once"
     assert process.returncode == 40 + signum
-    assert err == ""
+    assert said_lines(err) == []
 
 
 def test_command_killed_by_a_signal_gives_128_plus_n(

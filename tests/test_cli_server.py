@@ -22,6 +22,7 @@ from tests.cli_support import (
     assert_clean_stderr,
     assert_one_line_error,
     run_cli,
+    said_lines,
 )
 from tests.test_cli_run import start_exec
 
@@ -100,7 +101,7 @@ def test_boto3_in_the_command_fetches_from_the_endpoint_and_gets_renewed_credent
     signed = signers(short_sessions, "GetCallerIdentity")[-2:]
     assert signed[0] != signed[1] and set(signed) <= set(issued[1:]), "the command signed with renewed sessions"
     assert_clean_stderr(result, *(c["SecretAccessKey"] for c in short_sessions.issued))
-    assert result.err == ""
+    assert said_lines(result.err) == []
 
 
 def test_the_aws_cli_in_the_command_fetches_from_the_endpoint_and_gets_renewed_credentials(
@@ -165,7 +166,7 @@ def test_a_default_profile_with_credentials_in_the_config_file_is_refused(
 @pytest.mark.parametrize("code", [0, 7])
 def test_the_exit_code_is_the_commands(stub_sts: StubSts, stub_env: dict[str, str], code: int) -> None:
     result = run_cli(*SERVER, "sh", "-c", f"exit {code}", env=stub_env, subprocess=True)
-    assert (result.code, result.err) == (code, "")
+    assert (result.code, said_lines(result.err)) == (code, [])
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -177,7 +178,7 @@ def test_signals_are_passed_on_as_by_plain_exec(
     _, err = process.communicate(timeout=30)
     assert report.read_text() == f"{int(signum)}\n"
     assert process.returncode == 40 + signum
-    assert err == ""
+    assert said_lines(err) == []
 
 
 def test_a_command_killed_by_a_signal_gives_128_plus_n(
@@ -206,7 +207,7 @@ def test_a_failed_renewal_is_one_line_and_the_sdk_gets_an_error(
     result = run_cli(*SERVER, sys.executable, "-c", child, env=stub_env, subprocess=True)
     assert result.code == 0, result.err
     assert result.out.strip() == "CredentialRetrievalError"
-    [line] = result.err.splitlines()  # said once, though the SDK asked several times
+    [line] = said_lines(result.err)  # said once, though the SDK asked several times
     assert line.startswith("cross-account: warning: exec --server could not renew the role's credentials: AccessDenied")
     assert_clean_stderr(result)
     assert short_sessions.actions().count("AssumeRole") == 2, "the SDK's retries got the held failure, not new calls"

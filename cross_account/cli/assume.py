@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -13,7 +11,8 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from cross_account.cli.credentials import Credentials
-from cross_account.cli.errors import UsageError, checked_flag
+from cross_account.cli.errors import MFA_CODE, checked_flag
+from cross_account.cli.prompt import ask
 from cross_account.cli.request import RoleRequest
 from cross_account.cli.sts import Source, Sts, credentials_from_reply, fingerprint
 from cross_account.rules import ROLE_CHAINING_MAX_SECONDS, validate_duration, validate_mfa_token, validate_session_name
@@ -41,18 +40,15 @@ def is_role_session(caller_arn: str) -> bool:
 
 
 def prompt_mfa_token(serial: str) -> str:
-    """Ask on the terminal, without echo. Without a terminal there is nobody to ask."""
-    try:
-        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
-    except OSError:
-        raise UsageError(
-            f"an MFA code is needed for {serial} and there is no terminal to ask on: pass --mfa-token"
-        ) from None
-    try:
-        token = getpass.getpass(f"MFA code for {serial}: ")
-    except EOFError:
-        raise UsageError("no MFA code entered") from None
-    result: str = checked_flag("--mfa-token", token.strip(), validate_mfa_token)
+    """Ask on the terminal, without echo; without a terminal, read one line of standard input."""
+    token = ask(
+        f"MFA code for {serial}: ",
+        secret=True,
+        what="an MFA code",
+        about=f" for {serial}",
+        instead="pipe it in (echo CODE | cross-account ...), or pass --mfa-token (visible to local users in ps)",
+    )
+    result: str = checked_flag(MFA_CODE, token, validate_mfa_token)
     return result
 
 

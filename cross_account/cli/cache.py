@@ -1,4 +1,6 @@
-"""The credential cache: one 0600 JSON file per role session (or MFA session), in a 0700 user folder.
+"""The credential cache: one entry per role session (or MFA session), in the OS keychain (one item each, see
+:mod:`cross_account.cli.keychain`), or, where there is none and the user opts in, in 0600 JSON files in a 0700 user
+folder that keep an entry one hour by default (CROSS_ACCOUNT_FILE_CACHE, CROSS_ACCOUNT_FILE_CACHE_SECONDS).
 
 Keyed by a hash of what identifies a session (role, session name, external ID, source
 identity, session tags, requested duration, and which source credentials asked: a hash of their access key
@@ -20,13 +22,21 @@ import stat
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from cross_account.cli.credentials import Credentials, iso8601, parse_iso8601
-from cross_account.cli.errors import CliError
+from cross_account.cli.errors import CliError, UsageError
 from cross_account.cli.files import home_directory, write_atomically
+from cross_account.cli.keychain import Keychain
 
 CACHE_DIR_VARIABLE: Final = "CROSS_ACCOUNT_CACHE_DIR"
+#: Opting in to the plaintext file cache where there is no keychain, and how long it keeps an entry.
+FILE_CACHE_VARIABLE: Final = "CROSS_ACCOUNT_FILE_CACHE"
+FILE_CACHE_SECONDS_VARIABLE: Final = "CROSS_ACCOUNT_FILE_CACHE_SECONDS"
+DEFAULT_FILE_CACHE_SECONDS: Final = 3600
+FILE_CACHE_SECONDS_RANGE: Final = (900, 43200)
+#: STS's clock may run a little ahead of ours: a session this much longer than the file cache's lifetime still fits.
+_CLOCK_SLACK: Final = timedelta(minutes=5)
 REUSE_MARGIN: Final = timedelta(minutes=5)
 #: botocore refreshes credential_process credentials from 15 minutes before they expire.
 CREDENTIAL_PROCESS_MARGIN: Final = timedelta(minutes=15)
@@ -56,6 +66,33 @@ def default_directory(environ: Mapping[str, str] = os.environ) -> Path:
     return base / "cross-account"
 
 
+def file_cache_opted_in(flag: bool, environ: Mapping[str, str]) -> bool:
+    """--file-cache, or CROSS_ACCOUNT_FILE_CACHE=1 (also true/yes/on); 0/false/no/off or unset: not."""
+    if flag:
+        return True
+    text = environ.get(FILE_CACHE_VARIABLE, "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    shown = text if len(text) <= 20 else text[:17] + "..."
+    raise UsageError(f"invalid {FILE_CACHE_VARIABLE}={shown}: must be 1 (use the file cache) or 0")
+
+
+def file_cache_lifetime(environ: Mapping[str, str]) -> timedelta:
+    """How long the file cache keeps an entry: CROSS_ACCOUNT_FILE_CACHE_SECONDS, 900-43200, else one hour."""
+    text = environ.get(FILE_CACHE_SECONDS_VARIABLE)
+    if not text:
+        return timedelta(seconds=DEFAULT_FILE_CACHE_SECONDS)
+    low, high = FILE_CACHE_SECONDS_RANGE
+    if not re.fullmatch(r"\d{1,5}", text, re.ASCII) or not low <= int(text) <= high:
+        shown = text if len(text) <= 20 else text[:17] + "..."
+        raise UsageError(
+            f"invalid {FILE_CACHE_SECONDS_VARIABLE}={shown}: must be a whole number of seconds from {low} to {high}"
+        )
+    return timedelta(seconds=int(text))
+
+
 def sessions(count: int) -> str:
     return f"{count} cached session{'s' if count != 1 else ''}"
 
@@ -66,12 +103,49 @@ def cache_key(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class CredentialCache:
-    """Read and write cached role sessions. ``clock`` is injectable so tests can move time."""
+class EntryStore(Protocol):
+    """Where entries are kept: the keychain, or files. ``where`` names it in messages; ``plaintext``: on disk as is."""
 
-    def __init__(self, directory: Path, *, clock: Callable[[], datetime] = utc_now) -> None:
-        self.directory = directory
+    where: str
+    plaintext: bool
+
+    def ready(self) -> bool: ...
+
+    def read(self, key: str) -> dict[str, Any] | None: ...
+
+    def write(self, key: str, data: bytes, expiration: datetime) -> Path | str: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def clear(self) -> int: ...
+
+
+class CredentialCache:
+    """Read and write cached role sessions. ``clock`` is injectable so tests can move time.
+
+    `where`: a folder (the file cache) or a store. `keep`: how long an entry is kept at most, from when it was
+    issued; a session valid for longer is not written (the file cache: nothing on disk outlives it).
+    `announce`: told of each entry written in plaintext.
+    """
+
+    def __init__(
+        self,
+        where: Path | EntryStore,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        keep: timedelta | None = None,
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store: EntryStore = FileStore(where) if isinstance(where, Path) else where
         self.clock = clock
+        self.keep = keep
+        self._announce = announce
+
+    @property
+    def directory(self) -> Path:
+        """The file cache's folder (only for a file cache)."""
+        assert isinstance(self.store, FileStore)
+        return self.store.directory
 
     def get(
         self,
@@ -85,21 +159,25 @@ class CredentialCache:
     ) -> Credentials | None:
         """The cached session for the request `fields`, or ``None``: absent, unreadable, not ours (file or folder),
         made for another request, not credential-shaped, expiring past what STS issues, or within ``margin``
-        of expiry.
+        of expiry, or kept longer than ``keep``.
 
         With ``need_mfa``, a session made without MFA does not count: actions that require MFA would fail
         in it. (A session made with MFA serves a request without.) With ``max_age``, an entry issued that long
         ago or longer does not count either, and stays for requests that allow more. With ``need_unchained``, a
         role-chained session does not count (a console session of over an hour cannot be made from one).
         """
-        if not self._folder_is_ours():
+        if not self.store.ready():
             return None
-        path = self._path(key)
-        entry = _read_entry(path)
+        entry = self.store.read(key)
         if entry is None:
             return None
         credentials = _credentials_for(entry, fields, need_mfa=need_mfa)
-        if credentials is None or (max_age is not None and not self._younger(entry, max_age)):
+        if credentials is None:
+            return None
+        if self.keep is not None and not self._younger(entry, self.keep):
+            self._forget(key)  # kept its time
+            return None
+        if max_age is not None and not self._younger(entry, max_age):
             return None
         if need_unchained and entry.get("Chained") is not False:
             return None
@@ -107,8 +185,7 @@ class CredentialCache:
         if left > MAX_LIFETIME:
             return None  # no STS session lasts that long: a forged or damaged entry (it is replaced on success)
         if left <= margin:
-            with contextlib.suppress(OSError):
-                path.unlink()
+            self._forget(key)
             return None
         return credentials
 
@@ -121,22 +198,83 @@ class CredentialCache:
         mfa: bool = False,
         issued: datetime | None = None,
         chained: bool = False,
-    ) -> Path:
+    ) -> Path | str:
         """Write atomically: a reader sees the old entry or the new one, never half of one. `issued`: when the
         session was asked for (default: now), which :meth:`get` measures ``max_age`` from; `chained`: the session
-        was assumed with temporary credentials."""
-        self._ensure_directory()
+        was assumed with temporary credentials. Returns where the entry went."""
+        issued = issued or self.clock()
+        if self.keep is not None and credentials.expiration - issued > self.keep + _CLOCK_SLACK:
+            seconds = int((credentials.expiration - issued).total_seconds())
+            raise CliError(
+                f"the session is valid for {seconds} s, longer than the file cache keeps entries "
+                f"({int(self.keep.total_seconds())} s, {FILE_CACHE_SECONDS_VARIABLE}): it is not written in plaintext"
+            )
         entry = {
             "Version": _ENTRY_VERSION,
             "Key": dict(fields),
             "Mfa": mfa,
             "Chained": chained,
-            "Issued": iso8601(issued or self.clock()),
+            "Issued": iso8601(issued),
             "Credentials": credentials.to_dict(),
         }
+        where = self.store.write(key, json.dumps(entry).encode(), credentials.expiration)
+        if self.store.plaintext and self._announce is not None:
+            what = (
+                "the MFA session" if fields.get("kind") == "mfa-session" else f"the session of {credentials.role_arn}"
+            )
+            kept = min(credentials.expiration, issued + self.keep) if self.keep is not None else credentials.expiration
+            self._announce(
+                f"wrote {what} in plaintext to {where} (0600; there is no keychain and {FILE_CACHE_VARIABLE} is on), "
+                f"kept until {iso8601(kept)}"
+            )
+        return where
+
+    def clear(self) -> int:
+        """Delete every cached session; return how many went (see the store's ``clear``)."""
+        return self.store.clear()
+
+    def _forget(self, key: str) -> None:
+        with contextlib.suppress(CliError, OSError):
+            self.store.delete(key)
+
+    def _younger(self, entry: Mapping[str, Any], age: timedelta) -> bool:
+        """The entry was issued less than `age` ago (and not in the future)."""
+        try:
+            issued = parse_iso8601(entry.get("Issued"))
+        except (ValueError, TypeError, OverflowError):
+            return False
+        return timedelta(0) <= self.clock() - issued < age
+
+
+class FileStore:
+    """One 0600 JSON file per entry in a 0700 folder of ours; read only when nobody else could have written it."""
+
+    plaintext = True
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.where = str(directory)
+
+    def ready(self) -> bool:
+        """Entries are read only from a folder of ours that nobody else can write to (a cache can be planted)."""
+        try:
+            info = os.lstat(self.directory)
+        except OSError:
+            return False
+        return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
+
+    def read(self, key: str) -> dict[str, Any] | None:
+        return _read_entry(self._path(key))
+
+    def write(self, key: str, data: bytes, expiration: datetime) -> Path:
+        self._ensure_directory()
         path = self._path(key)
-        write_atomically(path, json.dumps(entry).encode(), mode=0o600, prefix=_TEMPORARY_PREFIX, suffix=".json")
+        write_atomically(path, data, mode=0o600, prefix=_TEMPORARY_PREFIX, suffix=".json")
         return path
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path(key).unlink()
 
     def clear(self) -> int:
         """Delete every cached session (and stray temporary files); return how many sessions went.
@@ -170,22 +308,6 @@ class CredentialCache:
             )
         return removed
 
-    def _younger(self, entry: Mapping[str, Any], age: timedelta) -> bool:
-        """The entry was issued less than `age` ago (and not in the future)."""
-        try:
-            issued = parse_iso8601(entry.get("Issued"))
-        except (ValueError, TypeError, OverflowError):
-            return False
-        return timedelta(0) <= self.clock() - issued < age
-
-    def _folder_is_ours(self) -> bool:
-        """Entries are read only from a folder of ours that nobody else can write to (a cache can be planted)."""
-        try:
-            info = os.lstat(self.directory)
-        except OSError:
-            return False
-        return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
-
     def _path(self, key: str) -> Path:
         return self.directory / f"{key}.json"
 
@@ -202,6 +324,66 @@ class CredentialCache:
         if info.st_mode & 0o077:
             # mkdir's mode is filtered by the umask only one way; an existing folder may be wider.
             self.directory.chmod(0o700)
+
+
+#: The keychain item that lists the cached sessions (keyring cannot list a service's items) with their expiry.
+_INDEX_ITEM: Final = "cache-index"
+_ITEM_PREFIX: Final = "session:"
+
+
+class KeychainStore:
+    """One keychain item per entry (``session:<key>``), and an index item that lists them for clear-cache and
+    for deleting expired ones whenever an entry is written."""
+
+    plaintext = False
+
+    def __init__(self, keychain: Keychain, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self._keychain = keychain
+        self._clock = clock
+        self.where = f"the keychain ({keychain.name})"
+
+    def ready(self) -> bool:
+        return True
+
+    def read(self, key: str) -> dict[str, Any] | None:
+        return self._keychain.get_json(_ITEM_PREFIX + key)
+
+    def write(self, key: str, data: bytes, expiration: datetime) -> str:
+        self._keychain.set(_ITEM_PREFIX + key, data.decode())
+        index = self._index()
+        now = self._clock()
+        for other, until in list(index.items()):
+            if other != key and _expired(until, now):
+                self._keychain.delete(_ITEM_PREFIX + other)
+                del index[other]
+        index[key] = iso8601(expiration)
+        self._keychain.set(_INDEX_ITEM, json.dumps(index))
+        return self.where
+
+    def delete(self, key: str) -> None:
+        self._keychain.delete(_ITEM_PREFIX + key)
+        index = self._index()
+        if index.pop(key, None) is not None:
+            self._keychain.set(_INDEX_ITEM, json.dumps(index))
+
+    def clear(self) -> int:
+        removed = sum(self._keychain.delete(_ITEM_PREFIX + key) for key in self._index())
+        self._keychain.delete(_INDEX_ITEM)
+        return removed
+
+    def _index(self) -> dict[str, str]:
+        index = self._keychain.get_json(_INDEX_ITEM) or {}
+        return {key: until for key, until in index.items() if _KEY.match(key) and isinstance(until, str)}
+
+
+_KEY: Final = re.compile(r"^[0-9a-f]{64}\Z", re.ASCII)
+
+
+def _expired(until: str, now: datetime) -> bool:
+    try:
+        return parse_iso8601(until) <= now
+    except (ValueError, TypeError, OverflowError):
+        return True
 
 
 def _read_entry(path: Path) -> dict[str, Any] | None:

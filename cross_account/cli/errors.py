@@ -18,7 +18,8 @@ EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130
 
 #: Inputs whose value is never echoed back, even when it is malformed.
-_SECRET_KEYS: Final = frozenset({"--mfa-token"})
+MFA_CODE: Final = "MFA code"
+_SECRET_KEYS: Final = frozenset({"--mfa-token", MFA_CODE})
 #: How much of a message from AWS or botocore is shown: a sentence, never a page.
 MESSAGE_LIMIT: Final = 300
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")

@@ -130,7 +130,15 @@ def _role_flags() -> _Parser:
 def _source_flags() -> _Parser:
     parent = _Parser(add_help=False)
     parent.add_argument("--profile", metavar="P", help="source credentials of the trusted account (default chain)")
-    parent.add_argument("--no-cache", action="store_true", help="neither read nor write the credential cache")
+    parent.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the credential cache (keychain or file)"
+    )
+    parent.add_argument(
+        "--file-cache",
+        action="store_true",
+        help="where there is no OS keychain, cache sessions in plaintext 0600 files, kept 1 hour "
+        "(CROSS_ACCOUNT_FILE_CACHE=1; CROSS_ACCOUNT_FILE_CACHE_SECONDS); said on stderr whenever one is written",
+    )
     parent.add_argument(
         "--sts-timeout",
         metavar="SECONDS",

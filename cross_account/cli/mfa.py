@@ -1,6 +1,7 @@
 """One MFA prompt for many roles: an MFA session from sts:GetSessionToken, cached, from which roles are assumed.
 
-The session is asked for once with the MFA code and kept in the 0600 cache, keyed by the source credentials (a
+The session is asked for once with the MFA code and kept in the cache (the OS keychain; or, where there is none
+and the user opted in, a 0600 file, and then the session lasts no longer than the file cache keeps it), keyed by the source credentials (a
 hash of their access key ID) and the MFA device. Every role, tier or account is then assumed from it without a
 new code, while it lasts and while it is young enough for the role's ``aws:MultiFactorAuthAge`` rule.
 
@@ -64,11 +65,13 @@ def session_fields(request: RoleRequest, source: Source) -> dict[str, Any]:
     }
 
 
-def lifetime(mfa_max_age: int | None) -> int:
-    """GetSessionToken's DurationSeconds: no longer than the role's MFA age limit (but at least STS's 900)."""
+def lifetime(mfa_max_age: int | None, keep: timedelta | None = None) -> int:
+    """GetSessionToken's DurationSeconds: no longer than the role's MFA age limit, nor than the cache keeps an entry
+    (the file cache: what is on disk is never valid longer), but at least STS's 900."""
+    longest = MFA_SESSION_SECONDS if keep is None else min(MFA_SESSION_SECONDS, int(keep.total_seconds()))
     if mfa_max_age is None:
-        return MFA_SESSION_SECONDS
-    return max(MIN_SESSION_SECONDS, min(mfa_max_age, MFA_SESSION_SECONDS))
+        return max(MIN_SESSION_SECONDS, longest)
+    return max(MIN_SESSION_SECONDS, min(mfa_max_age, longest))
 
 
 def mfa_session(
@@ -88,11 +91,15 @@ def mfa_session(
     fields = session_fields(request, source)
     key = cache_key(fields)
     max_age = timedelta(seconds=request.mfa_max_age) - AGE_MARGIN if request.mfa_max_age is not None else None
-    cached = cache.get(key, fields=fields, need_mfa=True, max_age=max_age)
+    try:
+        cached = cache.get(key, fields=fields, need_mfa=True, max_age=max_age)
+    except CliError as error:  # a keychain that refuses: ask for a code instead
+        notice(f"the cached MFA session is not read: {error}")
+        cached = None
     if cached is not None:
         log(f"cached MFA session for {request.mfa_serial} (expires {iso8601(cached.expiration)})")
         return cached
-    duration = lifetime(request.mfa_max_age)
+    duration = lifetime(request.mfa_max_age, cache.keep)
     issued = cache.clock()
     params = {
         "SerialNumber": request.mfa_serial,

@@ -23,6 +23,11 @@ def logger(verbose: bool) -> Callable[[str], None]:
     return log
 
 
+def say(message: str) -> None:
+    """What the user must always see (which role is assumed), on stderr."""
+    print(f"{PROG}: {message}", file=sys.stderr)
+
+
 def warn(message: str) -> None:
     print(f"{PROG}: warning: {message}", file=sys.stderr)
 

@@ -213,16 +213,24 @@ def _find_role(flags: RoleOptions, cdk_json: Path, environ: Mapping[str, str]) -
     if flags.from_stack_outputs is not None:
         arn, external_id = role_from_outputs(Path(flags.from_stack_outputs), account=flags.account, tier=flags.tier)
         app = matching_app_role(cdk_json, explicit=explicit, role_arn=arn)
-        return _Found(arn, flags.from_stack_outputs, app, region, external_id)
+        return _Found(arn, f"--from-stack-outputs {flags.from_stack_outputs}", app, region, external_id)
     if cdk_json.is_file() or explicit:
         settings = load_settings(cdk_json)
         region = region or settings.region
         app = app_role(settings, account=flags.account, tier=flags.tier, partition=partition_of(region))
-        return _Found(app.role_arn, str(cdk_json), app, region)
+        return _Found(app.role_arn, _settings_origin(flags, cdk_json, explicit=explicit), app, region)
     raise UsageError(
         "no role to assume: pass --role-arn ARN, or --from-stack-outputs FILE (cdk deploy --outputs-file), "
         "or run in the app's folder (cdk.json)"
     )
+
+
+def _settings_origin(flags: RoleOptions, cdk_json: Path, *, explicit: bool) -> str:
+    """Where an app role came from: the cdk.json (the folder's own, or --cdk-json) and the setting that picked the
+    account."""
+    where = f"--cdk-json {cdk_json}" if explicit else f"./cdk.json in {cdk_json.parent}"
+    account = "--account" if flags.account else "target_account_id"
+    return f"{where}, {account}{', --tier' if flags.tier else ''}"
 
 
 def _region_for(found: _Found, flags: RoleOptions, environ: Mapping[str, str]) -> str | None:

@@ -66,9 +66,13 @@ class RoleSession:
         fields = self.request.cache_fields(self.source.fingerprint)
         key = cache_key(fields)
         mfa_needed = self.request.mfa_serial is not None
-        cached = self._cache.get(
-            key, fields=fields, margin=margin, need_mfa=mfa_needed, need_unchained=self._direct_mfa and mfa_needed
-        )
+        try:
+            cached = self._cache.get(
+                key, fields=fields, margin=margin, need_mfa=mfa_needed, need_unchained=self._direct_mfa and mfa_needed
+            )
+        except CliError as error:  # a keychain that refuses: the session is asked for again
+            self._warn(f"the cache is not read: {error}")
+            cached = None
         if cached is not None:
             self._log(
                 f"cached session {cached.session_name} for {cached.role_arn} (expires {iso8601(cached.expiration)})"

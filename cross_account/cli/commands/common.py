@@ -13,16 +13,22 @@ from cross_account.cli.assume import utc_now
 from cross_account.cli.cache import (
     CACHE_DIR_VARIABLE,
     CREDENTIAL_PROCESS_MARGIN,
+    FILE_CACHE_VARIABLE,
     REUSE_MARGIN,
     CredentialCache,
+    KeychainStore,
     default_directory,
+    file_cache_lifetime,
+    file_cache_opted_in,
 )
 from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import CliError
-from cross_account.cli.output import logger, note, warn
+from cross_account.cli.keychain import find_keychain
+from cross_account.cli.output import logger, note, say, warn
 from cross_account.cli.request import RoleOptions, resolve_request
 from cross_account.cli.session import RoleSession
 from cross_account.cli.sts import parse_deadline
+from cross_account.cli.user_config import check_allowed, load_user_config
 
 #: The subparsers of the top-level parser, which each command adds its own to.
 Subparsers: TypeAlias = "argparse._SubParsersAction[Any]"  # of the top-level parser's own parser class
@@ -77,13 +83,22 @@ def role_session(
 ) -> RoleSession:
     """The request of the role flags, and where its credentials come from (the cache, the MFA session, STS)."""
     request, mfa_token = resolve_request(options(args), cwd=cwd, environ=environ)
+    check_allowed(request.role_arn, request.origin, load_user_config(environ))
+    say(f"assuming {request.role_arn} (from {request.origin})")
+    log = logger(args.verbose)
+    cache = None if args.no_cache else usable_cache(environ, file_cache=getattr(args, "file_cache", False), log=log)
+    if cache is None and not args.no_cache and request.mfa_serial is not None:
+        note(
+            "there is no keychain, so the MFA session is not kept and each run asks for a code; "
+            f"{FILE_CACHE_VARIABLE}=1 (or --file-cache) keeps it in a plaintext file for 1 hour"
+        )
     return RoleSession(
         request,
         mfa_token,
         environ=environ,
         deadline=parse_deadline(args.sts_timeout, environ),
-        cache=None if args.no_cache else _usable_cache(environ),
-        log=logger(args.verbose),
+        cache=cache,
+        log=log,
         warn=warn,
         notice=note,
         direct_mfa=direct_mfa,
@@ -98,10 +113,19 @@ def obtain_credentials(args: argparse.Namespace, *, environ: Mapping[str, str], 
     return role_session(args, environ=environ, cwd=cwd).credentials(margin)
 
 
-def _usable_cache(environ: Mapping[str, str]) -> CredentialCache | None:
-    """The credential cache, or None (with a warning) when there is no home folder to keep it in."""
+def usable_cache(environ: Mapping[str, str], *, file_cache: bool, log: Callable[[str], None]) -> CredentialCache | None:
+    """The credential cache: the OS keychain; where there is none, the plaintext file cache if the user opted in
+    (--file-cache, CROSS_ACCOUNT_FILE_CACHE=1), which keeps entries one hour by default; else None."""
+    keychain = find_keychain(environ)
+    if keychain is not None:
+        log(f"sessions are cached in the keychain ({keychain.name})")
+        return CredentialCache(KeychainStore(keychain, clock=utc_now), clock=utc_now)
+    if not file_cache_opted_in(file_cache, environ):
+        log(f"no keychain and no file cache ({FILE_CACHE_VARIABLE}): nothing is cached")
+        return None
+    keep = file_cache_lifetime(environ)
     try:
-        return CredentialCache(default_directory(environ), clock=utc_now)
+        return CredentialCache(default_directory(environ), clock=utc_now, keep=keep, announce=note)
     except CliError as error:
         warn(f"not caching: {error}; set {CACHE_DIR_VARIABLE}, or pass --no-cache")
         return None

@@ -12,6 +12,7 @@ from cross_account.cli.commands.common import Shared, Subparsers, options
 from cross_account.cli.errors import UsageError, checked_flag
 from cross_account.cli.output import emit
 from cross_account.cli.request import RoleRequest, resolve_request
+from cross_account.cli.user_config import check_allowed, load_user_config
 from cross_account.rules import validate_profile_name
 
 NAME: Final = "configure-profile"
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
         raise UsageError("AWS config role profiles cannot send session tags: add --credential-process")
     # The profile's region is the flag's or the app's, never the shell's AWS_REGION of the moment.
     request, _ = resolve_request(options(args, profile=source), cwd=cwd, environ={})
+    check_allowed(request.role_arn, request.origin, load_user_config(environ))
     if not args.credential_process and (request.source_identity or request.source_identity_from_caller):
         raise UsageError(
             "AWS config role profiles cannot send a source identity (the role requires one, or you gave "
