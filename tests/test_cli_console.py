@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -216,23 +218,79 @@ def test_an_unreachable_federation_endpoint_is_one_line(stub_env: dict[str, str]
     assert_one_line_error(result, "cannot reach the federation endpoint", "ConnectionRefusedError", code=1)
 
 
-def test_the_browser_gets_the_url_and_the_terminal_does_not(
+#: A browser that records its command line, and what it finds at the address it was given (while it exists).
+FAKE_BROWSER = """\
+import json, os, stat, sys, pathlib, urllib.parse, urllib.request
+address = sys.argv[1]
+path = pathlib.Path(urllib.request.url2pathname(urllib.parse.urlsplit(address).path))
+record = {"argv": sys.argv, "path": str(path)}
+if address.startswith("file://"):
+    record["page"] = path.read_text()
+    record["page_mode"] = stat.S_IMODE(path.stat().st_mode)
+    record["folder_mode"] = stat.S_IMODE(path.parent.stat().st_mode)
+    record["owner"] = path.stat().st_uid == os.getuid()
+pathlib.Path(os.environ["SEEN"]).write_text(json.dumps(record))
+"""
+
+
+def redirect_of(page: str) -> str:
+    """The URL the sign-in page sends the browser to (its meta refresh), as a browser reads it."""
+    match = re.search(r'<meta http-equiv="refresh" content="0;url=([^"]+)">', page)
+    assert match, page
+    return html.unescape(match.group(1))
+
+
+def test_the_browser_gets_a_private_page_that_redirects_and_no_token_on_its_command_line(
     stub_sts: StubSts, console_env: dict[str, str], tmp_path: Path
 ) -> None:
-    seen = tmp_path / "browser.txt"
+    """Issue 17 item 8: the browser's argv (ps) held the sign-in URL; now it holds a file:// address of a 0600 page
+    in a 0700 folder, deleted before the command returns."""
+    seen = tmp_path / "browser.json"
     browser = tmp_path / "browser"
-    browser.write_text(
-        f"#!{sys.executable}\nimport sys, pathlib\npathlib.Path({str(seen)!r}).write_text(sys.argv[1])\n"
-    )
+    browser.write_text(f"#!{sys.executable}\n{FAKE_BROWSER}")
     browser.chmod(0o700)
-    env = {**console_env, "BROWSER": str(browser), "PATH": str(tmp_path / "nothing-else")}
+    env = {
+        **console_env,
+        "BROWSER": str(browser),
+        "PATH": str(tmp_path / "nothing-else"),
+        "SEEN": str(seen),
+        "CROSS_ACCOUNT_SIGNIN_PAGE_SECONDS": "0",
+    }
     result = run_cli(*CONSOLE, "--service", "s3", env=env, subprocess=True)
     assert result.code == 0, result.err
     assert result.out == ""
     [token] = stub_sts.signin_tokens
-    assert query_of(seen.read_text())["SigninToken"] == token
-    assert "opened the console" in result.err
+    record = json.loads(seen.read_text())
+    assert token not in " ".join(record["argv"]), "the sign-in token is on the browser's command line"
+    assert record["argv"][1].startswith("file://")
+    assert (record["page_mode"], record["folder_mode"], record["owner"]) == (0o600, 0o700, True)
+    url = redirect_of(record["page"])
+    assert query_of(url)["SigninToken"] == token and query_of(url)["Action"] == "login"
+    assert 'location.replace("' + url.replace("<", "\\u003c") + '")' in record["page"]
+    assert '<meta name="referrer" content="no-referrer">' in record["page"]
+    assert not Path(record["path"]).exists() and not Path(record["path"]).parent.exists(), "the page is deleted"
+    assert "opened the console" in result.err and "deleted in 0 s" in result.err
     assert_clean_stderr(result, token)
+
+
+def test_the_page_waits_for_the_browser_then_goes(tmp_path: Path) -> None:
+    """The page exists while the browser is given time to read it, and not after."""
+    from cross_account.cli import console
+
+    waited: list[float] = []
+    with console.signin_page("https://signin.aws.amazon.com/federation?SigninToken=abc") as page:
+        console.wait_for_browser(3, sleep=waited.append)
+        assert page.exists() and waited == [3]
+    assert not page.exists() and not page.parent.exists()
+
+
+@pytest.mark.parametrize("value", ["-1", "301", "ten", "9" * 50])
+def test_a_bad_page_wait_is_one_line_before_any_call(
+    value: str, stub_sts: StubSts, console_env: dict[str, str]
+) -> None:
+    result = run_cli(*CONSOLE, env={**console_env, "CROSS_ACCOUNT_SIGNIN_PAGE_SECONDS": value})
+    assert_one_line_error(result, "invalid CROSS_ACCOUNT_SIGNIN_PAGE_SECONDS", "from 0 to 300", code=2)
+    assert stub_sts.requests == []
 
 
 def test_no_browser_is_one_line(console_env: dict[str, str], tmp_path: Path) -> None:

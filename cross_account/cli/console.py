@@ -3,20 +3,28 @@
 The console's own switch-role cannot send an external ID, so a role whose trust requires one is reachable in the
 console only this way: assume the role, exchange the session for a sign-in token (``getSigninToken``), and open
 the login URL. The URL holds the token (valid 15 minutes, a secret): it is printed only with --print, and never
-logged.
+logged, nor put on the browser's command line (``ps`` shows every process's argv to every local user): the
+browser is given a 0600 page in a private 0700 folder that redirects to it, deleted a few seconds later.
 """
 
 from __future__ import annotations
 
+import contextlib
+import html
 import http.client
 import ipaddress
 import json
+import os
 import re
+import shutil
+import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from cross_account.cli.credentials import Credentials
@@ -25,6 +33,10 @@ from cross_account.cli.sts import within
 from cross_account.rules import MAX_SESSION_SECONDS, MIN_SESSION_SECONDS, ROLE_CHAINING_MAX_SECONDS
 
 ENDPOINT_VARIABLE: Final = "CROSS_ACCOUNT_FEDERATION_ENDPOINT"
+#: How long the sign-in page stays for the browser to read it.
+PAGE_SECONDS_VARIABLE: Final = "CROSS_ACCOUNT_SIGNIN_PAGE_SECONDS"
+DEFAULT_PAGE_SECONDS: Final = 10
+MAX_PAGE_SECONDS: Final = 300
 #: The console session's length when --console-duration is not given.
 DEFAULT_CONSOLE_SECONDS: Final = 3600
 #: Per partition: the federation endpoint, and the console's host.
@@ -210,13 +222,61 @@ def login_url(console: Console, token: str) -> str:
     return f"{console.endpoint}?{query}"
 
 
-def open_in_browser(url: str) -> None:
-    """The standard webbrowser module (it honours $BROWSER); one line when there is no browser to open."""
+def page_seconds(environ: Mapping[str, str]) -> int:
+    """$CROSS_ACCOUNT_SIGNIN_PAGE_SECONDS: how long the sign-in page stays (0-300, default 10)."""
+    text = environ.get(PAGE_SECONDS_VARIABLE)
+    if not text:
+        return DEFAULT_PAGE_SECONDS
+    if not re.fullmatch(r"\d{1,3}", text, re.ASCII) or int(text) > MAX_PAGE_SECONDS:
+        shown = text if len(text) <= 20 else text[:17] + "..."
+        raise UsageError(
+            f"invalid {PAGE_SECONDS_VARIABLE}={shown}: must be a whole number of seconds from 0 to {MAX_PAGE_SECONDS}"
+        )
+    return int(text)
+
+
+def signin_html(url: str) -> str:
+    """A page that sends the browser on to `url` at once (meta refresh, and location.replace where scripts run, so
+    the page itself leaves no entry in the tab's history), and sends no Referer."""
+    in_attribute = html.escape(f"0;url={url}", quote=True)
+    in_script = json.dumps(url).replace("<", "\\u003c")
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">\n'
+        f'<meta http-equiv="refresh" content="{in_attribute}">\n'
+        f"<script>window.location.replace({in_script});</script>\n"
+        "<title>Signing in to the AWS console</title></head>\n"
+        "<body><p>Signing in to the AWS console&hellip;</p></body></html>\n"
+    )
+
+
+@contextlib.contextmanager
+def signin_page(url: str) -> Iterator[Path]:
+    """A 0600 HTML page that redirects to `url`, in a fresh 0700 folder; both are deleted on leaving."""
+    folder = Path(tempfile.mkdtemp(prefix="cross-account-signin-"))
+    try:
+        page = folder / "signin.html"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(page, flags, 0o600), "w", encoding="utf-8") as handle:
+            handle.write(signin_html(url))
+        yield page
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def open_in_browser(page: Path) -> None:
+    """Open the sign-in page (its file:// address: no secret on the browser's command line) with the standard
+    webbrowser module (it honours $BROWSER); one line when there is no browser to open."""
     import webbrowser
 
     try:
-        opened = webbrowser.open(url, new=2)
+        opened = webbrowser.open(page.as_uri(), new=2)
     except webbrowser.Error:
         opened = False
     if not opened:
         raise CliError("no web browser could be opened: pass --print and open the URL yourself")
+
+
+def wait_for_browser(seconds: int, sleep: Callable[[float], None] = time.sleep) -> None:
+    """Give the browser (started, or told by the running one) the time to read the page before it is deleted."""
+    if seconds:
+        sleep(seconds)

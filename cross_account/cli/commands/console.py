@@ -16,7 +16,12 @@ NAME: Final = "console"
 
 def add_parser(commands: Subparsers, shared: Shared) -> None:
     parser = shared.add_role_command(commands, run, name=NAME, help="sign in to the role's account in the AWS console")
-    parser.add_argument("--print", action="store_true", help="print the sign-in URL (a secret) instead of opening it")
+    parser.add_argument(
+        "--print",
+        action="store_true",
+        help="print the sign-in URL instead of opening it: it holds a sign-in token valid 15 minutes, so whatever "
+        "reads stdout (a terminal's scrollback, a log) can sign in as the role",
+    )
     page = parser.add_mutually_exclusive_group()
     page.add_argument("--service", metavar="NAME", help="the console page of a service: s3, cloudformation, iam, ...")
     page.add_argument("--destination", metavar="URL", help="a console URL to land on")
@@ -30,14 +35,17 @@ def add_parser(commands: Subparsers, shared: Shared) -> None:
 def run(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
     """Assume the role (flags, cache and MFA as for assume) and sign in to its account's AWS console through the
     federation endpoint (getSigninToken), which takes roles that require an external ID; the console's own
-    switch-role cannot send one. Opens the browser (webbrowser, $BROWSER), or prints the URL with --print: it
-    holds a sign-in token, valid 15 minutes, so treat it as a secret. The endpoint follows the role's partition;
+    switch-role cannot send one. Opens the browser (webbrowser, $BROWSER) on a 0600 page in a private folder that
+    redirects to the sign-in URL, so the URL is never on the browser's command line (ps), and deletes the page
+    after CROSS_ACCOUNT_SIGNIN_PAGE_SECONDS (default 10); or prints the URL with --print: it holds a sign-in
+    token, valid 15 minutes, so treat it as a secret. The endpoint follows the role's partition;
     CROSS_ACCOUNT_FEDERATION_ENDPOINT overrides it. --console-duration sets the console session's length
     (900-43200 s, default 3600); from temporary credentials (SSO, a role, an MFA session) the session is
     role-chained and AWS allows 1 hour at most."""
     from cross_account.cli import console
 
     seconds = console.console_duration(args.console_duration)
+    page_wait = None if args.print else console.page_seconds(environ)
     session = role_session(args, environ=environ, cwd=cwd, direct_mfa=seconds > console.DEFAULT_CONSOLE_SECONDS)
     request = session.request
     partition = request.role_arn.split(":")[1]
@@ -52,7 +60,14 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
     url = console.login_url(target, token)
     if args.print:
         emit(url + "\n")
-    else:
-        console.open_in_browser(url)
-        print(f"{PROG}: opened the console for {request.role_arn} in the browser", file=sys.stderr)
+        return 0
+    assert page_wait is not None
+    with console.signin_page(url) as page:
+        console.open_in_browser(page)
+        print(
+            f"{PROG}: opened the console for {request.role_arn} in the browser (its sign-in page is deleted in "
+            f"{page_wait} s)",
+            file=sys.stderr,
+        )
+        console.wait_for_browser(page_wait)
     return 0
