@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import IO, NoReturn
 
 from cross_account import __version__
-from cross_account.cli.commands import assume, clear_cache, configure_profile, console, exec_command, list_roles
+from cross_account.cli.commands import (
+    add,
+    assume,
+    clear_cache,
+    configure_profile,
+    console,
+    exec_command,
+    list_roles,
+    rotate,
+)
 from cross_account.cli.commands.common import Command, Shared
 from cross_account.cli.errors import EXIT_INTERRUPTED, CliError, UsageError
 from cross_account.cli.output import PROG, discard_stdout, emit
@@ -26,7 +35,16 @@ from cross_account.cli.sts import DEADLINE_VARIABLE, DEFAULT_DEADLINE
 __all__ = ["build_parser", "main"]
 
 #: In the order --help lists them.
-_COMMANDS: tuple[Command, ...] = (assume, exec_command, console, list_roles, configure_profile, clear_cache)
+_COMMANDS: tuple[Command, ...] = (
+    assume,
+    exec_command,
+    console,
+    list_roles,
+    configure_profile,
+    clear_cache,
+    add,
+    rotate,
+)
 _BY_NAME: dict[str, Command] = {command.NAME: command for command in _COMMANDS}
 
 EXAMPLES = """\

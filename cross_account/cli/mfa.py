@@ -1,9 +1,10 @@
 """One MFA prompt for many roles: an MFA session from sts:GetSessionToken, cached, from which roles are assumed.
 
 The session is asked for once with the MFA code and kept in the cache (the OS keychain; or, where there is none
-and the user opted in, a 0600 file, and then the session lasts no longer than the file cache keeps it), keyed by the source credentials (a
-hash of their access key ID) and the MFA device. Every role, tier or account is then assumed from it without a
-new code, while it lasts and while it is young enough for the role's ``aws:MultiFactorAuthAge`` rule.
+and the user opted in, a 0600 file, and then the session lasts no longer than the file cache keeps it), keyed by
+the source credentials (a hash of their access key ID) and the MFA device. Every role, tier or account is then
+assumed from it without a new code, while it lasts and while it is young enough for the role's
+``aws:MultiFactorAuthAge`` rule.
 
 STS counts AssumeRole called with GetSessionToken credentials as role chaining: the role session lasts one hour at
 most (aws-vault's users found out: 99designs/aws-vault#351, #800). So the MFA session serves requests of up to

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from pathlib import Path
 from typing import Final
 
 from cross_account.cli.errors import UsageError
@@ -46,7 +47,7 @@ def ask(question: str, *, secret: bool, what: str, instead: str, about: str = ""
 
 
 def _read_terminal(question: str) -> str:
-    with open(_TERMINAL, "r+", encoding="utf-8", errors="replace") as terminal:
+    with Path(_TERMINAL).open("r+", encoding="utf-8", errors="replace") as terminal:
         terminal.write(question)
         terminal.flush()
         line = terminal.readline(_MAX_LINE + 1)

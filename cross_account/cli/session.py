@@ -33,11 +33,13 @@ class RoleSession:
         warn: Callable[[str], None],
         notice: Callable[[str], None],
         direct_mfa: bool = False,
+        source_keys: tuple[str, str] | None = None,
     ) -> None:
         """`direct_mfa`: send the MFA code with AssumeRole even where the MFA session would serve (the session must
-        not be role-chained: a console session over one hour)."""
+        not be role-chained: a console session over one hour). `source_keys`: the --profile's keys, from the
+        keychain."""
         self.request = request
-        self.sts = Sts(profile=request.profile, region=request.region, deadline=deadline)
+        self.sts = Sts(profile=request.profile, region=request.region, deadline=deadline, keys=source_keys)
         self._mfa_token = mfa_token
         self._environ = environ
         self._cache = cache

@@ -89,12 +89,21 @@ class Sts:
     """
 
     def __init__(
-        self, *, profile: str | None, region: str | None, deadline: float, credentials: Credentials | None = None
+        self,
+        *,
+        profile: str | None,
+        region: str | None,
+        deadline: float,
+        credentials: Credentials | None = None,
+        keys: tuple[str, str] | None = None,
     ) -> None:
+        """`credentials`: a session to call as; `keys`: the profile's long-term keys from the keychain (its
+        settings, such as its region, still come from the AWS config file when it has the profile)."""
         self.profile = profile
         self.deadline = deadline
         self._region = region
         self._credentials = credentials
+        self._keys = keys
         self._session: Any = None
         self._client: Any = None
 
@@ -146,7 +155,15 @@ class Sts:
 
             core = botocore.session.get_session()
             core.set_config_variable("sts_regional_endpoints", "regional")
-            if self._credentials is None:
+            if self._keys is not None:
+                known = self.profile in core.available_profiles
+                self._session = boto3.Session(
+                    aws_access_key_id=self._keys[0],
+                    aws_secret_access_key=self._keys[1],
+                    profile_name=self.profile if known else None,
+                    botocore_session=core,
+                )
+            elif self._credentials is None:
                 self._session = boto3.Session(profile_name=self.profile, botocore_session=core)
             else:
                 self._session = boto3.Session(

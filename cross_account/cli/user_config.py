@@ -56,7 +56,7 @@ def load_user_config(environ: Mapping[str, str]) -> UserConfig:
     unreadable, writable by others, not TOML, an unknown or malformed setting) is one usage line naming it."""
     path = config_path(environ)
     data = _read(path) if path is not None else None
-    if data is None:
+    if path is None or data is None:
         return UserConfig(path)
     try:
         document = tomllib.loads(data.decode("utf-8"))

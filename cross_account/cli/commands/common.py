@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
+from cross_account.cli import source_keys
 from cross_account.cli.assume import utc_now
 from cross_account.cli.cache import (
     CACHE_DIR_VARIABLE,
@@ -23,7 +24,7 @@ from cross_account.cli.cache import (
 )
 from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import CliError
-from cross_account.cli.keychain import find_keychain
+from cross_account.cli.keychain import Keychain, find_keychain
 from cross_account.cli.output import logger, note, say, warn
 from cross_account.cli.request import RoleOptions, resolve_request
 from cross_account.cli.session import RoleSession
@@ -86,7 +87,9 @@ def role_session(
     check_allowed(request.role_arn, request.origin, load_user_config(environ))
     say(f"assuming {request.role_arn} (from {request.origin})")
     log = logger(args.verbose)
-    cache = None if args.no_cache else usable_cache(environ, file_cache=getattr(args, "file_cache", False), log=log)
+    keychain = find_keychain(environ) if request.profile is not None or not args.no_cache else None
+    keys = _keychain_keys(keychain, request.profile, log)
+    cache = None if args.no_cache else usable_cache(environ, keychain, file_cache=args.file_cache, log=log)
     if cache is None and not args.no_cache and request.mfa_serial is not None:
         note(
             "there is no keychain, so the MFA session is not kept and each run asks for a code; "
@@ -102,7 +105,21 @@ def role_session(
         warn=warn,
         notice=note,
         direct_mfa=direct_mfa,
+        source_keys=keys,
     )
+
+
+def _keychain_keys(
+    keychain: Keychain | None, profile: str | None, log: Callable[[str], None]
+) -> tuple[str, str] | None:
+    """The --profile's access keys, when the keychain holds them (`cross-account add`): they come first."""
+    if keychain is None or profile is None:
+        return None
+    keys = source_keys.load(keychain, profile)
+    if keys is None:
+        return None
+    log(f"the source credentials of profile {profile} are its access key {keys.access_key_id} in the keychain")
+    return keys.access_key_id, keys.secret_access_key
 
 
 def obtain_credentials(args: argparse.Namespace, *, environ: Mapping[str, str], cwd: Path) -> Credentials:
@@ -113,10 +130,11 @@ def obtain_credentials(args: argparse.Namespace, *, environ: Mapping[str, str], 
     return role_session(args, environ=environ, cwd=cwd).credentials(margin)
 
 
-def usable_cache(environ: Mapping[str, str], *, file_cache: bool, log: Callable[[str], None]) -> CredentialCache | None:
+def usable_cache(
+    environ: Mapping[str, str], keychain: Keychain | None, *, file_cache: bool, log: Callable[[str], None]
+) -> CredentialCache | None:
     """The credential cache: the OS keychain; where there is none, the plaintext file cache if the user opted in
     (--file-cache, CROSS_ACCOUNT_FILE_CACHE=1), which keeps entries one hour by default; else None."""
-    keychain = find_keychain(environ)
     if keychain is not None:
         log(f"sessions are cached in the keychain ({keychain.name})")
         return CredentialCache(KeychainStore(keychain, clock=utc_now), clock=utc_now)
@@ -129,3 +147,14 @@ def usable_cache(environ: Mapping[str, str], *, file_cache: bool, log: Callable[
     except CliError as error:
         warn(f"not caching: {error}; set {CACHE_DIR_VARIABLE}, or pass --no-cache")
         return None
+
+
+def require_keychain(environ: Mapping[str, str], consequence: str) -> Keychain:
+    """The OS keychain; one line when keyring finds none (`consequence`: what does not happen then)."""
+    keychain = find_keychain(environ)
+    if keychain is None:
+        raise CliError(
+            f"there is no OS keychain (keyring found no Secret Service, macOS Keychain or Windows Credential Locker), "
+            f"so {consequence}: this client never writes access keys in plaintext"
+        )
+    return keychain
