@@ -122,3 +122,9 @@ def test_the_readme_names_what_an_administrator_session_can_still_do() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text()
     for claim in ("lambda:UpdateFunctionCode", "codebuild:StartBuild", "DenyIdentityChanges"):
         assert claim in readme
+
+
+def test_unprotected_refs_is_refused_for_a_ci_system_without_the_claim() -> None:
+    github = {"repositories": [{"repository": "octo/app", "branches": ["main"]}], "allow_unprotected_refs": True}
+    error = settings_error(github_oidc=github)
+    assert error.key == "github_oidc.allow_unprotected_refs" and "protected refs" in str(error)
