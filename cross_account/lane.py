@@ -191,7 +191,12 @@ def service_role_statements(
             "Resource": boundary_arn,
         },
         # Trust is the one thing IAM cannot condition at CreateRole; it can keep it from changing later.
-        {"Sid": "DenyServiceRoleTrustChanges", "Effect": "Deny", "Action": "iam:UpdateAssumeRolePolicy", "Resource": path_arn},
+        {
+            "Sid": "DenyServiceRoleTrustChanges",
+            "Effect": "Deny",
+            "Action": "iam:UpdateAssumeRolePolicy",
+            "Resource": path_arn,
+        },
         {
             "Sid": "DenyPassingOtherRoles",
             "Effect": "Deny",

@@ -127,7 +127,9 @@ class CrossAccountRoleProps:
             "only applies with service_role_services",
         )
         if self.service_role_path and not unresolved(self.service_role_path) and not unresolved(self.role_path):
-            rules.check_service_role_path(f"{prefix}service_role_path", self.service_role_path, role_path=self.role_path)
+            rules.check_service_role_path(
+                f"{prefix}service_role_path", self.service_role_path, role_path=self.role_path
+            )
         rules.check_resources_for_actions(
             f"{prefix}allowed_resources", self.allowed_resources, actions=self.allowed_actions
         )

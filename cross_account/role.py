@@ -447,7 +447,7 @@ class CrossAccountRole(Construct):
             "ServiceRoleBoundary",
             managed_policy_name=f"{self.lane}-ServiceRoleBoundary",
             path=path,
-            description=f"Permissions boundary of the roles that sessions of {self.props.role_name or 'the role'} create",
+            description=f"Boundary of the roles that sessions of {self.props.role_name or 'the role'} create",
             statements=[*self._permissions, *(s for s in guard if not _on_identities_only(s))],
         )
 

@@ -448,9 +448,9 @@ def acting_as_others(actions: Sequence[str]) -> dict[str, str]:
         names.sort()
         listed = ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
         warnings[service] = (
-                f"allowed_actions let the session run {listed}: these act with another principal's permissions "
-                "(a function's, a project's, a task's, an instance's role). Narrow allowed_actions or allowed_resources"
-            )
+            f"allowed_actions let the session run {listed}: these act with another principal's permissions "
+            "(a function's, a project's, a task's, an instance's role). Narrow allowed_actions or allowed_resources"
+        )
     return warnings
 
 

@@ -214,7 +214,16 @@ def test_managed_policies_only_means_no_inline_policy() -> None:
 def test_nothing_else_in_the_target_account_grants_iam_access() -> None:
     template = synth().template("TargetStack")
     resources = {k: r for k, r in template["Resources"].items() if r["Type"] != "AWS::CDK::Metadata"}
-    assert sorted(r["Type"] for r in resources.values()) == ["AWS::IAM::Policy", "AWS::IAM::Role"]
+    assert sorted(r["Type"] for r in resources.values()) == [
+        "AWS::IAM::Policy",
+        "AWS::IAM::Role",
+        "AWS::S3::Bucket",
+        "AWS::S3::BucketPolicy",
+    ]
+    # The staging bucket's policy grants object access only, to the role, under its lane's prefix.
+    (bucket_policy,) = [r for r in resources.values() if r["Type"] == "AWS::S3::BucketPolicy"]
+    actions = {a for s in bucket_policy["Properties"]["PolicyDocument"]["Statement"] for a in _list(s["Action"])}
+    assert not [a for a in actions if a.startswith(("s3:Put", "s3:Delete")) and "Object" not in a]
     for statement in role_properties()["Policies"][0]["PolicyDocument"]["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not [a for a in actions if a.startswith(("iam:", "sts:")) or a == "*"]
@@ -297,3 +306,7 @@ def test_session_tags_get_a_trust_statement_of_their_own_and_the_groups_grant() 
     (policy,) = [r for r in resources.values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
     assert policy["Properties"]["PolicyDocument"]["Statement"][0]["Action"] == ["sts:AssumeRole", "sts:TagSession"]
     assert len(trust_statements()) == 1, "nothing without the setting"
+
+
+def _list(value: object) -> list[str]:
+    return value if isinstance(value, list) else [str(value)]

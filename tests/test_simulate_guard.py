@@ -85,7 +85,7 @@ class Row:
     guard: str | None = None
     resource_policy: PolicyDocument | None = None
     #: What IAM knows of the resource beyond its ARN (its tags).
-    context: dict[str, str] | None = None
+    context: dict[str, str | list[str]] | None = None
 
     @property
     def key(self) -> str:
@@ -132,12 +132,31 @@ ACCESS_POINTS = "DenyNewS3AccessPaths"
 GUARDED_ROLES = "DenyChangesToGuardedRoles"
 GUARD_TAGGED = {"aws:ResourceTag/cross-account:tamper-guard": "on"}
 REGISTRY_WIDE = "DenyRegistryWideChanges"
+#: A stack that carries the deploy lane's tag: rows about names hold even for such a stack.
+LANE_TAGGED = {
+    "aws:ResourceTag/cross-account:deploy-lane": "CrossAccountAccessRole",
+    "aws:RequestTag/cross-account:deploy-lane": "CrossAccountAccessRole",
+    "aws:TagKeys": ["cross-account:deploy-lane"],
+}
 
 ROWS: list[Row] = [
     # The role's own stack and CDK's bootstrap stack: no write of any kind, though the set has cloudformation:*.
-    *(Row("default", f"{a}_own_stack", f"cloudformation:{a}", own_stack, "Denied", PROTECTED) for a in STACK_WRITES),
+    # These stacks are out of the deploy lane too (tests/test_simulate_lane.py); here they carry its tag,
+    # to show that their names alone are enough.
     *(
-        Row("default", f"{a}_CDKToolkit", f"cloudformation:{a}", stack("CDKToolkit"), "Denied", PROTECTED)
+        Row("default", f"{a}_own_stack", f"cloudformation:{a}", own_stack, "Denied", PROTECTED, context=LANE_TAGGED)
+        for a in STACK_WRITES
+    ),
+    *(
+        Row(
+            "default",
+            f"{a}_CDKToolkit",
+            f"cloudformation:{a}",
+            stack("CDKToolkit"),
+            "Denied",
+            PROTECTED,
+            context=LANE_TAGGED,
+        )
         for a in STACK_WRITES
     ),
     Row(
@@ -147,12 +166,19 @@ ROWS: list[Row] = [
         stack(f"StackSet-CrossAccountAccessRole-{STACK_ID}"),
         "Denied",
         PROTECTED,
+        context=LANE_TAGGED,
     ),
     Row("default", "UpdateStackSet", "cloudformation:UpdateStackSet", STACKSET, "Denied", PROTECTED),
     Row("default", "DescribeStacks_own_stack", "cloudformation:DescribeStacks", own_stack, "Allowed"),
-    # The how-to's flow keeps working: its own application stack, and S3 writes.
-    Row("default", "UpdateStack_my_service_dev", "cloudformation:UpdateStack", stack("my-service-dev"), "Allowed"),
-    Row("default", "CreateStack_my_service_dev", "cloudformation:CreateStack", stack("my-service-dev"), "Allowed"),
+    # The how-to's flow keeps working: its own application stack (in the lane), and S3 writes.
+    Row(
+        "default",
+        "UpdateStack_my_service_dev",
+        "cloudformation:UpdateStack",
+        stack("my-service-dev"),
+        "Allowed",
+        context=LANE_TAGGED,
+    ),
     Row("default", "PutObject_application_bucket", "s3:PutObject", APP_BUCKET_OBJECT, "Allowed"),
     # s3:* does not reach the bootstrap's asset bucket, whose files the next `cdk deploy` runs.
     Row(
@@ -210,7 +236,15 @@ ROWS: list[Row] = [
     Row(
         "admin", "PutRolePolicy_untagged_role", "iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT_B}:role/another", "Allowed"
     ),
-    Row("admin", "UpdateStack_own_stack", "cloudformation:UpdateStack", own_stack, "Denied", PROTECTED),
+    Row(
+        "admin",
+        "UpdateStack_own_stack",
+        "cloudformation:UpdateStack",
+        own_stack,
+        "Denied",
+        PROTECTED,
+        context=LANE_TAGGED,
+    ),
     Row("admin", "PassRole_cfn_exec_role", "iam:PassRole", CFN_EXEC_ROLE, "Denied", BOOTSTRAP_GUARD),
     Row("admin", "AssumeRole_deploy_role", "sts:AssumeRole", DEPLOY_ROLE, "Denied", BOOTSTRAP_GUARD, BOOTSTRAP_TRUST),
     # CDK's Docker assets: pulling stays allowed, pushing or changing the repository does not.
@@ -274,8 +308,15 @@ ROWS: list[Row] = [
         "Denied",
         BOOTSTRAP_GUARD,
     ),
-    Row("admin", "CreateUser_elsewhere", "iam:CreateUser", f"arn:aws:iam::{ACCOUNT_B}:user/new-user", "Allowed"),
-    Row("admin", "UpdateStack_my_service_dev", "cloudformation:UpdateStack", stack("my-service-dev"), "Allowed"),
+    Row("admin", "CreateGroup_elsewhere", "iam:CreateGroup", f"arn:aws:iam::{ACCOUNT_B}:group/new-group", "Allowed"),
+    Row(
+        "admin",
+        "UpdateStack_my_service_dev",
+        "cloudformation:UpdateStack",
+        stack("my-service-dev"),
+        "Allowed",
+        context=LANE_TAGGED,
+    ),
     # What the guard does not stop (the README says so): an admin session can make a new role and act through it.
     Row("admin", "CreateRole_elsewhere", "iam:CreateRole", f"arn:aws:iam::{ACCOUNT_B}:role/another", "Allowed"),
     # Customer-managed policies and a boundary attached: their documents are frozen too; more protected stacks.
@@ -299,6 +340,7 @@ ROWS: list[Row] = [
         stack("shared-network"),
         "Denied",
         PROTECTED,
+        context=LANE_TAGGED,
     ),
     Row(
         "admin_policies_boundary",
@@ -308,14 +350,30 @@ ROWS: list[Row] = [
         "Allowed",
     ),
     # cloudformation_stack_names scopes stack writes to the named stacks.
-    Row("stack_names", "UpdateStack_my_service_dev", "cloudformation:UpdateStack", stack("my-service-dev"), "Allowed"),
-    Row("stack_names", "UpdateStack_other_stack", "cloudformation:UpdateStack", stack("other-app"), "Denied"),
+    Row(
+        "stack_names",
+        "UpdateStack_my_service_dev",
+        "cloudformation:UpdateStack",
+        stack("my-service-dev"),
+        "Allowed",
+        context=LANE_TAGGED,
+    ),
+    Row(
+        "stack_names",
+        "UpdateStack_other_stack",
+        "cloudformation:UpdateStack",
+        stack("other-app"),
+        "Denied",
+        context=LANE_TAGGED,
+    ),
     Row("stack_names", "PutObject_application_bucket", "s3:PutObject", APP_BUCKET_OBJECT, "Allowed"),
 ]
 
 
-def world_model(world: str, edit: Callable[[dict[str, Any]], None] | None = None) -> IamModel:
-    overrides = WORLDS[world]
+def world_model(
+    world: str, edit: Callable[[dict[str, Any]], None] | None = None, *, worlds: dict[str, dict[str, Any]] = WORLDS
+) -> IamModel:
+    overrides = worlds[world]
     if edit is None:
         return load_synthesized(synth(overrides), external_policies=EXTERNAL_POLICIES)
     return model_with(overrides, edit, external_policies=EXTERNAL_POLICIES)
@@ -328,18 +386,22 @@ def explain(outcome: Outcome) -> str:
     return f"{outcome.scenario.name}: {request.action} on {request.resource}: {decision.result} ({reasons})"
 
 
-@pytest.fixture(scope="module")
-def outcomes() -> dict[str, Outcome]:
+def outcomes_of(rows: list[Row], worlds: dict[str, dict[str, Any]]) -> dict[str, Outcome]:
     """Every row, and every guarded row again without its statement, in one batch."""
-    roles = {world: world_model(world).role() for world in WORLDS}
-    scenarios = [row.scenario(roles[row.world]) for row in ROWS]
-    for world, guard in sorted({(row.world, row.guard) for row in ROWS if row.guard}):
-        role = world_model(world, without_statement(guard)).role()
-        for row in ROWS:
+    roles = {world: world_model(world, worlds=worlds).role() for world in worlds}
+    scenarios = [row.scenario(roles[row.world]) for row in rows]
+    for world, guard in sorted({(row.world, row.guard) for row in rows if row.guard}):
+        role = world_model(world, without_statement(guard), worlds=worlds).role()
+        for row in rows:
             if (row.world, row.guard) == (world, guard):
                 scenario = row.scenario(role)
                 scenarios.append(Scenario(f"{row.key}-without-{guard}", scenario.requests, "Allowed"))
     return {outcome.scenario.name: outcome for outcome in run_scenarios(scenarios)}
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> dict[str, Outcome]:
+    return outcomes_of(ROWS, WORLDS)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row.key)
@@ -358,12 +420,18 @@ def test_each_guarded_row_depends_on_its_statement(row: Row, outcomes: dict[str,
     assert outcome.verdict == "Allowed", explain(outcome)
 
 
-def test_every_guard_statement_is_tested() -> None:
-    statements = {
+def guard_statements(worlds: dict[str, dict[str, Any]]) -> set[str]:
+    return {
         statement["Sid"]
-        for world in WORLDS
-        for name, document in world_model(world).role().policies.items()
+        for world in worlds
+        for name, document in world_model(world, worlds=worlds).role().policies.items()
         if name.startswith("CrossAccountRoleTamperGuard")
         for statement in document["Statement"]
     }
-    assert statements == {row.guard for row in ROWS if row.guard}
+
+
+def test_every_guard_statement_is_tested() -> None:
+    # The deploy lane's statements have rows of their own (tests/test_simulate_lane.py).
+    from tests.test_simulate_lane import LANE_STATEMENTS
+
+    assert guard_statements(WORLDS) - LANE_STATEMENTS == {row.guard for row in ROWS if row.guard}
