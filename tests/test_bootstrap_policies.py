@@ -6,11 +6,15 @@ bundles the schemas); the resources are the committed snapshots of the synthesiz
 lane's TargetStack (synthesized here until a snapshot has it). The committed files are what
 bootstrap/execution_policy.py writes for the default settings with every optional resource of their side;
 every other case is checked with the policy the script writes for it, as a user with those settings would.
+
+A change that alters them on purpose rewrites the files in the same commit:
+    UPDATE_BOOTSTRAP_POLICIES=1 .venv/bin/python -m pytest tests/test_bootstrap_policies.py -o addopts=""
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -48,7 +52,7 @@ NOT_NEEDED = {
 }
 #: Actions of a service other than the resource's own that a handler lists for features the app does not use.
 NOT_NEEDED_SERVICES = {"s3tables": "no S3 metadata table configuration (it writes into S3 Tables buckets)"}
-COMMAND = "run bootstrap/execution_policy.py on the synthesized template (bootstrap/README.md)"
+COMMAND = "the templates changed: rerun with UPDATE_BOOTSTRAP_POLICIES=1 (and review the diff)"
 
 
 # --- what a policy allows: Allow statements, resource wildcards, StringEquals conditions -------------
@@ -62,25 +66,28 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _in_account(text: str) -> str:
-    return text.replace(PRINCIPAL_ACCOUNT, ACCOUNT)
+def _in_account(text: str, account: str) -> str:
+    return text.replace(PRINCIPAL_ACCOUNT, account)
 
 
-def _condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
+def _condition_holds(condition: dict[str, Any], context: dict[str, str], account: str) -> bool:
     for operator, block in condition.items():
         assert operator == "StringEquals", f"{operator}: the files compare exact values only"
         for key, values in block.items():
-            if key not in context or context[key] not in [_in_account(v) for v in _as_list(values)]:
+            if key not in context or context[key] not in [_in_account(v, account) for v in _as_list(values)]:
                 return False
     return True
 
 
-def allows(policy: dict[str, Any], action: str, arn: str, context: dict[str, str] | None = None) -> bool:
+def allows(
+    policy: dict[str, Any], action: str, arn: str, context: dict[str, str] | None = None, account: str = ACCOUNT
+) -> bool:
+    """Whether ``policy``, as the policy of an execution role in ``account``, allows the request."""
     return any(
         s["Effect"] == "Allow"
         and action.lower() in {a.lower() for a in _as_list(s["Action"])}
-        and any(fnmatchcase(arn, _in_account(pattern)) for pattern in _as_list(s["Resource"]))
-        and _condition_holds(s.get("Condition", {}), context or {})
+        and any(fnmatchcase(arn, _in_account(pattern, account)) for pattern in _as_list(s["Resource"]))
+        and _condition_holds(s.get("Condition", {}), context or {}, account)
         for s in statements(policy)
     )
 
@@ -88,21 +95,21 @@ def allows(policy: dict[str, Any], action: str, arn: str, context: dict[str, str
 # --- what each handler permission acts on ---------------------------------------------------------------------
 
 
-def iam_arn(kind: str, props: dict[str, Any], name_key: str) -> str:
-    return f"arn:aws:iam::{ACCOUNT}:{kind}{props.get('Path', '/')}{props[name_key]}"
+def iam_arn(kind: str, props: dict[str, Any], name_key: str, account: str) -> str:
+    return f"arn:aws:iam::{account}:{kind}{props.get('Path', '/')}{props[name_key]}"
 
 
-def policy_arn(value: Any, resources: dict[str, Any]) -> str:
+def policy_arn(value: Any, resources: dict[str, Any], account: str) -> str:
     """A ManagedPolicyArns entry: an ARN, or a Ref to a managed policy of the template."""
     if isinstance(value, str):
         return value
-    return iam_arn("policy", resources[value["Ref"]]["Properties"], "ManagedPolicyName")
+    return iam_arn("policy", resources[value["Ref"]]["Properties"], "ManagedPolicyName", account)
 
 
 Request = tuple[str, dict[str, str]]
 
 
-def entity_requests(resources: dict[str, Any]) -> dict[str, list[Request]]:
+def entity_requests(resources: dict[str, Any], account: str) -> dict[str, list[Request]]:
     """(ARN, request context) of every IAM entity and bucket, by the kind an action names ("role", "bucket"...).
 
     An attachment is a request per managed policy (``iam:PolicyARN``), a boundary one with ``iam:PermissionsBoundary``.
@@ -112,21 +119,21 @@ def entity_requests(resources: dict[str, Any]) -> dict[str, list[Request]]:
         kind, props = resource["Type"], resource.get("Properties", {})
         if kind in ("AWS::IAM::Role", "AWS::IAM::Group"):
             entity = "role" if kind == "AWS::IAM::Role" else "group"
-            arn = iam_arn(entity, props, "RoleName" if entity == "role" else "GroupName")
+            arn = iam_arn(entity, props, "RoleName" if entity == "role" else "GroupName", account)
             found.setdefault(entity, []).append((arn, {}))
             for attached in props.get("ManagedPolicyArns", []):
                 found.setdefault(f"{entity}-attachment", []).append(
-                    (arn, {"iam:PolicyARN": policy_arn(attached, resources)})
+                    (arn, {"iam:PolicyARN": policy_arn(attached, resources, account)})
                 )
             if "PermissionsBoundary" in props:
                 found.setdefault("role-boundary", []).append(
                     (arn, {"iam:PermissionsBoundary": props["PermissionsBoundary"]})
                 )
         elif kind == "AWS::IAM::ManagedPolicy":
-            found.setdefault("policy", []).append((iam_arn("policy", props, "ManagedPolicyName"), {}))
+            found.setdefault("policy", []).append((iam_arn("policy", props, "ManagedPolicyName", account), {}))
         elif kind == "AWS::IAM::OIDCProvider":
             host = props["Url"].removeprefix("https://")
-            found.setdefault("oidc-provider", []).append((f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host}", {}))
+            found.setdefault("oidc-provider", []).append((f"arn:aws:iam::{account}:oidc-provider/{host}", {}))
         elif kind == "AWS::S3::Bucket":
             found.setdefault("bucket", []).append((f"arn:aws:s3:::{props['BucketName']}", {}))
     return found
@@ -159,18 +166,18 @@ def needed(resource_type: str, action: str) -> bool:
     return bool(get_action_data(*action.split(":", 1)))
 
 
-def missing_permissions(policy: dict[str, Any], template: dict[str, Any]) -> list[str]:
+def missing_permissions(policy: dict[str, Any], template: dict[str, Any], account: str) -> list[str]:
     resources = {k: v for k, v in template["Resources"].items() if v["Type"] != "AWS::CDK::Metadata"}
-    requests = entity_requests(resources)
+    requests = entity_requests(resources, account)
     missing = []
     for resource in resources.values():
         kind = resource["Type"]
         for action in sorted(a for a in handler_permissions(kind) if needed(kind, a)):
             for arn, context in requests.get(target_kind(kind, action), []):
-                if not allows(policy, action, arn, context):
+                if not allows(policy, action, arn, context, account):
                     missing.append(f"{kind}: {action} on {arn} {context or ''}")
     version = template["Parameters"]["BootstrapVersion"]["Default"]
-    if not allows(policy, "ssm:GetParameters", f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter{version}"):
+    if not allows(policy, "ssm:GetParameters", f"arn:aws:ssm:us-east-1:{account}:parameter{version}", {}, account):
         missing.append(f"ssm:GetParameters on {version}")
     return missing
 
@@ -178,14 +185,23 @@ def missing_permissions(policy: dict[str, Any], template: dict[str, Any]) -> lis
 # --- the cases: every snapshot, and the lane's TargetStack --------------------------------------------------
 
 
-def snapshot_templates(case: str, stack: str) -> list[dict[str, Any]]:
+#: The account each stack deploys into with the default settings; TargetStack-<account> names its own.
+ACCOUNT_OF = {"TargetStack": ACCOUNT, "TrustedStack": "111111111111"}
+
+
+def snapshot_templates(case: str, stack: str) -> list[tuple[str, dict[str, Any]]]:
+    """(account, template) of each snapshot of ``stack`` in ``case``."""
     files = [SNAPSHOTS / case / f"{stack}.json", *sorted((SNAPSHOTS / case).glob(f"{stack}-*.json"))]
-    return [json.loads(f.read_text()) for f in files if f.exists()]
+    return [
+        (f.stem.rpartition("-")[2] if "-" in f.stem else ACCOUNT_OF[stack], json.loads(f.read_text()))
+        for f in files
+        if f.exists()
+    ]
 
 
-def case_templates(case: str, stack: str) -> list[dict[str, Any]]:
+def case_templates(case: str, stack: str) -> list[tuple[str, dict[str, Any]]]:
     if case == "lane":
-        return [synth(LANE).template(stack)]
+        return [(ACCOUNT_OF[stack], synth(LANE).template(stack))]
     return snapshot_templates(case, stack)
 
 
@@ -205,27 +221,29 @@ def committed(stack: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("stack", POLICY_OF)
 def test_the_committed_policy_is_what_the_script_writes(stack: str) -> None:
-    template = synth(COMMITTED_FROM[stack]).template(stack)
-    assert POLICY_OF[stack].read_text() == render(execution_policy([template])), f"{POLICY_OF[stack].name}: {COMMAND}"
+    written = render(execution_policy([synth(COMMITTED_FROM[stack]).template(stack)]))
+    if os.environ.get("UPDATE_BOOTSTRAP_POLICIES") == "1":
+        POLICY_OF[stack].write_text(written)
+    assert POLICY_OF[stack].read_text() == written, f"{POLICY_OF[stack].name}: {COMMAND}"
 
 
 @pytest.mark.parametrize(("case", "stack"), cases())
 def test_the_execution_policy_covers_every_handler_permission(case: str, stack: str) -> None:
     templates = case_templates(case, stack)
-    assert any(r["Type"].startswith("AWS::IAM::") for t in templates for r in t["Resources"].values()), (
+    assert any(r["Type"].startswith("AWS::IAM::") for _, t in templates for r in t["Resources"].values()), (
         f"{case}/{stack} has no IAM resource: the snapshots changed shape"
     )
-    policy = execution_policy(templates)
-    missing = [m for template in templates for m in missing_permissions(policy, template)]
+    policy = execution_policy(t for _, t in templates)
+    missing = [m for account, template in templates for m in missing_permissions(policy, template, account)]
     assert not missing, f"the policy written for {case}/{stack} lacks:\n" + "\n".join(sorted(set(missing)))
     if case in ("default", "ci", "lane"):
-        missing = [m for template in templates for m in missing_permissions(committed(stack), template)]
+        missing = [m for account, t in templates for m in missing_permissions(committed(stack), t, account)]
         assert not missing, f"{POLICY_OF[stack].name} lacks, for {case}:\n" + "\n".join(sorted(set(missing)))
 
 
 def test_the_policy_of_the_everything_case_attaches_and_bounds_only_what_it_names() -> None:
     """Tiers with a managed policy and a boundary: the attachment and boundary statements carry their condition."""
-    policy = execution_policy(snapshot_templates("everything", "TargetStack"))
+    policy = execution_policy(t for _, t in snapshot_templates("everything", "TargetStack"))
     role = f"arn:aws:iam::{ACCOUNT}:role/cross/CrossAccountAccessRole-Deploy"
     read_only = {"iam:PolicyARN": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
     admin = {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}
@@ -259,7 +277,7 @@ def wildcard_names(policy: dict[str, Any]) -> list[str]:
 def policies_to_check() -> list[tuple[str, dict[str, Any]]]:
     committed_files = [(path.name, committed(stack)) for stack, path in POLICY_OF.items()]
     return committed_files + [
-        (f"{case}-{stack}", execution_policy(case_templates(case, stack))) for case, stack in cases()
+        (f"{case}-{stack}", execution_policy(t for _, t in case_templates(case, stack))) for case, stack in cases()
     ]
 
 
@@ -336,3 +354,23 @@ def test_the_script_prints_the_policy(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main([str(template)]) == 0
     assert capsys.readouterr().out == POLICY_OF["TargetStack"].read_text()
     assert main([str(tmp_path / "missing.json")]) == 1
+
+
+def test_the_bootstrap_qualifier_comes_from_the_context() -> None:
+    """`-c @aws-cdk/core:bootstrapQualifier=xacctb`, or the same key in cdk.json: every stack of the app deploys
+    with that bootstrap's roles, and the policy written for it reads that bootstrap's version parameter."""
+    app = synth({"@aws-cdk/core:bootstrapQualifier": "xacctb"})
+    manifest = json.loads((app.outdir / "manifest.json").read_text())["artifacts"]
+    for stack, account in ACCOUNT_OF.items():
+        properties = manifest[stack]["properties"]
+        assert properties["cloudFormationExecutionRoleArn"].endswith(
+            f":role/cdk-xacctb-cfn-exec-role-{account}-us-east-1"
+        )
+        assert properties["assumeRoleArn"].endswith(f":role/cdk-xacctb-deploy-role-{account}-us-east-1")
+        (parameter,) = _statement_of(execution_policy([app.template(stack)]), "CdkBootstrapVersion")["Resource"]
+        assert parameter == "arn:aws:ssm:*:*:parameter/cdk-bootstrap/xacctb/version"
+
+
+def _statement_of(policy: dict[str, Any], sid: str) -> dict[str, Any]:
+    (statement,) = [s for s in statements(policy) if s["Sid"] == sid]
+    return statement
