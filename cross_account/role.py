@@ -21,9 +21,10 @@ from cross_account.rules import SettingsError
 
 #: The policy variable holding an IAM user's name; it does not exist for role sessions.
 CALLER_USER_NAME = "${aws:username}"
-#: Stacks the session may never operate, beside its own: CDK's bootstrap stack runs with an administrator
-#: service role, and StackSet instances with the StackSet's execution role.
-ALWAYS_PROTECTED_STACKS = ("CDKToolkit", "StackSet-*")
+#: Stacks the session may never operate, beside its own: CDK's bootstrap stacks (the default one, and others
+#: under their own --toolkit-stack-name) run with an administrator service role, and StackSet instances with
+#: the StackSet's execution role.
+ALWAYS_PROTECTED_STACKS = ("CDKToolkit", "CDKToolkit-*", "StackSet-*")
 #: What a session may still do to CDK's bootstrap roles, asset buckets and container-asset repositories.
 _BOOTSTRAP_READS: Final = (
     "iam:Get*",

@@ -103,6 +103,9 @@ def _stack_rows(world: str) -> list[Row]:
         *(row(f"{a}_lane_stack", a, stack("my-service"), "Allowed", **LANE_TAGGED) for a in LATER_WRITES),
         *(row(f"{a}_administrators_stack", a, ADMIN_STACK, "Denied", OUTSIDE) for a in LATER_WRITES),
         row("UpdateStack_other_lanes_stack", "UpdateStack", ADMIN_STACK, "Denied", OUTSIDE, **OTHER_LANE),
+        # CreateChangeSet cannot tell a new stack from an existing one: a change set on another's stack can be
+        # made (the README says so), never executed (ExecuteChangeSet_administrators_stack above).
+        row("CreateChangeSet_administrators_stack", "CreateChangeSet", ADMIN_STACK, "Allowed", **LANE_REQUEST),
         # Putting the tag on the administrator's stack would bring it into the lane.
         row("TagResource_administrators_stack", "TagResource", ADMIN_STACK, "Denied", TAGGING, **LANE_REQUEST),
         row("UntagResource_other_lanes_stack", "UntagResource", ADMIN_STACK, "Denied", TAGGING, **OTHER_LANE),
