@@ -14,10 +14,10 @@ from aws_cdk import Annotations, Aws, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
-from cross_account import guard, lane, rules, tokens
+from cross_account import declaration, escalation, guard, lane, quotas, tokens
+from cross_account.declaration import SettingsError
 from cross_account.iam_data import CLOUDFORMATION_ACCOUNT_LEVEL, CLOUDFORMATION_STACK_LEVEL
 from cross_account.props import CrossAccountRoleProps
-from cross_account.rules import SettingsError
 
 #: The policy variable holding an IAM user's name; it does not exist for role sessions.
 CALLER_USER_NAME = "${aws:username}"
@@ -119,7 +119,7 @@ def trust_statements(props: CrossAccountRoleProps) -> list[tuple[str, dict[str, 
 
 def trust_document(props: CrossAccountRoleProps) -> dict[str, Any]:
     """The trust policy as the construct builds it, in plain JSON, to measure before building anything."""
-    principal = {"AWS": f"arn:{rules.LONGEST_PARTITION}:iam::{props.trusted_account_id}:root"}
+    principal = {"AWS": f"arn:{quotas.LONGEST_PARTITION}:iam::{props.trusted_account_id}:root"}
     statements = [
         {"Action": action, **({"Condition": c} if c else {}), "Effect": "Allow", "Principal": principal}
         for action, c in trust_statements(props)
@@ -139,9 +139,9 @@ def trust_size_error(
     """Why a trust policy of ``size`` characters cannot deploy under ``quota``, or None; ``parts``: what to cut."""
     if size <= quota:
         return None
-    if size <= rules.MAX_TRUST_POLICY_QUOTA:
+    if size <= quotas.MAX_TRUST_POLICY_QUOTA:
         remedy = (
-            f"request an IAM quota increase (role trust policy length, up to {rules.MAX_TRUST_POLICY_QUOTA}) "
+            f"request an IAM quota increase (role trust policy length, up to {quotas.MAX_TRUST_POLICY_QUOTA}) "
             f"and set {quota_setting}, or use fewer {parts}"
         )
     else:
@@ -250,11 +250,11 @@ class CrossAccountRole(Construct):
             )
         for key, value in props.tags.items():
             Tags.of(self.role).add(key, value)
-        Tags.of(self.role).add(*rules.GUARD_TAG)
+        Tags.of(self.role).add(*quotas.GUARD_TAG)
         self.tamper_guard = self._tamper_guard()
         inline_size = _InlinePolicySize(self, [*inline.values()])
         # Nothing else names the role yet: the props alone tell, mostly, and cost no jsii call.
-        if _size_bound(props) > rules.ROLE_INLINE_POLICIES_QUOTA and (over_quota := inline_size.validate()):
+        if _size_bound(props) > quotas.ROLE_INLINE_POLICIES_QUOTA and (over_quota := inline_size.validate()):
             # Named after what takes the most room: the actions, or the resources they apply to.
             larger = max(("allowed_actions", "allowed_resources"), key=lambda key: len(str(getattr(props, key))))
             count = f"{len(props.allowed_actions)} actions on {len(props.allowed_resources)} resources"
@@ -373,7 +373,7 @@ class CrossAccountRole(Construct):
                 effect=iam.Effect.DENY,
                 not_actions=["iam:Get*", "iam:List*"],
                 resources=[self._arn("iam", "role/*", region="")],
-                conditions={"StringEquals": {f"aws:ResourceTag/{rules.GUARD_TAG[0]}": rules.GUARD_TAG[1]}},
+                conditions={"StringEquals": {f"aws:ResourceTag/{quotas.GUARD_TAG[0]}": quotas.GUARD_TAG[1]}},
             ),
             iam.PolicyStatement(
                 sid="DenyProtectedStacks",
@@ -467,12 +467,12 @@ class CrossAccountRole(Construct):
 def _warnings(props: CrossAccountRoleProps) -> list[tuple[str, str]]:
     """(id, text) of each synth warning the props call for."""
     warnings: list[tuple[str, str]] = []
-    if len(props.managed_policy_arns) > rules.DEFAULT_MANAGED_POLICIES_PER_ROLE:
+    if len(props.managed_policy_arns) > quotas.DEFAULT_MANAGED_POLICIES_PER_ROLE:
         warnings.append(
             (
                 "cross-account:managed-policy-quota",
                 f"{len(props.managed_policy_arns)} managed policies: over IAM's default quota of "
-                f"{rules.DEFAULT_MANAGED_POLICIES_PER_ROLE} per role; the deploy fails without a quota increase",
+                f"{quotas.DEFAULT_MANAGED_POLICIES_PER_ROLE} per role; the deploy fails without a quota increase",
             )
         )
     if props.require_source_identity and not trusted_role_arns(props):
@@ -487,12 +487,14 @@ def _warnings(props: CrossAccountRoleProps) -> list[tuple[str, str]]:
     known_actions = [a for a in props.allowed_actions if not tokens.unresolved(a)]
     warnings += [
         (f"cross-account:acts-as-another-principal:{service}", text)
-        for service, text in rules.acting_as_others(known_actions).items()
+        for service, text in escalation.acting_as_others(known_actions).items()
     ]
-    if resource_policies := rules.resource_policy_writes(known_actions):
+    if resource_policies := escalation.resource_policy_writes(known_actions):
         warnings.append(("cross-account:resource-policy-writes", resource_policies))
     known_arns = [arn for arn in props.managed_policy_arns if not tokens.unresolved(arn)]
-    warnings += [("cross-account:privileged-managed-policy", t) for t in rules.privileged_managed_policies(known_arns)]
+    warnings += [
+        ("cross-account:privileged-managed-policy", t) for t in escalation.privileged_managed_policies(known_arns)
+    ]
     return warnings
 
 
@@ -536,7 +538,7 @@ def _intrinsic_length(intrinsic: Any) -> int:
 
 def _known_quota(props: CrossAccountRoleProps) -> int:
     """The quota to measure against: a quota known only at deploy time is held to the most IAM allows."""
-    return rules.MAX_TRUST_POLICY_QUOTA if tokens.unresolved(props.trust_policy_quota) else props.trust_policy_quota
+    return quotas.MAX_TRUST_POLICY_QUOTA if tokens.unresolved(props.trust_policy_quota) else props.trust_policy_quota
 
 
 def _is_cfn(action: str) -> bool:
@@ -571,7 +573,7 @@ def _check_trust_size(props: CrossAccountRoleProps) -> None:
 def _check_not_own_account(scope: Construct, props: CrossAccountRoleProps) -> None:
     own_account = Stack.of(scope).account
     if not tokens.unresolved(own_account) and not tokens.unresolved(props.trusted_account_id):
-        rules.check(
+        declaration.check(
             "trusted_account_id",
             props.trusted_account_id,
             own_account != props.trusted_account_id,
@@ -624,18 +626,18 @@ class _InlinePolicySize:
         stack = Stack.of(self._access)
         policies = [policy for policy in stack.node.find_all() if isinstance(policy, iam.CfnPolicy)]
         # The guard alone, as at construction: the props tell without a jsii call (500 roles would pay seconds).
-        if len(policies) == 1 and _size_bound(self._access.props) <= rules.ROLE_INLINE_POLICIES_QUOTA:
+        if len(policies) == 1 and _size_bound(self._access.props) <= quotas.ROLE_INLINE_POLICIES_QUOTA:
             return []
         role = stack.resolve(self._access.role.role_name)
         attached = [
             stack.resolve(policy.policy_document) for policy in policies if role in (stack.resolve(policy.roles) or [])
         ]
         size = sum(iam_length(stack.resolve(d.to_json())) for d in self._documents) + sum(map(iam_length, attached))
-        if size <= rules.ROLE_INLINE_POLICIES_QUOTA:
+        if size <= quotas.ROLE_INLINE_POLICIES_QUOTA:
             return []
         return [
             f"the role's inline policies come to about {size} characters, over IAM's "
-            f"{rules.ROLE_INLINE_POLICIES_QUOTA} per role: use wildcards (s3:Get*) or fewer actions and resources, "
+            f"{quotas.ROLE_INLINE_POLICIES_QUOTA} per role: use wildcards (s3:Get*) or fewer actions and resources, "
             "or a managed policy (managed_policy_arns)"
         ]
 
@@ -655,7 +657,7 @@ def _size_bound(props: CrossAccountRoleProps) -> int:
     named += [props.permissions_boundary_arn or ""]
     stacks = [*props.cloudformation_stack_names, *props.protected_stack_names]
     if any(tokens.unresolved(value) for value in (*named, *stacks)):
-        return rules.ROLE_INLINE_POLICIES_QUOTA + 1
+        return quotas.ROLE_INLINE_POLICIES_QUOTA + 1
     spelled_out = (*CLOUDFORMATION_STACK_LEVEL, *CLOUDFORMATION_ACCOUNT_LEVEL) if stacks else ()
     return (
         _GUARD_AND_STATEMENTS
