@@ -246,11 +246,16 @@ class Flow:
 
     def synth_in_background(self, variant: str, context: Mapping[str, str]) -> None:
         """Start ``cdk synth`` of a variant deployed later, so it overlaps the steps before that deploy."""
+        argv = [str(CDK), "synth", *self._synth_args(variant, context), "--quiet", "--no-notices"]
+        self.start_background(variant, argv, cwd=PROJECT_ROOT, aws=self.emulator.root_env(self.account_b))
+
+    def start_background(self, variant: str, argv: Sequence[str], *, cwd: Path, aws: Mapping[str, str]) -> None:
+        """Run a synth in the background; :meth:`_await_synth` waits for it, teardown stops it."""
         with (self.workspace.root / f"synth-{variant}.log").open("w") as log:
             self._background[variant] = subprocess.Popen(
-                [str(CDK), "synth", *self._synth_args(variant, context), "--quiet", "--no-notices"],
-                cwd=PROJECT_ROOT,
-                env=self._env(self.emulator.root_env(self.account_b)),
+                list(argv),
+                cwd=cwd,
+                env=self._env(aws),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -258,6 +263,8 @@ class Flow:
             )
 
     def _await_synth(self, variant: str) -> None:
+        if variant not in self._background:
+            return
         process = self._background.pop(variant)
         if process.wait(timeout=COMMAND_TIMEOUT_SECONDS) != 0:
             lines = (self.workspace.root / f"synth-{variant}.log").read_text().strip().splitlines()
@@ -304,13 +311,13 @@ class Flow:
         )
 
     def _client_cli(
-        self, keys: Keys, command: str, *args: str, cwd: Path | None = None
+        self, keys: Keys, command: str, *args: str, cwd: Path | None = None, extra: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run ``cross-account COMMAND --role-arn ... --no-cache ...`` as the holder of `keys` (in a folder without
         cdk.json unless `cwd` is given)."""
         if not CLIENT.exists():
             raise FlowError(f"{CLIENT} is missing: run `make setup` (it installs the cross-account client)")
-        env = self.emulator.env(**_key_args(keys))
+        env = {**self.emulator.env(**_key_args(keys)), **(extra or {})}
         return self._run([str(CLIENT), command, *args], env, cwd=cwd or self._neutral)
 
     def assume_outcome(self, keys: Keys, role_arn: str, external_id: str | None) -> str:
@@ -420,6 +427,9 @@ class Flow:
         self._check("cdk deploy TargetStack (account B)", "CREATE_COMPLETE", status)
         if self.presynth:
             self.synth_in_background("require-mfa", MFA_CONTEXT)
+        lane = self.lane_steps()
+        if self.presynth:
+            lane.synth_in_background()
         self.register_oidc_provider()
         status = self.deploy("TrustedStack", a, variant="default", context=self.oidc_context)
         self._check("cdk deploy TrustedStack (account A)", "CREATE_COMPLETE", status)
@@ -451,7 +461,7 @@ class Flow:
         for step, keys, given_id in refused:
             self._check(step, ACCESS_DENIED, self.assume_outcome(keys, role_arn, given_id))
         self._ci(trusted["GithubActionsDeployerRoleArn"], role_arn, external_id)
-        self.lane_steps(alice, role_arn, external_id).run()
+        lane.run(alice, role_arn, external_id)
 
         status = self.deploy("TargetStack", b, variant="require-mfa", context=MFA_CONTEXT)
         self._check("cdk deploy TargetStack, require_mfa", "UPDATE_COMPLETE", status)
@@ -470,9 +480,9 @@ class Flow:
         self._check("  ... into B with the external ID", expected_arn, self.chain_outcome(keys, role_arn, external_id))
         self._check("  ... into B without external ID", ACCESS_DENIED, self.chain_outcome(keys, role_arn, None))
 
-    def lane_steps(self, alice: Keys, role_arn: str, external_id: str) -> LaneSteps:
+    def lane_steps(self) -> LaneSteps:
         """alice deploys her own service into B through the deploy lane (harness/emulator/lane_flow.py)."""
-        return LaneSteps(self, alice, role_arn, external_id)
+        return LaneSteps(self)
 
     def _delete_lane_stacks(self) -> None:
         """What the lane rows left (a stopped flow): deleted with B's key, before TargetStack goes."""
