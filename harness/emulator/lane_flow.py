@@ -118,10 +118,14 @@ class LaneSteps:
 
     # --- the rows ---------------------------------------------------------------------------
 
-    def run(self, alice: Keys, role_arn: str, external_id: str) -> None:
+    def begin(self, alice: Keys, role_arn: str, external_id: str) -> None:
+        """Who runs the lane's commands: alice, with this role and external ID."""
         self.alice, self.role_arn, self.external_id = alice, role_arn, external_id
         self.lane = role_arn.rsplit("/", 1)[1]
         self.bucket = staging_bucket(self.flow.account_b, "us-east-1")
+
+    def run(self, alice: Keys, role_arn: str, external_id: str) -> None:
+        self.begin(alice, role_arn, external_id)
         # Whatever a stopped flow leaves of these is deleted at teardown with B's key.
         self.flow._lane_stacks += [ADMIN_STACK, SERVICE_STACK, CLI_STACK, UNTAGGED_STACK]
         check = self.flow._check
