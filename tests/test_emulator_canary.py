@@ -30,9 +30,10 @@ def run_in_emulator_venv(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_provisioner_internals_are_where_it_expects() -> None:
-    result = subprocess.run(
-        [str(EMULATOR_PYTHON), "-m", "harness.emulator.iam_group_provisioner", "--check"],
+def run_check(module: str) -> subprocess.CompletedProcess[str]:
+    """``python -m MODULE --check`` in the emulator's venv."""
+    return subprocess.run(
+        [str(EMULATOR_PYTHON), "-m", module, "--check"],
         cwd=PROJECT_ROOT,
         env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"},
         capture_output=True,
@@ -40,6 +41,10 @@ def test_provisioner_internals_are_where_it_expects() -> None:
         timeout=120,
         check=False,
     )
+
+
+def test_provisioner_internals_are_where_it_expects() -> None:
+    result = run_check("harness.emulator.iam_group_provisioner")
     assert result.returncode == 0, (
         "MiniStack changed under the AWS::IAM::Group provisioner (harness/emulator/iam_group_provisioner.py):\n"
         + result.stdout
@@ -82,15 +87,7 @@ def test_canary_names_what_moved(break_it: str, named: str) -> None:
 
 
 def test_tag_collector_internals_are_where_it_expects() -> None:
-    result = subprocess.run(
-        [str(EMULATOR_PYTHON), "-m", "harness.emulator.cfn_tag_collector", "--check"],
-        cwd=PROJECT_ROOT,
-        env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_check("harness.emulator.cfn_tag_collector")
     assert result.returncode == 0, (
         "MiniStack changed under the cloudformation tag collector (harness/emulator/cfn_tag_collector.py):\n"
         + result.stdout

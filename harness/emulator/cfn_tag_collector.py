@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Sequence
-from importlib.metadata import version
 from typing import Any, Final
 
-from harness.emulator.iam_group_provisioner import PINNED_MINISTACK_VERSION
+from harness.emulator.iam_group_provisioner import check_command, version_problems
 
 ARN_SERVICE: Final = "cloudformation"
 Tags = list[dict[str, str]]
@@ -49,13 +48,7 @@ def collect() -> Iterator[tuple[str, Tags]]:
 
 def check_internals() -> list[str]:
     """Name every internal the collector needs that the installed MiniStack lacks (empty: all present)."""
-    problems: list[str] = []
-    installed = version("ministack")
-    if installed != PINNED_MINISTACK_VERSION:
-        problems.append(
-            f"ministack {installed} is installed but the cloudformation tag collector was written against "
-            f"{PINNED_MINISTACK_VERSION}: re-check the internals below"
-        )
+    problems = version_problems("the cloudformation tag collector")
     try:
         tagging, cloudformation, responses = _modules()
     except ImportError as error:
@@ -88,13 +81,7 @@ def register() -> None:
 
 def main(argv: Sequence[str] = sys.argv[1:]) -> int:
     """``python -m harness.emulator.cfn_tag_collector --check``: print what moved; exit 1 if anything did."""
-    if list(argv) != ["--check"]:
-        print("usage: python -m harness.emulator.cfn_tag_collector --check", file=sys.stderr)
-        return 2
-    problems = check_internals()
-    for problem in problems:
-        print(problem)
-    return 1 if problems else 0
+    return check_command(argv, "harness.emulator.cfn_tag_collector", check_internals)
 
 
 if __name__ == "__main__":
