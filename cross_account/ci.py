@@ -40,6 +40,8 @@ class CiProvider:
     id_claim: str
     #: The claim naming the workflow file that runs (GitHub's ``job_workflow_ref``), if the system has one.
     workflow_claim: str | None = None
+    #: The claim that says a branch or tag is protected (GitLab's ``ref_protected``), if the system has one.
+    protected_ref_claim: str | None = None
 
     def subject(self, repository: str, kind: str, name: str) -> str:
         return self.subjects[kind].format(repository=repository, name=name)
@@ -76,6 +78,7 @@ CI_PROVIDERS: Final[Mapping[str, CiProvider]] = {
         repository_re=re.compile(rf"^{_SEGMENT}(?:/{_SEGMENT})*/(?:{_SEGMENT}|\*)\Z", re.ASCII),
         repository_rule="must be GROUP[/SUBGROUP…]/PROJECT",
         id_claim="project_id",
+        protected_ref_claim="ref_protected",
     ),
 }
 
@@ -123,6 +126,9 @@ class CiOidcSettings:
     allow_any_repository_of_owner: bool = False
     #: Accept ``*`` and ``?`` in branch, tag and environment names (``release/*``). Default: false.
     allow_ref_wildcards: bool = False
+    #: Where the system says whether a ref is protected (GitLab's ``ref_protected``), accept pipelines of
+    #: unprotected branches and tags too: anyone who can push such a ref gets the role. Default: false.
+    allow_unprotected_refs: bool = False
     #: The ``aud`` claim the trust requires. Default: the provider's.
     audience: str
     #: With role tiers: the tier whose grant the CI role gets. Default: the only role.
@@ -156,6 +162,7 @@ _KEYS: Final = (
     "max_session_duration_seconds",
     "allow_any_repository_of_owner",
     "allow_ref_wildcards",
+    "allow_unprotected_refs",
     "audience",
     "tier",
     "workflows",
@@ -189,9 +196,15 @@ def parse_ci_oidc(provider: CiProvider, *, unresolved: Callable[[Any], bool] = r
         check(key, value, isinstance(value, Mapping), f"must be an object of {', '.join(_KEYS)}")
         for name in value:
             check(f"{key}.{name}", value[name], name in _KEYS, f"unknown; known: {', '.join(_KEYS)}")
-        allow_owner, allow_wildcards = (
+        allow_owner, allow_wildcards, allow_unprotected = (
             rules.validate_bool(f"{key}.{name}", value.get(name, False))
-            for name in ("allow_any_repository_of_owner", "allow_ref_wildcards")
+            for name in ("allow_any_repository_of_owner", "allow_ref_wildcards", "allow_unprotected_refs")
+        )
+        check(
+            f"{key}.allow_unprotected_refs",
+            allow_unprotected,
+            not allow_unprotected or provider.protected_ref_claim is not None,
+            f"{provider.label} tokens say nothing about protected refs",
         )
         return CiOidcSettings(
             provider=provider,
@@ -209,6 +222,7 @@ def parse_ci_oidc(provider: CiProvider, *, unresolved: Callable[[Any], bool] = r
             ),
             allow_any_repository_of_owner=allow_owner,
             allow_ref_wildcards=allow_wildcards,
+            allow_unprotected_refs=allow_unprotected,
             audience=known(_audience)(f"{key}.audience", value.get("audience", provider.audience)),
             tier=rules.optional(rules.validate_role_name)(f"{key}.tier", value.get("tier")),
             workflows=_workflows(f"{key}.workflows", value.get("workflows", []), provider, known),

@@ -138,6 +138,9 @@ def _conditions(props: CiOidcSettings, subjects: list[str], repository_id: Any) 
     }
     if repository_id is not None:
         conditions["StringEquals"][f"{issuer}:{props.provider.id_claim}"] = tokens.as_string(repository_id)
+    if props.provider.protected_ref_claim and not props.allow_unprotected_refs:
+        # Only pipelines of protected branches and tags: who may push those is the project's choice, not anyone's.
+        conditions["StringEquals"][f"{issuer}:{props.provider.protected_ref_claim}"] = "true"
     if props.workflows:
         conditions["StringLike"][f"{issuer}:{props.provider.workflow_claim}"] = list(props.workflows)
     return conditions
@@ -167,6 +170,7 @@ def _as_setting(props: CiOidcSettings) -> dict[str, Any]:
         "max_session_duration_seconds": props.max_session_duration_seconds,
         "allow_any_repository_of_owner": props.allow_any_repository_of_owner,
         "allow_ref_wildcards": props.allow_ref_wildcards,
+        "allow_unprotected_refs": props.allow_unprotected_refs,
         "audience": props.audience,
         **({"tier": props.tier} if props.tier else {}),
         **({"workflows": list(props.workflows)} if props.workflows else {}),

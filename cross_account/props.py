@@ -73,6 +73,10 @@ class CrossAccountRoleProps:
     service_role_services: Sequence[str] = setting(rules.validate_service_principal, default=(), shape="list")
     #: Where the roles of ``service_role_services`` live. Default: ``/cross-account-lane/<role name>/``.
     service_role_path: str | None = setting(rules.optional(rules.validate_path), default=None)
+    #: More S3 buckets the session may only read (name patterns, such as your Terraform state), beside the
+    #: deploy tools' artifact buckets always protected (SAM's, CodePipeline's, the Serverless Framework's,
+    #: CDK's). Default: none.
+    protected_bucket_names: Sequence[str] = setting(rules.validate_bucket_name_pattern, default=(), shape="list")
     #: Managed policies attached to the role. Default: none.
     managed_policy_arns: Sequence[str] = setting(rules.validate_policy_arn, default=(), shape="list")
     #: The role's permissions boundary. Default: none.
@@ -127,7 +131,9 @@ class CrossAccountRoleProps:
             "only applies with service_role_services",
         )
         if self.service_role_path and not unresolved(self.service_role_path) and not unresolved(self.role_path):
-            rules.check_service_role_path(f"{prefix}service_role_path", self.service_role_path, role_path=self.role_path)
+            rules.check_service_role_path(
+                f"{prefix}service_role_path", self.service_role_path, role_path=self.role_path
+            )
         rules.check_resources_for_actions(
             f"{prefix}allowed_resources", self.allowed_resources, actions=self.allowed_actions
         )

@@ -14,7 +14,7 @@ from aws_cdk import Annotations, Aws, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
-from cross_account import lane, rules, tokens
+from cross_account import guard, lane, rules, tokens
 from cross_account.iam_data import CLOUDFORMATION_ACCOUNT_LEVEL, CLOUDFORMATION_STACK_LEVEL
 from cross_account.props import CrossAccountRoleProps
 from cross_account.rules import SettingsError
@@ -77,10 +77,22 @@ def trust_conditions(props: CrossAccountRoleProps, *, caller: Caller = "user") -
         conditions["Null"] = {"sts:SourceIdentity": "false"}
     if string_equals:
         conditions["StringEquals"] = string_equals
-    if props.trusted_principal_arns:
-        conditions["ArnEquals"] = {"aws:PrincipalArn": list(props.trusted_principal_arns)}
+    principals = trusted_role_arns(props) if caller == "role" else list(props.trusted_principal_arns)
+    if principals:
+        conditions["ArnEquals"] = {"aws:PrincipalArn": principals}
     conditions.update(mfa_conditions(require_mfa=props.require_mfa, mfa_max_age_seconds=props.mfa_max_age_seconds))
     return conditions
+
+
+def trusted_role_arns(props: CrossAccountRoleProps) -> list[str]:
+    """The roles of ``trusted_principal_arns`` (a deploy-time value may be one): the only role callers whose
+    self-chosen source identity the trust accepts."""
+    return [arn for arn in props.trusted_principal_arns if tokens.unresolved(arn) or ":role/" in arn]
+
+
+def _callers(props: CrossAccountRoleProps) -> tuple[Caller, ...]:
+    """Who has a statement: IAM users always; role sessions, with a source identity, only when named."""
+    return ("user", "role") if props.require_source_identity and trusted_role_arns(props) else ("user",)
 
 
 def trust_statements(props: CrossAccountRoleProps) -> list[tuple[str, dict[str, dict[str, Any]]]]:
@@ -90,7 +102,7 @@ def trust_statements(props: CrossAccountRoleProps) -> list[tuple[str, dict[str, 
     reference lists no ``sts:ExternalId`` key for them (nor ``sts:SourceIdentity`` for TagSession), so
     a combined statement could never match. On their own they let nobody assume the role.
     """
-    callers: tuple[Caller, ...] = ("user", "role") if props.require_source_identity else ("user",)
+    callers = _callers(props)
     statements = [("sts:AssumeRole", trust_conditions(props, caller=c)) for c in callers]
     if props.require_source_identity:
         statements += [
@@ -190,8 +202,7 @@ class CrossAccountRole(Construct):
         try:
             props = _props(props, options).validated(unresolved=tokens.unresolved)
             _check_not_own_account(scope, props)
-            too_large = trust_size_error(iam_length(trust_document(props)), _known_quota(props))
-            rules.check("trust_policy_quota", props.trust_policy_quota, too_large is None, str(too_large))
+            _check_trust_size(props)
         except SettingsError as error:
             raise error.at(label) from None
         _claim_role_name(scope, props, label)
@@ -247,16 +258,8 @@ class CrossAccountRole(Construct):
             larger = max(("allowed_actions", "allowed_resources"), key=lambda key: len(str(getattr(props, key))))
             count = f"{len(props.allowed_actions)} actions on {len(props.allowed_resources)} resources"
             raise SettingsError(larger, count, over_quota[0], where=label)
-        if len(props.managed_policy_arns) > rules.DEFAULT_MANAGED_POLICIES_PER_ROLE:
-            Annotations.of(self).add_warning_v2(
-                "cross-account:managed-policy-quota",
-                f"{len(props.managed_policy_arns)} managed policies: over IAM's default quota of "
-                f"{rules.DEFAULT_MANAGED_POLICIES_PER_ROLE} per role; the deploy fails without a quota increase",
-            )
-        for service, warning in rules.acting_as_others(
-            [a for a in props.allowed_actions if not tokens.unresolved(a)]
-        ).items():
-            Annotations.of(self).add_warning_v2(f"cross-account:acts-as-another-principal:{service}", warning)
+        for warning_id, warning in _warnings(props):
+            Annotations.of(self).add_warning_v2(warning_id, warning)
 
         # Statements can be added to the trust and grants to the role after construction: check again at synth.
         self.node.add_validation(_TrustPolicySize(self.role, _known_quota(props)))
@@ -414,6 +417,14 @@ class CrossAccountRole(Construct):
                 sid="DenyRegistryWideChanges", effect=iam.Effect.DENY, actions=[*_REGISTRY_WIDE], resources=["*"]
             ),
         ]
+        partition, account = self._arn_parts()
+        statements += [
+            iam.PolicyStatement.from_json(statement)
+            for statement in (
+                *guard.identity_statements(partition=partition, account=account, lane_path=self._service_role_path()),
+                *guard.bucket_statements(partition=partition, protected_buckets=props.protected_bucket_names),
+            )
+        ]
         statements += [
             iam.PolicyStatement.from_json(statement)
             for statement in lane.lane_statements(
@@ -434,12 +445,12 @@ class CrossAccountRole(Construct):
                     resources=shaping_policies,
                 )
             )
-        guard = iam.Policy(self, "TamperGuard", statements=statements, roles=[self.role])
+        policy = iam.Policy(self, "TamperGuard", statements=statements, roles=[self.role])
         if props.service_role_services:
             self.service_role_boundary = self._boundary(statements)
-        return guard
+        return policy
 
-    def _boundary(self, guard: list[iam.PolicyStatement]) -> iam.ManagedPolicy:
+    def _boundary(self, denies: list[iam.PolicyStatement]) -> iam.ManagedPolicy:
         """The service roles' permissions boundary: at most the role's own permissions, with its guard inside."""
         path = self._service_role_path()
         return iam.ManagedPolicy(
@@ -447,9 +458,41 @@ class CrossAccountRole(Construct):
             "ServiceRoleBoundary",
             managed_policy_name=f"{self.lane}-ServiceRoleBoundary",
             path=path,
-            description=f"Permissions boundary of the roles that sessions of {self.props.role_name or 'the role'} create",
-            statements=[*self._permissions, *(s for s in guard if not _on_identities_only(s))],
+            description=f"Boundary of the roles that sessions of {self.props.role_name or 'the role'} create",
+            statements=[*self._permissions, *(s for s in denies if not _on_identities_only(s))],
         )
+
+
+def _warnings(props: CrossAccountRoleProps) -> list[tuple[str, str]]:
+    """(id, text) of each synth warning the props call for."""
+    warnings: list[tuple[str, str]] = []
+    if len(props.managed_policy_arns) > rules.DEFAULT_MANAGED_POLICIES_PER_ROLE:
+        warnings.append(
+            (
+                "cross-account:managed-policy-quota",
+                f"{len(props.managed_policy_arns)} managed policies: over IAM's default quota of "
+                f"{rules.DEFAULT_MANAGED_POLICIES_PER_ROLE} per role; the deploy fails without a quota increase",
+            )
+        )
+    if props.require_source_identity and not trusted_role_arns(props):
+        warnings.append(
+            (
+                "cross-account:role-callers-refused",
+                "require_source_identity without roles in trusted_principal_arns: role sessions (IAM Identity "
+                "Center, CI, a chained role) are refused, since a role chooses its own source identity; name "
+                "the roles that may set one in trusted_principal_arns",
+            )
+        )
+    known_actions = [a for a in props.allowed_actions if not tokens.unresolved(a)]
+    warnings += [
+        (f"cross-account:acts-as-another-principal:{service}", text)
+        for service, text in rules.acting_as_others(known_actions).items()
+    ]
+    if resource_policies := rules.resource_policy_writes(known_actions):
+        warnings.append(("cross-account:resource-policy-writes", resource_policies))
+    known_arns = [arn for arn in props.managed_policy_arns if not tokens.unresolved(arn)]
+    warnings += [("cross-account:privileged-managed-policy", t) for t in rules.privileged_managed_policies(known_arns)]
+    return warnings
 
 
 def _on_identities_only(statement: iam.PolicyStatement) -> bool:
@@ -512,6 +555,16 @@ def _props(props: CrossAccountRoleProps | None, options: dict[str, Any]) -> Cros
     if missing:
         raise SettingsError(missing[0], None, "is required (external_ids=[] opts out of external IDs explicitly)")
     return CrossAccountRoleProps(**options)
+
+
+def _check_trust_size(props: CrossAccountRoleProps) -> None:
+    """The trust fits the quota; the error names what the user set that takes the room."""
+    too_large = trust_size_error(iam_length(trust_document(props)), _known_quota(props))
+    if too_large is None:
+        return
+    larger = max(("external_ids", "trusted_principal_arns"), key=lambda key: iam_length(list(getattr(props, key))))
+    count = f"{len(props.external_ids)} external IDs and {len(props.trusted_principal_arns)} principals"
+    raise SettingsError(larger, count, too_large)
 
 
 def _check_not_own_account(scope: Construct, props: CrossAccountRoleProps) -> None:

@@ -136,9 +136,17 @@ validate_policy_name = validate_group_name
 validate_path = _matching(
     IAM_PATH_RE, "must be '/' or start and end with '/', 1-512 printable ASCII characters", (1, 512)
 )
-validate_external_id = _matching(
+_external_id_characters = _matching(
     EXTERNAL_ID_RE, "must be 2-1224 characters of letters, digits and +=,.@:/_-", (2, 1224)
 )
+
+
+def validate_external_id(key: str, value: Any) -> str:
+    text = _external_id_characters(key, value)
+    check(key, text, not text.startswith("-"), "must not start with '-' (command-line parsers read it as an option)")
+    return text
+
+
 #: Role session names and source identities share one rule.
 validate_session_name = _matching(SESSION_NAME_RE, "must be 2-64 characters of letters, digits and +=,.@_-", (2, 64))
 validate_mfa_serial = _matching(
@@ -161,6 +169,27 @@ def validate_lane_stack_pattern(key: str, value: Any) -> str:
     """A stack-name pattern that narrows the lane: one of wildcards only would reach every stack."""
     text = validate_stack_name_pattern(key, value)
     check(key, text, bool(text.strip("*?")), "needs a literal part (my-service-*): wildcards alone name every stack")
+    return text
+
+
+BUCKET_NAME_PATTERN_RE: Final = re.compile(r"^[a-z0-9*?][a-z0-9.*?-]{0,62}\Z", _A)
+
+
+def validate_bucket_name_pattern(key: str, value: Any) -> str:
+    """An S3 bucket name, wildcards * and ? allowed, with a literal part."""
+    text = _str(key, value)
+    check(
+        key,
+        text,
+        bool(BUCKET_NAME_PATTERN_RE.match(text)),
+        "must be an S3 bucket name (a-z, 0-9, '.', '-'), wildcards * and ? allowed",
+    )
+    check(
+        key,
+        text,
+        bool(text.strip("*?")),
+        "needs a literal part (my-terraform-state-*): wildcards alone name every bucket",
+    )
     return text
 
 
@@ -440,16 +469,77 @@ def acting_as_others(actions: Sequence[str]) -> dict[str, str]:
     role, are kept to the deploy lane (stacks its own sessions created, with no service role).
     """
     reached: dict[str, list[str]] = {}
-    for candidate in (c for c in (*ELSEWHERE, *STORED_ROLE_ACTIONS) if not c.startswith("cloudformation:")):
-        if any(fnmatchcase(candidate.lower(), pattern.lower()) for pattern in actions):
-            reached.setdefault(candidate.split(":")[0], []).append(candidate)
+    candidates = [c for c in (*ELSEWHERE, *STORED_ROLE_ACTIONS) if not c.startswith("cloudformation:")]
+    for candidate in _matched(candidates, actions):
+        reached.setdefault(candidate.split(":")[0], []).append(candidate)
     warnings = {}
     for service, names in sorted(reached.items()):
         names.sort()
         listed = ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
         warnings[service] = (
-                f"allowed_actions let the session run {listed}: these act with another principal's permissions "
-                "(a function's, a project's, a task's, an instance's role). Narrow allowed_actions or allowed_resources"
+            f"allowed_actions let the session run {listed}: these act with another principal's permissions "
+            "(a function's, a project's, a task's, an instance's role). Narrow allowed_actions or allowed_resources"
+        )
+    return warnings
+
+
+#: Writes of a resource's own policy: a grant to another account made this way outlives the session.
+RESOURCE_POLICY_WRITES: Final = (
+    "s3:PutBucketPolicy",
+    "s3:PutBucketAcl",
+    "sqs:AddPermission",
+    "sqs:SetQueueAttributes",
+    "events:PutPermission",
+    "sns:AddPermission",
+    "sns:SetTopicAttributes",
+    "lambda:AddPermission",
+    "kms:PutKeyPolicy",
+    "ecr:SetRepositoryPolicy",
+    "secretsmanager:PutResourcePolicy",
+    "logs:PutResourcePolicy",
+)
+#: AWS managed policies that grant IAM writes or running code as other roles: what they add despite the guard.
+PRIVILEGED_MANAGED_POLICIES: Final = {
+    "AdministratorAccess": "IAM writes and running code as other roles",
+    "IAMFullAccess": "IAM writes",
+    "PowerUserAccess": "running code as other roles",
+    "AWSLambda_FullAccess": "running code as other roles",
+    "AWSCodeBuildAdminAccess": "running code as other roles",
+    "AmazonEC2FullAccess": "running code as other roles",
+    "AmazonECS_FullAccess": "running code as other roles",
+    "AmazonSSMFullAccess": "running code as other roles",
+    "AWSStepFunctionsFullAccess": "running code as other roles",
+}
+
+
+def _matched(candidates: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    return [c for c in candidates if any(fnmatchcase(c.lower(), pattern.lower()) for pattern in patterns)]
+
+
+def resource_policy_writes(actions: Sequence[str]) -> str | None:
+    """A synth warning for ``actions`` that write resources' own policies, or None."""
+    writes = _matched(RESOURCE_POLICY_WRITES, actions)
+    if not writes:
+        return None
+    listed = ", ".join(writes[:3]) + (f" and {len(writes) - 3} more" if len(writes) > 3 else "")
+    return (
+        f"allowed_actions let the session write resource policies ({listed}): a grant to another account "
+        "made this way outlives the session and the person's group membership. Narrow allowed_actions, "
+        "or watch these calls in CloudTrail"
+    )
+
+
+def privileged_managed_policies(arns: Sequence[str]) -> list[str]:
+    """A synth warning per AWS managed policy of ``arns`` that the guard cannot fully tame."""
+    warnings = []
+    for arn in arns:
+        name = arn.rsplit("/", 1)[-1]
+        if ":iam::aws:policy/" in arn and name in PRIVILEGED_MANAGED_POLICIES:
+            warnings.append(
+                f"managed_policy_arns: {name} grants {PRIVILEGED_MANAGED_POLICIES[name]}. The tamper guard denies "
+                "IAM writes outside the deploy lane and assuming other roles, not running code that a privileged "
+                "role runs (lambda:UpdateFunctionCode, codebuild:StartBuild, ssm:SendCommand). For your functions' "
+                "roles, use service_role_services (the lane's role delegation) instead"
             )
     return warnings
 
@@ -594,7 +684,12 @@ def role_tags(key: str, tags: dict[str, str]) -> dict[str, str]:
         f"IAM allows at most {MAX_TAGS} tags on a role, and the tamper guard's tag is one of them",
     )
     for tag_key, tag_value in tags.items():
-        check(f"{key}.{tag_key}", tag_value, tag_key != GUARD_TAG[0], "is the tamper guard's own tag")
+        check(
+            f"{key}.{tag_key}",
+            tag_value,
+            tag_key.lower() != GUARD_TAG[0],
+            f"is the tamper guard's own tag ({GUARD_TAG[0]}; IAM compares tag keys ignoring case)",
+        )
     return tags
 
 

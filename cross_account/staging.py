@@ -14,7 +14,13 @@ from cross_account.role import CrossAccountRole, construct_label
 from cross_account.rules import SettingsError
 
 #: What a lane session does with its own objects.
-_OBJECT_ACTIONS: Final = ("s3:GetObject*", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
+_OBJECT_ACTIONS: Final = (
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:AbortMultipartUpload",
+)
 _BUCKET_READS: Final = ("s3:ListBucket", "s3:GetBucketLocation", "s3:GetEncryptionConfiguration")
 
 
@@ -77,12 +83,13 @@ class DeployStagingBucket(Construct):
         )
 
     def grant_deploy(self, access: CrossAccountRole) -> iam.Grant:
-        """Let ``access``'s sessions stage under their lane's prefix; a bucket-policy Deny keeps them out of
-        every other prefix, whatever else they are granted."""
+        """Let ``access``'s sessions stage under their lane's prefix, through the bucket's policy (the role's own
+        policies stay as they are); a Deny there keeps them out of every other prefix, whatever else they are
+        granted."""
         own = f"{self.bucket_arn}/{access.lane}/*"
+        principal = iam.ArnPrincipal(access.role_arn)
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
-                sid=None,
                 effect=iam.Effect.DENY,
                 principals=[iam.AnyPrincipal()],
                 actions=list(lane.STAGING_OBJECT_WRITES),
@@ -90,7 +97,13 @@ class DeployStagingBucket(Construct):
                 conditions={"ArnEquals": {"aws:PrincipalArn": access.role_arn}},
             )
         )
-        grant = iam.Grant.add_to_principal(grantee=access, actions=list(_OBJECT_ACTIONS), resource_arns=[own])
-        return grant.combine(
-            iam.Grant.add_to_principal(grantee=access, actions=list(_BUCKET_READS), resource_arns=[self.bucket_arn])
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(principals=[principal], actions=list(_BUCKET_READS), resources=[self.bucket_arn])
+        )
+        return iam.Grant.add_statement_to_resource_policy(
+            grantee=access,
+            actions=list(_OBJECT_ACTIONS),
+            resource_arns=[own],
+            resource=self.bucket,
+            statement=iam.PolicyStatement(principals=[principal], actions=list(_OBJECT_ACTIONS), resources=[own]),
         )

@@ -12,7 +12,6 @@ from aws_cdk import (
     Aws,
     CliCredentialsStackSynthesizer,
     DockerImageAssetLocation,
-    DockerImageAssetSource,
     IAspect,
     Stack,
     Token,
@@ -88,6 +87,7 @@ class DeployLaneSynthesizer(CliCredentialsStackSynthesizer):
 
     def bind(self, stack: Stack) -> None:
         super().bind(stack)
+        self._stack = stack
         where = "DeployLaneSynthesizer"
         if self._problem:
             Annotations.of(stack).add_error(f"{where}: {self._problem}")
@@ -99,11 +99,13 @@ class DeployLaneSynthesizer(CliCredentialsStackSynthesizer):
                 "change the stack's env"
             )
         stack.tags.set_tag(lane.LANE_TAG_KEY, self.lane)
-        boundary = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy{self.service_role_path}{self.lane}-ServiceRoleBoundary"
+        boundary = (
+            f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy{self.service_role_path}{self.lane}-ServiceRoleBoundary"
+        )
         Aspects.of(stack).add(_LaneRoles(self.service_role_path, boundary))
 
-    def add_docker_image_asset(self, asset: DockerImageAssetSource) -> DockerImageAssetLocation:
-        Annotations.of(self.bound_stack).add_error(
+    def add_docker_image_asset(self, *args: Any, **kwargs: Any) -> DockerImageAssetLocation:
+        Annotations.of(self._stack).add_error(
             "DeployLaneSynthesizer: container image assets are not supported: the lane has no image repository "
             "the session may push to. Push the image from CI to a repository of your own and reference it "
             "(ContainerImage.from_ecr_repository), or use a Lambda zip asset"

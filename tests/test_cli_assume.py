@@ -15,8 +15,9 @@ from typing import Any
 import boto3
 import pytest
 
-from cross_account.cli.assume import RoleOptions, resolve_request, session_name_from_arn
+from cross_account.cli.assume import session_name_from_arn
 from cross_account.cli.errors import CliError
+from cross_account.cli.request import RoleOptions, resolve_request
 from tests.cli_support import (
     ACCESS_DENIED,
     CLI,

@@ -135,7 +135,8 @@ def test_clear_removes_entries_only(tmp_path: Path) -> None:
 
 
 def test_cache_entry_holds_no_source_access_key(tmp_path: Path) -> None:
-    from cross_account.cli.assume import RoleRequest, source_of
+    from cross_account.cli.assume import source_of
+    from cross_account.cli.request import RoleRequest
     from cross_account.cli.sts import Sts
 
     request = RoleRequest(role_arn=ROLE_ARN, origin="--role-arn")

@@ -54,7 +54,7 @@ def test_help_has_examples(cli_in_process: Callable[..., Result], tmp_path: obje
     assert result.code == 0
     assert "examples:" in result.out
     assert 'eval "$(cross-account assume)"' in result.out
-    assert "cross-account exec -- npm run deploy" in result.out
+    assert "cross-account exec -- npx cdk deploy MyService" in result.out
     commands = result.out.split("positional arguments:")[1].split("options:")[0]
     for command in COMMANDS:
         assert re.search(rf"^    {command}(\s|$)", commands, re.MULTILINE), f"--help lists {command}"

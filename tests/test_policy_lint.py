@@ -53,6 +53,21 @@ EXTERNAL_POLICIES: dict[str, PolicyDocument] = {
 }
 #: A NotAction exception of a Deny statement may only let these access levels through.
 READ_ONLY_LEVELS = frozenset({"Read", "List"})
+#: Writes a Deny leaves out on purpose, because another statement decides them: Sid -> actions.
+#: The lane's stack creations are decided by their request's tag (DenyStackCreationOutsideTheLane) and
+#: tagging by DenyTaggingOutsideTheLane; a lane writes its own objects, and the staging bucket's policy
+#: keeps it to its prefix (tests/test_simulate_lane.py proves each).
+DECIDED_ELSEWHERE = {
+    "DenyStacksOutsideTheLane": frozenset(
+        {
+            "cloudformation:CreateStack",
+            "cloudformation:CreateChangeSet",
+            "cloudformation:TagResource",
+            "cloudformation:UntagResource",
+        }
+    ),
+    "DenyStagingBucketSettings": frozenset({"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}),
+}
 
 #: Settings that change identity policies: MFA and source identity change account A's policy,
 #: a narrowed permission set replaces the wildcards, and attached policies and stack names
@@ -168,6 +183,7 @@ def _not_action_problems(statement: dict[str, Any]) -> list[str]:
             for action in actions
             for row in _action_rows(action)[:1]
             if row["access_level"] not in READ_ONLY_LEVELS
+            and action not in DECIDED_ELSEWHERE.get(statement.get("Sid", ""), ())
         ]
     return problems
 

@@ -10,6 +10,8 @@ import pytest
 from harness.synth import synth
 
 TRUSTED_ROOT = "arn:aws:iam::111111111111:root"
+ALICE = "arn:aws:iam::111111111111:user/alice"
+CI_ROLE = "arn:aws:iam::111111111111:role/ci"
 
 
 def role_properties(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -116,21 +118,46 @@ def test_default_permission_policy_is_the_howtos() -> None:
         (
             {"require_source_identity": "true"},
             [
-                # IAM users name themselves; ${aws:username} does not exist for role sessions.
+                # IAM users name themselves; ${aws:username} does not exist for role sessions. A role chooses
+                # its own source identity, so without named roles no role session gets in (a synth warning).
                 assume(
                     {"StringEquals": {"sts:ExternalId": ["12345678TESTID"], "sts:SourceIdentity": "${aws:username}"}}
                 ),
-                # Role sessions (SSO, CI, chained roles) must set a source identity.
+                # Its own statement, without sts:ExternalId (no such key exists for the action).
+                {
+                    "Action": "sts:SetSourceIdentity",
+                    "Condition": {"StringEquals": {"sts:SourceIdentity": "${aws:username}"}},
+                    "Effect": "Allow",
+                    "Principal": {"AWS": TRUSTED_ROOT},
+                },
+            ],
+        ),
+        (
+            {
+                "require_source_identity": "true",
+                "trusted_principal_arns": json.dumps([ALICE, CI_ROLE]),
+            },
+            [
+                assume(
+                    {
+                        "StringEquals": {"sts:ExternalId": ["12345678TESTID"], "sts:SourceIdentity": "${aws:username}"},
+                        "ArnEquals": {"aws:PrincipalArn": [ALICE, CI_ROLE]},
+                    }
+                ),
+                # Role sessions must set a source identity, and only the named roles may.
                 assume(
                     {
                         "Null": {"sts:SourceIdentity": "false"},
                         "StringEquals": {"sts:ExternalId": ["12345678TESTID"], "aws:PrincipalType": "AssumedRole"},
+                        "ArnEquals": {"aws:PrincipalArn": [CI_ROLE]},
                     }
                 ),
-                # Their own statements, without sts:ExternalId (no such key exists for the action).
                 {
                     "Action": "sts:SetSourceIdentity",
-                    "Condition": {"StringEquals": {"sts:SourceIdentity": "${aws:username}"}},
+                    "Condition": {
+                        "StringEquals": {"sts:SourceIdentity": "${aws:username}"},
+                        "ArnEquals": {"aws:PrincipalArn": [ALICE, CI_ROLE]},
+                    },
                     "Effect": "Allow",
                     "Principal": {"AWS": TRUSTED_ROOT},
                 },
@@ -139,6 +166,7 @@ def test_default_permission_policy_is_the_howtos() -> None:
                     "Condition": {
                         "Null": {"sts:SourceIdentity": "false"},
                         "StringEquals": {"aws:PrincipalType": "AssumedRole"},
+                        "ArnEquals": {"aws:PrincipalArn": [CI_ROLE]},
                     },
                     "Effect": "Allow",
                     "Principal": {"AWS": TRUSTED_ROOT},
@@ -146,7 +174,16 @@ def test_default_permission_policy_is_the_howtos() -> None:
             ],
         ),
     ],
-    ids=["no-external-id", "two-external-ids", "mfa", "mfa-max-age", "principals", "org", "source-identity"],
+    ids=[
+        "no-external-id",
+        "two-external-ids",
+        "mfa",
+        "mfa-max-age",
+        "principals",
+        "org",
+        "source-identity",
+        "source-identity-named-roles",
+    ],
 )
 def test_trust_policy_per_option(overrides: dict[str, Any], expected: list[dict[str, Any]]) -> None:
     assert trust_statements(overrides) == expected
@@ -214,7 +251,16 @@ def test_managed_policies_only_means_no_inline_policy() -> None:
 def test_nothing_else_in_the_target_account_grants_iam_access() -> None:
     template = synth().template("TargetStack")
     resources = {k: r for k, r in template["Resources"].items() if r["Type"] != "AWS::CDK::Metadata"}
-    assert sorted(r["Type"] for r in resources.values()) == ["AWS::IAM::Policy", "AWS::IAM::Role"]
+    assert sorted(r["Type"] for r in resources.values()) == [
+        "AWS::IAM::Policy",
+        "AWS::IAM::Role",
+        "AWS::S3::Bucket",
+        "AWS::S3::BucketPolicy",
+    ]
+    # The staging bucket's policy grants object access only, to the role, under its lane's prefix.
+    (bucket_policy,) = [r for r in resources.values() if r["Type"] == "AWS::S3::BucketPolicy"]
+    actions = {a for s in bucket_policy["Properties"]["PolicyDocument"]["Statement"] for a in _list(s["Action"])}
+    assert not [a for a in actions if a.startswith(("s3:Put", "s3:Delete")) and "Object" not in a]
     for statement in role_properties()["Policies"][0]["PolicyDocument"]["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not [a for a in actions if a.startswith(("iam:", "sts:")) or a == "*"]
@@ -297,3 +343,7 @@ def test_session_tags_get_a_trust_statement_of_their_own_and_the_groups_grant() 
     (policy,) = [r for r in resources.values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
     assert policy["Properties"]["PolicyDocument"]["Statement"][0]["Action"] == ["sts:AssumeRole", "sts:TagSession"]
     assert len(trust_statements()) == 1, "nothing without the setting"
+
+
+def _list(value: object) -> list[str]:
+    return value if isinstance(value, list) else [str(value)]

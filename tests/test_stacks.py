@@ -38,7 +38,7 @@ def test_stack_ids_and_environments() -> None:
 def test_target_outputs() -> None:
     role_arn = {"Fn::GetAtt": [role_logical_id(), "Arn"]}
     out = outputs("TargetStack")
-    assert sorted(out) == ["AssumeRoleCommand", "ExternalId", "RoleArn", "SwitchRoleUrl"]
+    assert sorted(out) == ["AssumeRoleCommand", "ExternalId", "RoleArn", "StagingBucket", "SwitchRoleUrl"]
     assert out["RoleArn"]["Value"] == role_arn
     assert out["ExternalId"]["Value"] == "12345678TESTID"
     assert out["AssumeRoleCommand"]["Value"] == {
@@ -139,9 +139,14 @@ def test_tiers_give_each_role_its_outputs_and_group() -> None:
     roles = {r["Properties"]["RoleName"] for r in target["Resources"].values() if r["Type"] == "AWS::IAM::Role"}
     assert roles == {"CrossAccountAccessRole-ReadOnly", "CrossAccountAccessRole-Deploy"}
     assert sorted(target["Outputs"]) == sorted(
-        f"{tier}{name}"
-        for tier in ("ReadOnly", "Deploy")
-        for name in ("RoleArn", "ExternalId", "AssumeRoleCommand", "SwitchRoleUrl")
+        [
+            "StagingBucket",
+            *(
+                f"{tier}{name}"
+                for tier in ("ReadOnly", "Deploy")
+                for name in ("RoleArn", "ExternalId", "AssumeRoleCommand", "SwitchRoleUrl")
+            ),
+        ]
     )
     trusted = synth(overrides).template("TrustedStack")
     groups = {r["Properties"]["GroupName"] for r in trusted["Resources"].values() if r["Type"] == "AWS::IAM::Group"}

@@ -1,6 +1,7 @@
 """The ``cross-account`` command: assume the role, print or inject its credentials, or write a profile.
 
-The parser and the commands are in :mod:`cross_account.cli.main`; this module only hands names on.
+The parser is in :mod:`cross_account.cli.main`, each command in :mod:`cross_account.cli.commands`; this module
+only hands names on.
 Imports stay light: no aws_cdk ever, and boto3 only when STS must be called.
 """
 

@@ -17,10 +17,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
-from cross_account.cli.assume import RoleRequest, prompt_mfa_token, utc_now
+from cross_account.cli.assume import prompt_mfa_token, utc_now
 from cross_account.cli.cache import CredentialCache, cache_key
 from cross_account.cli.credentials import Credentials, iso8601
 from cross_account.cli.errors import CallContext, CliError
+from cross_account.cli.request import RoleRequest
 from cross_account.cli.sts import Source, Sts, credentials_from_reply
 from cross_account.rules import MIN_SESSION_SECONDS, ROLE_CHAINING_MAX_SECONDS
 

@@ -9,10 +9,11 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from cross_account.cli import mfa
-from cross_account.cli.assume import RoleRequest, call_assume_role, source_of, utc_now
+from cross_account.cli.assume import call_assume_role, source_of, utc_now
 from cross_account.cli.cache import REUSE_MARGIN, CredentialCache, cache_key
 from cross_account.cli.credentials import Credentials, iso8601
 from cross_account.cli.errors import CliError
+from cross_account.cli.request import RoleRequest
 from cross_account.cli.sts import Source, Sts
 
 

@@ -1,0 +1,109 @@
+"""`cross-account configure-profile`: write or update a role profile in the AWS config file (offline)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from cross_account.cli import profile as profiles
+from cross_account.cli.commands.common import Shared, Subparsers, options
+from cross_account.cli.errors import UsageError, checked_flag
+from cross_account.cli.output import emit
+from cross_account.cli.request import RoleRequest, resolve_request
+from cross_account.rules import validate_profile_name
+
+NAME: Final = "configure-profile"
+
+
+def add_parser(commands: Subparsers, shared: Shared) -> None:
+    parser = shared.add_role_command(
+        commands, run, name=NAME, help="write or update a role profile in the AWS config file", source=False
+    )
+    parser.add_argument("name", metavar="NAME", help="the profile to write")
+    parser.add_argument("--source-profile", metavar="P", required=True, help="the trusted account's profile")
+    parser.add_argument(
+        "--credential-process", action="store_true", help="write credential_process = cross-account assume ..."
+    )
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
+    """Write (or update) profile NAME in the AWS config file, so the AWS CLI, the CDK CLI and boto3 assume the
+    role themselves, and refresh it. Offline: no credentials are needed, and AWS is not called. Other profiles
+    and comments are kept byte for byte; a backup is kept; running it twice changes nothing."""
+    name = checked_flag("NAME", args.name, validate_profile_name)
+    source = checked_flag("--source-profile", args.source_profile, validate_profile_name)
+    if name == source:
+        raise UsageError("--source-profile must differ from the profile being written")
+    if args.mfa_token is not None:
+        raise UsageError("--mfa-token is not stored in a profile: the MFA code is asked when needed")
+    if args.tag and not args.credential_process:
+        raise UsageError("AWS config role profiles cannot send session tags: add --credential-process")
+    # The profile's region is the flag's or the app's, never the shell's AWS_REGION of the moment.
+    request, _ = resolve_request(options(args, profile=source), cwd=cwd, environ={})
+    if not args.credential_process and (request.source_identity or request.source_identity_from_caller):
+        raise UsageError(
+            "AWS config role profiles cannot send a source identity (the role requires one, or you gave "
+            "--source-identity): add --credential-process"
+        )
+    if args.credential_process:
+        values = _credential_process_values(request, source)
+    else:
+        values = profiles.profile_values(
+            source_profile=source,
+            role_arn=request.role_arn,
+            external_id=request.external_id,
+            mfa_serial=request.mfa_serial,
+            duration=request.duration,
+            session_name=request.session_name,
+            region=request.region,
+        )
+    result = profiles.write_profile(profiles.config_path(environ), name, values)
+    if not result.changed:
+        emit(f"profile {name} in {result.path} is already up to date\n")
+    elif result.backup is not None:
+        emit(f"wrote profile {name} to {result.path} (previous version: {result.backup})\n")
+    else:
+        emit(f"wrote profile {name} to {result.path} (new file)\n")
+    emit(f"{_session_naming(request, credential_process=args.credential_process)}\n")
+    emit(f"use it: aws sts get-caller-identity --profile {name}  |  AWS_PROFILE={name} npx cdk deploy MyService\n")
+    return 0
+
+
+def _session_naming(request: RoleRequest, *, credential_process: bool) -> str:
+    """How the sessions of the profile will be named, said once at writing time."""
+    if request.session_name is not None:
+        return f"sessions will be named {request.session_name} (--session-name)"
+    if credential_process:
+        return (
+            "sessions will be named after the caller (an IAM user's name, or a role's session name), looked up "
+            "each time the profile is used"
+        )
+    return (
+        "sessions will be named by the SDK that uses the profile (botocore-session-<time> for the AWS CLI and "
+        "boto3); pass --session-name NAME to name them yourself"
+    )
+
+
+def _credential_process_values(request: RoleRequest, source: str) -> dict[str, Any]:
+    """A profile whose credential_process line runs `assume` with every value of this request."""
+    command = [*profiles.self_command(), "assume", "--format", "credential-process", "--profile", source]
+    command += ["--role-arn", request.role_arn]
+    for flag, value in (
+        ("--external-id", request.external_id),
+        ("--session-name", request.session_name),
+        ("--source-identity", request.source_identity),
+        ("--mfa-serial", request.mfa_serial),
+        ("--duration", request.duration),
+        ("--region", request.region),
+    ):
+        if value is not None:
+            command += [flag, str(value)]
+    if request.source_identity_from_caller:
+        command.append("--source-identity-from-caller")
+    for key, value in request.tags:
+        command += ["--tag", f"{key}={value}"]
+    for key in request.transitive_tag_keys:
+        command += ["--transitive-tag", key]
+    return profiles.credential_process_values(profiles.credential_process_line(command), region=request.region)
