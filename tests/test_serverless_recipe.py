@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,8 @@ import pytest
 from cross_account.lane import LANE_TAG_KEY
 from harness.node import NODE_BIN_DIR, PROJECT_ROOT
 from harness.simulate import Scenario, run_scenarios, session_request
-from tests.test_simulate_lane import BOUNDARY, LANE, WORLDS, stack
 from tests.test_simulate_guard import world_model
+from tests.test_simulate_lane import BOUNDARY, LANE, WORLDS, stack
 
 RECIPE = PROJECT_ROOT / "examples" / "serverless"
 SERVERLESS = RECIPE / "node_modules" / ".bin" / "serverless"
