@@ -13,7 +13,8 @@ from constructs import Construct
 
 from cross_account import declaration, quotas, rules, tokens
 from cross_account.declaration import SettingsError
-from cross_account.role import construct_label, mfa_conditions
+from cross_account.private.conditions import mfa_conditions
+from cross_account.private.construct import construct_label
 
 #: How long an ARN only known at deploy time is reckoned when spreading ARNs over managed policies:
 #: the longest partition, an account, and a 64-character name under a short path.

@@ -13,7 +13,8 @@ from constructs import Construct
 from cross_account import quotas, tokens
 from cross_account.ci import CI_PROVIDERS, CiOidcSettings, CiRepository, parse_ci_oidc
 from cross_account.declaration import SettingsError
-from cross_account.role import construct_label, iam_length, set_max_session_duration, trust_size_error
+from cross_account.private.construct import construct_label, set_max_session_duration
+from cross_account.private.policy_size import iam_length, trust_size_error
 
 
 class CiOidcDeployer(Construct):

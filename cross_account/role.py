@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import weakref
 from collections.abc import MutableMapping, Sequence
 from dataclasses import replace
@@ -17,6 +16,9 @@ from constructs import Construct, IConstruct, IValidation
 from cross_account import declaration, escalation, guard, lane, quotas, tokens
 from cross_account.declaration import SettingsError
 from cross_account.iam_data import CLOUDFORMATION_ACCOUNT_LEVEL, CLOUDFORMATION_STACK_LEVEL
+from cross_account.private.conditions import mfa_conditions
+from cross_account.private.construct import construct_label, set_max_session_duration
+from cross_account.private.policy_size import iam_length, trust_size_error
 from cross_account.props import CrossAccountRoleProps
 
 #: The policy variable holding an IAM user's name; it does not exist for role sessions.
@@ -131,38 +133,6 @@ def _without_external_id(conditions: dict[str, dict[str, Any]]) -> dict[str, dic
     equals = {k: v for k, v in conditions.get("StringEquals", {}).items() if k != "sts:ExternalId"}
     rest = {k: v for k, v in conditions.items() if k != "StringEquals"}
     return {"StringEquals": equals, **rest} if equals else rest
-
-
-def trust_size_error(
-    size: int, quota: int, *, parts: str = "external IDs or principals", quota_setting: str = "trust_policy_quota"
-) -> str | None:
-    """Why a trust policy of ``size`` characters cannot deploy under ``quota``, or None; ``parts``: what to cut."""
-    if size <= quota:
-        return None
-    if size <= quotas.MAX_TRUST_POLICY_QUOTA:
-        remedy = (
-            f"request an IAM quota increase (role trust policy length, up to {quotas.MAX_TRUST_POLICY_QUOTA}) "
-            f"and set {quota_setting}, or use fewer {parts}"
-        )
-    else:
-        remedy = f"over the most IAM allows; use fewer or shorter {parts}"
-    return f"the trust policy is about {size} characters, over the quota of {quota}: {remedy}"
-
-
-def mfa_conditions(*, require_mfa: bool, mfa_max_age_seconds: int | float | None) -> dict[str, dict[str, Any]]:
-    """MFA in an Allow is ``Bool`` (never ``BoolIfExists``, which passes when the key is absent)."""
-    if not require_mfa:
-        return {}
-    conditions: dict[str, dict[str, Any]] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
-    if mfa_max_age_seconds is not None:
-        conditions["NumericLessThan"] = {"aws:MultiFactorAuthAge": tokens.as_string(mfa_max_age_seconds)}
-    return conditions
-
-
-def construct_label(scope: IConstruct, construct_id: str, kind: str) -> str:
-    """How errors name a construct: its path and class, as CDK's validation errors do."""
-    parent = scope.node.path
-    return f"{parent}/{construct_id} ({kind})" if parent else f"{construct_id} ({kind})"
 
 
 #: Fixed role names per app, to refuse a second role with the same name in one account at synth.
@@ -511,14 +481,6 @@ def _on_identities_only(statement: iam.PolicyStatement) -> bool:
     return all(isinstance(r, str) and ":iam::" in r for r in resources)
 
 
-def set_max_session_duration(role: iam.Role, seconds: float) -> None:
-    """On the resource itself: iam.Role range-checks a ``Duration`` even when it is a token (the rules have
-    checked a known value already)."""
-    cfn_role = role.node.default_child
-    assert isinstance(cfn_role, iam.CfnRole)
-    cfn_role.max_session_duration = seconds
-
-
 def _stacks_above(stack: Stack) -> list[str]:
     """For a nested stack, the stacks whose update replaces its template: the root stack, and every stack
     nested in it (CloudFormation names them ``<root>-<id>-<suffix>``). Only names known at synth: a
@@ -527,13 +489,6 @@ def _stacks_above(stack: Stack) -> list[str]:
     while root.nested_stack_parent is not None:
         root = root.nested_stack_parent
     return [] if root is stack else [root.stack_name, f"{root.stack_name}-*"]
-
-
-def _intrinsic_length(intrinsic: Any) -> int:
-    if isinstance(intrinsic, dict) and "Ref" in intrinsic:
-        return _PSEUDO_PARAMETER_LENGTHS.get(intrinsic["Ref"], 64)
-    attribute = intrinsic.get("Fn::GetAtt") if isinstance(intrinsic, dict) else None
-    return 128 if isinstance(attribute, list) and attribute[-1] == "Arn" else 64
 
 
 def _known_quota(props: CrossAccountRoleProps) -> int:
@@ -665,28 +620,3 @@ def _size_bound(props: CrossAccountRoleProps) -> int:
         + sum(len(text) + 3 for text in (*named, *spelled_out))
         + sum(len(name) + _STACK_ARN for name in stacks)
     )
-
-
-#: The longest each pseudo parameter can be, for a size known before deploy.
-_PSEUDO_PARAMETER_LENGTHS: Final = {
-    "AWS::StackName": 128,
-    "AWS::AccountId": 12,
-    "AWS::Region": 16,
-    "AWS::Partition": 10,
-    "AWS::URLSuffix": 20,
-}
-
-
-def iam_length(document: Any) -> int:
-    """The policy's length as IAM counts it (no whitespace); an intrinsic counts as the longest a pseudo
-    parameter can be, or as a resource's name (64) or ARN (128)."""
-    if isinstance(document, dict) and list(document) == ["Fn::Join"]:
-        _separator, parts = document["Fn::Join"]
-        return 2 + sum(len(part) if isinstance(part, str) else _intrinsic_length(part) for part in parts)
-    if isinstance(document, dict) and len(document) == 1 and next(iter(document)).startswith(("Fn::", "Ref")):
-        return 2 + _intrinsic_length(document)
-    if isinstance(document, dict):
-        return 2 + sum(len(json.dumps(k)) + 1 + iam_length(v) + 1 for k, v in document.items())
-    if isinstance(document, list):
-        return 2 + sum(iam_length(v) + 1 for v in document)
-    return len(json.dumps(document))

@@ -570,7 +570,8 @@ def test_too_many_external_ids_are_refused_before_deploy_with_the_computed_size(
     ],
 )
 def test_the_trust_is_measured_before_building_as_it_is_built(options: dict[str, Any]) -> None:
-    from cross_account.role import iam_length, trust_document
+    from cross_account.private.policy_size import iam_length
+    from cross_account.role import trust_document
 
     stack = cdk.Stack(fresh_app(), "Deployments", env=B)
     access = CrossAccountRole(
@@ -650,7 +651,7 @@ def test_every_policy_naming_the_role_is_measured_at_synth(extra: int, fits: boo
     ],
 )
 def test_a_deploy_time_value_counts_as_the_longest_it_can_be(intrinsic: dict[str, Any], length: int) -> None:
-    from cross_account.role import iam_length
+    from cross_account.private.policy_size import iam_length
 
     assert iam_length(intrinsic) == length + 2  # with its quotes, as IAM would see the string
     assert iam_length({"Fn::Join": ["", ["arn:", intrinsic]]}) == 2 + 4 + length
@@ -673,7 +674,8 @@ def test_a_deploy_time_value_counts_as_the_longest_it_can_be(intrinsic: dict[str
 )
 def test_the_size_bound_from_the_props_is_never_below_the_policies(options: dict[str, Any]) -> None:
     # The measure skips its jsii calls when this bound fits: it must never be below what is built.
-    from cross_account.role import _size_bound, iam_length
+    from cross_account.private.policy_size import iam_length
+    from cross_account.role import _size_bound
 
     stack = cdk.Stack(fresh_app(), "Deployments", env=B)
     access = CrossAccountRole(stack, "Access", trusted_account_id="111111111111", external_ids=["x-1"], **options)
