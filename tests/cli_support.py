@@ -376,6 +376,7 @@ def run_cli(
     timeout: float = 60.0,
     check_leaks: bool = True,
     subprocess: bool = False,
+    stdin: str | None = None,
 ) -> Result:
     """Run the client with exactly `env`, in `cwd` (else in the test's HOME: no stray cdk.json).
 
@@ -384,17 +385,20 @@ def run_cli(
     is the process itself. `timeout` applies to the subprocess only.
     """
     if subprocess:
-        result = _run_console_script(args, env=env, cwd=cwd, timeout=timeout)
+        result = _run_console_script(args, env=env, cwd=cwd, timeout=timeout, stdin=stdin)
     else:
-        result = _run_in_process(args, env=env, cwd=cwd)
+        result = _run_in_process(args, env=env, cwd=cwd, stdin=stdin)
     if check_leaks:
         assert_clean_stderr(result)
     return result
 
 
-def _run_console_script(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | None, timeout: float) -> Result:
+def _run_console_script(
+    args: Sequence[str], *, env: Mapping[str, str], cwd: Path | None, timeout: float, stdin: str | None = None
+) -> Result:
     completed = subprocess.run(
         [str(CLI), *args],
+        input=stdin if stdin is not None else "",  # standard input: what the test gives, else nothing
         env=dict(env),
         cwd=cwd or env["HOME"],
         capture_output=True,
@@ -450,7 +454,9 @@ def _patched(target: object, name: str, value: object) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _process_state(env: Mapping[str, str], cwd: Path, out: io.StringIO, err: io.StringIO) -> Iterator[None]:
+def _process_state(
+    env: Mapping[str, str], cwd: Path, out: io.StringIO, err: io.StringIO, stdin: str | None = None
+) -> Iterator[None]:
     """What a fresh process would have: this environment (replacing ours), this folder, these streams."""
     saved_env, saved_cwd = dict(os.environ), Path.cwd()
     saved_streams = (sys.stdin, sys.stdout, sys.stderr)
@@ -459,7 +465,8 @@ def _process_state(env: Mapping[str, str], cwd: Path, out: io.StringIO, err: io.
     os.environ.update(env)
     try:
         os.chdir(cwd)
-        sys.stdin, sys.stdout, sys.stderr = io.StringIO(), out, err  # no input, as with stdin at /dev/null
+        # No input (as with stdin at /dev/null), or what the test gives.
+        sys.stdin, sys.stdout, sys.stderr = io.StringIO(stdin or ""), out, err
         # argparse sizes --help by sys.__stdout__: no terminal, 80 columns, as into a pipe.
         sys.__stdout__ = out  # type: ignore[misc,assignment]
         with warnings.catch_warnings(record=True) as caught:
@@ -502,12 +509,14 @@ def _shared_loader(search_path_string: str | None = None) -> Any:
     return _LOADERS[search_path_string]
 
 
-def _run_in_process(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | None) -> Result:
+def _run_in_process(
+    args: Sequence[str], *, env: Mapping[str, str], cwd: Path | None, stdin: str | None = None
+) -> Result:
     import botocore.session  # the client imports it too, on its first STS call
 
     out, err = io.StringIO(), io.StringIO()
     with (
-        _process_state(env, cwd or Path(env["HOME"]), out, err),
+        _process_state(env, cwd or Path(env["HOME"]), out, err, stdin),
         _patched(cli_prompt, "os", _NoTerminalOs()),
         _patched(cli_prompt, "getpass", _NoGetpass()),
         _patched(cli_run, "run_command", _no_child_process),

@@ -61,7 +61,7 @@ def cli_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     The environment and folder also stay applied until the end of the test (a test checks what was there).
     """
 
-    def run(*args: str, env: Mapping[str, str], cwd: Path | None = None) -> Result:
+    def run(*args: str, env: Mapping[str, str], cwd: Path | None = None, stdin: str | None = None) -> Result:
         for key in list(os.environ):
             if key.startswith(("AWS_", "CROSS_ACCOUNT_")) or key in ("XDG_CACHE_HOME", "HOME"):
                 monkeypatch.delenv(key)
@@ -69,6 +69,6 @@ def cli_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
             monkeypatch.setenv(key, value)
         monkeypatch.chdir(cwd or env["HOME"])
         # The same in-process runner as run_cli: captured streams, no terminal, no child process, leak checks.
-        return run_cli(*args, env=dict(os.environ), cwd=cwd)
+        return run_cli(*args, env=dict(os.environ), cwd=cwd, stdin=stdin)
 
     return run

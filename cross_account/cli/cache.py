@@ -204,7 +204,7 @@ class CredentialCache:
         was assumed with temporary credentials. Returns where the entry went."""
         issued = issued or self.clock()
         if self.keep is not None and credentials.expiration - issued > self.keep + _CLOCK_SLACK:
-            seconds = int((credentials.expiration - issued).total_seconds())
+            seconds = round((credentials.expiration - issued).total_seconds())
             raise CliError(
                 f"the session is valid for {seconds} s, longer than the file cache keeps entries "
                 f"({int(self.keep.total_seconds())} s, {FILE_CACHE_SECONDS_VARIABLE}): it is not written in plaintext"

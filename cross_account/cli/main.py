@@ -125,8 +125,17 @@ def _role_flags() -> _Parser:
         help="send your own name as the source identity: your IAM user name, or your role session name when you "
         "are a role (the default when the app requires a source identity)",
     )
-    role.add_argument("--mfa-serial", metavar="ARN", help="your MFA device; the code is asked on the terminal")
-    role.add_argument("--mfa-token", metavar="CODE", help="the 6-digit MFA code, instead of the prompt")
+    role.add_argument(
+        "--mfa-serial",
+        metavar="ARN",
+        help="your MFA device; the code is asked on the terminal, else read as one line of standard input",
+    )
+    role.add_argument(
+        "--mfa-token",
+        metavar="CODE",
+        help="the 6-digit MFA code, visible to every local user in ps while the command runs: for scripts, "
+        "prefer standard input (echo CODE | cross-account ...)",
+    )
     role.add_argument("--duration", metavar="SECONDS", help="900-43200, within the role's maximum (default 3600)")
     role.add_argument("--region", metavar="REGION", help="exported as AWS_REGION (default: the app's region)")
     role.add_argument(

@@ -190,7 +190,13 @@ def rotate(
     as_old = Iam(old, region=region, deadline=deadline)
     arn = as_old.caller_arn()
     user = user_of(arn)
-    new = as_old.create_access_key(user)
+    try:
+        new = as_old.create_access_key(user)
+    except CliError as error:
+        raise CliError(
+            f"rotation stopped before any change: {error} (IAM allows two access keys per user: delete the unused "
+            f"one first); the old key {old.access_key_id} is unchanged"
+        ) from None
     log(f"created access key {new.access_key_id} for {user}")
     kept = f"the old key {old.access_key_id} is unchanged, in the keychain and active"
     try:

@@ -77,24 +77,29 @@ def _read(path: Path) -> bytes | None:
         return None
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if stat.S_ISDIR(info.st_mode):
-            raise UsageError(f"{path} is a folder, not a settings file; remove it or set {CONFIG_VARIABLE}")
-        if not stat.S_ISREG(info.st_mode):
-            raise UsageError(f"{path} is not a regular file")
-        if info.st_uid not in (os.getuid(), 0) or info.st_mode & 0o022:
-            raise UsageError(
-                f"{path} can be changed by other users (it must be yours, or root's, and not group- or "
-                f"world-writable: chmod go-w {path}); it decides which accounts may be assumed"
-            )
-        try:
-            data = handle.read(_MAX_BYTES + 1)
-        except OSError as error:
-            raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    try:
+        _check_file(path, os.fstat(fd))
+        data = os.read(fd, _MAX_BYTES + 1)
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    finally:
+        os.close(fd)
     if len(data) > _MAX_BYTES:
         raise UsageError(f"{path} is larger than {_MAX_BYTES} bytes: not a settings file")
     return data
+
+
+def _check_file(path: Path, info: os.stat_result) -> None:
+    """A regular file that only its owner (the user, or root) can change: it decides which accounts are allowed."""
+    if stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"{path} is a folder, not a settings file; remove it or set {CONFIG_VARIABLE}")
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"{path} is not a regular file")
+    if info.st_uid not in (os.getuid(), 0) or info.st_mode & 0o022:
+        raise UsageError(
+            f"{path} can be changed by other users (it must be yours, or root's, and not group- or "
+            f"world-writable: chmod go-w {path}); it decides which accounts may be assumed"
+        )
 
 
 def _accounts(path: Path, value: Any) -> tuple[str, ...] | None:
