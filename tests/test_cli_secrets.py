@@ -9,9 +9,11 @@ CI machine gets.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -28,6 +30,7 @@ from tests.cli_support import (
     said_lines,
 )
 from tests.keychain_support import FILE, FILE_VARIABLE, MEMORY, FileKeyring, MemoryKeyring
+from tests.test_cli_assume import caller
 
 SERIAL = "arn:aws:iam::111111111111:mfa/alice"
 OTHER_ROLE = "arn:aws:iam::333333333333:role/Other"
@@ -345,20 +348,15 @@ def test_add_keeps_what_is_there_without_replace_and_needs_a_keychain(
 @pytest.fixture
 def iam_user(moto_env: dict[str, str]) -> tuple[str, dict[str, str]]:
     """A fresh IAM user in moto with one access key: (user name, its key)."""
-    iam = boto3.client(
-        "iam",
-        endpoint_url=moto_env["AWS_ENDPOINT_URL"],
-        region_name="us-east-1",
-        aws_access_key_id="AKIAADMINEXAMPLE0001",
-        aws_secret_access_key="admin-secret",
-    )
-    name = f"rotating-{datetime.now(UTC).strftime('%H%M%S%f')}"
+    iam = moto_iam(moto_env)
+    name = f"rotating-{secrets.token_hex(6)}"
     iam.create_user(UserName=name)
     key = iam.create_access_key(UserName=name)["AccessKey"]
     return name, key
 
 
-def moto_iam(env: dict[str, str]) -> object:
+def moto_iam(env: dict[str, str]) -> Any:
+    """IAM in moto, as its administrator."""
     return boto3.client(
         "iam",
         endpoint_url=env["AWS_ENDPOINT_URL"],
@@ -378,18 +376,12 @@ def test_rotate_against_moto_makes_checks_stores_and_deletes(
     assert result.code == 0, result.err
     stored = source_of_keychain("me")
     iam = moto_iam(env)
-    keys = [k["AccessKeyId"] for k in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]]  # type: ignore[attr-defined]
+    keys = [k["AccessKeyId"] for k in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]]
     assert keys == [stored["AccessKeyId"]] != [key["AccessKeyId"]], "the old key is deleted, the new one stored"
     assert f"{stored['AccessKeyId']} is in the keychain, {key['AccessKeyId']} is deleted" in result.out
     assert stored["SecretAccessKey"] not in result.out + result.err
-    works = boto3.client(
-        "sts",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name="us-east-1",
-        aws_access_key_id=stored["AccessKeyId"],
-        aws_secret_access_key=stored["SecretAccessKey"],
-    ).get_caller_identity()
-    assert works["Arn"].endswith(f":user/{name}")
+    new_keys = {"AWS_ACCESS_KEY_ID": stored["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": stored["SecretAccessKey"]}
+    assert caller(env, {**new_keys, "AWS_SESSION_TOKEN": ""}).endswith(f":user/{name}"), "the new key works"
 
 
 def test_rotate_undoes_the_new_key_when_the_keychain_refuses_it(
@@ -402,7 +394,7 @@ def test_rotate_undoes_the_new_key_when_the_keychain_refuses_it(
     result = cli_in_process("rotate", "me", env=env)
     assert_one_line_error(result, "rotation stopped: the keychain (", "was deleted", code=1)
     assert f"the old key {key['AccessKeyId']} is unchanged, in the keychain and active" in result.err
-    keys = [k["AccessKeyId"] for k in moto_iam(env).list_access_keys(UserName=name)["AccessKeyMetadata"]]  # type: ignore[attr-defined]
+    keys = [k["AccessKeyId"] for k in moto_iam(env).list_access_keys(UserName=name)["AccessKeyMetadata"]]
     assert keys == [key["AccessKeyId"]] and source_of_keychain("me")["AccessKeyId"] == key["AccessKeyId"]
 
 
@@ -410,7 +402,7 @@ def test_rotate_with_two_keys_already_changes_nothing_and_says_so(
     moto_env: dict[str, str], iam_user: tuple[str, dict[str, str]], cli_in_process: Callable[..., Result]
 ) -> None:
     name, key = iam_user
-    moto_iam(moto_env).create_access_key(UserName=name)  # type: ignore[attr-defined]
+    moto_iam(moto_env).create_access_key(UserName=name)
     env = defaults(moto_env, MEMORY)
     assert cli_in_process("add", "me", env=env, stdin=f"{key['AccessKeyId']}\n{key['SecretAccessKey']}\n").code == 0
     result = cli_in_process("rotate", "me", env=env)

@@ -75,14 +75,19 @@ examples:
   # or one that calls this client (cached, MFA prompted once per session):
   cross-account configure-profile deploy-b --source-profile account-a --credential-process
   cross-account clear-cache
+  # keep an IAM user's access keys in the keychain (asked on the terminal, never argv), then rotate them:
+  cross-account add account-a
+  cross-account rotate account-a
 
 The role comes from --role-arn, else --from-stack-outputs, else ./cdk.json (the app's settings,
-which also give the external ID, MFA and duration rules). Credentials are cached (0600 files in
-$CROSS_ACCOUNT_CACHE_DIR, $XDG_CACHE_HOME/cross-account or ~/.cache/cross-account) until five
-minutes before they expire; with --mfa-serial, an MFA session (GetSessionToken) is cached too, and roles are
-assumed from it without a new code. STS is called at the region's endpoint, or AWS_ENDPOINT_URL_STS /
-AWS_ENDPOINT_URL if set; each STS call has 30 seconds, retries included (--sts-timeout or
-$CROSS_ACCOUNT_STS_TIMEOUT).
+which also give the external ID, MFA and duration rules); stderr says which role and from where, and
+allowed_accounts in ~/.config/cross-account/config.toml refuses any other account. Credentials are cached in
+the OS keychain (keyring) until five minutes before they expire; with --mfa-serial, an MFA session
+(GetSessionToken) is cached too, and roles are assumed from it without a new code. Without a keychain nothing
+is cached unless you opt in (--file-cache, CROSS_ACCOUNT_FILE_CACHE=1): 0600 files kept 1 hour, in
+$CROSS_ACCOUNT_CACHE_DIR, $XDG_CACHE_HOME/cross-account or ~/.cache/cross-account. STS is called at the
+region's endpoint, or AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL if set; each STS call has 30 seconds, retries
+included (--sts-timeout or $CROSS_ACCOUNT_STS_TIMEOUT).
 """
 
 
