@@ -50,6 +50,7 @@ CLIENT: Final = VENV_BIN / "cross-account"
 JSII_CACHE: Final = LOCAL_STATE_ROOT / "jsii-package-cache"
 THIRD_ACCOUNT: Final = "333333333333"
 ACCESS_DENIED: Final = "AccessDenied"
+ROLE_LINE: Final = "cross-account: assuming "
 COMMAND_TIMEOUT_SECONDS: Final = 300
 #: TargetStack's variants all carry the lane's settings (MyService's function needs them).
 MFA_CONTEXT: Final = {**LANE_CONTEXT, "require_mfa": "true"}
@@ -329,7 +330,8 @@ class Flow:
         if external_id is not None:
             args += ["--external-id", external_id]
         result = self._client_cli(keys, "assume", *args)
-        lines = result.stderr.strip().splitlines()
+        # The client names the role it assumes on a line of its own, before any call.
+        lines = [line for line in result.stderr.strip().splitlines() if not line.startswith(ROLE_LINE)]
         if result.returncode == 0:
             return "allowed"
         if len(lines) == 1 and ACCESS_DENIED in lines[0] and not result.stdout.strip():
