@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Self
 
 from cross_account import declaration, quotas, rules
+from cross_account.caller import CallerRequirements
 from cross_account.declaration import setting
 
 
@@ -87,6 +88,18 @@ class CrossAccountRoleProps:
     trust_policy_quota: int = setting(rules.validate_trust_policy_quota, default=quotas.DEFAULT_TRUST_POLICY_QUOTA)
     #: Tags on the role (at most 50). Default: none.
     tags: Mapping[str, str] = setting(rules.role_tags, default_factory=dict, shape="tags")
+
+    @property
+    def caller(self) -> CallerRequirements:
+        """What a caller must bring to assume the role: the trust, the trusted side and the client read it."""
+        return CallerRequirements(
+            external_ids=tuple(self.external_ids),
+            mfa=self.require_mfa,
+            mfa_max_age_seconds=self.mfa_max_age_seconds,
+            source_identity=self.require_source_identity,
+            session_tags=self.allow_session_tags,
+            session_tag_keys=tuple(self.allowed_session_tag_keys),
+        )
 
     @classmethod
     def prop_names(cls) -> tuple[str, ...]:
