@@ -97,14 +97,15 @@ class Settings:
     stackset_max_concurrent_percentage: int = setting(rules.percentage(1), default=25)
     local: bool = setting(rules.validate_bool, default=False)
     #: Deploys from CI with OpenID Connect: a role in the trusted account per CI system.
-    github_oidc: CiOidcSettings | None = setting(parse_ci_oidc(CI_PROVIDERS["github_oidc"]), default=None)  # noqa: RUF009 - a field
-    gitlab_oidc: CiOidcSettings | None = setting(parse_ci_oidc(CI_PROVIDERS["gitlab_oidc"]), default=None)  # noqa: RUF009 - a field
+    #: Deploys from CI with OpenID Connect, a role in the trusted account per CI system: one setting per
+    #: entry of ``CI_PROVIDERS`` (``github_oidc``, ``gitlab_oidc``), parsed by :func:`parse_ci_oidc`.
+    ci_deployers: tuple[CiOidcSettings, ...] = ()
 
     @classmethod
     def setting_names(cls) -> tuple[str, ...]:
         """Every key cdk.json's context may hold."""
         own = tuple(f.name for f in fields(cls) if "rule" in f.metadata)
-        return own + tuple(_ROLE_KEYS)
+        return own + tuple(CI_PROVIDERS) + tuple(_ROLE_KEYS)
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -120,7 +121,8 @@ class Settings:
         }
         trusted_account_id = values.get("trusted_account_id", cls.__dataclass_fields__["trusted_account_id"].default)
         role = RoleSpec(trusted_account_id=trusted_account_id, **{**APP_ROLE_DEFAULTS, **_role_values(context)})
-        settings = cls(role=role, **values)
+        ci = (parse_ci_oidc(provider)(key, context[key]) for key, provider in CI_PROVIDERS.items() if key in context)
+        settings = cls(role=role, ci_deployers=tuple(c for c in ci if c is not None), **values)
         settings._check_together()
         return settings
 
@@ -132,11 +134,6 @@ class Settings:
     @property
     def organization_wide(self) -> bool:
         return self.organization_id is not None
-
-    @property
-    def ci_deployers(self) -> tuple[CiOidcSettings, ...]:
-        """The CI systems that deploy with OpenID Connect."""
-        return tuple(ci for ci in (self.github_oidc, self.gitlab_oidc) if ci is not None)
 
     def ci_spec(self, ci: CiOidcSettings) -> RoleSpec:
         """The role whose grant a CI system's role gets: its tier's, or the only one."""
@@ -220,13 +217,15 @@ class Settings:
         self._check_ci()
 
     def _check_ci(self) -> None:
-        names = [ci.role_name.lower() for ci in self.ci_deployers]
-        check(
-            "gitlab_oidc.role_name",
-            names[-1] if names else None,
-            len(set(names)) == len(names),
-            "must differ from github_oidc.role_name, ignoring case (IAM role names are unique so)",
-        )
+        named: dict[str, str] = {}
+        for ci in self.ci_deployers:
+            earlier = named.setdefault(ci.role_name.lower(), ci.provider.setting)
+            check(
+                f"{ci.provider.setting}.role_name",
+                ci.role_name,
+                earlier == ci.provider.setting,
+                f"must differ from {earlier}.role_name, ignoring case (IAM role names are unique so)",
+            )
         tiers = [spec.tier for spec in self._tier_specs()]
         for ci in self.ci_deployers:
             key = ci.provider.setting
