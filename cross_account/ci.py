@@ -42,6 +42,8 @@ class CiProvider:
     workflow_claim: str | None = None
     #: The claim that says a branch or tag is protected (GitLab's ``ref_protected``), if the system has one.
     protected_ref_claim: str | None = None
+    #: The setting in words, for the README's settings table.
+    summary: str = ""
 
     def subject(self, repository: str, kind: str, name: str) -> str:
         return self.subjects[kind].format(repository=repository, name=name)
@@ -64,6 +66,12 @@ CI_PROVIDERS: Final[Mapping[str, CiProvider]] = {
         repository_rule="must be OWNER/REPO",
         id_claim="repository_id",
         workflow_claim="job_workflow_ref",
+        summary=(
+            "a GitHub Actions deployer role in account A (see [Deploy from CI](#deploy-from-ci)): "
+            '`{"repositories": [{"repository": "OWNER/REPO", "repository_id": …, "branches": […], '
+            '"environments": […], "tags": […]}], "workflows": [...], "provider_arn": …, "role_name": …, '
+            '"max_session_duration_seconds": …, "tier": …}`'
+        ),
     ),
     "gitlab_oidc": CiProvider(
         setting="gitlab_oidc",
@@ -79,6 +87,10 @@ CI_PROVIDERS: Final[Mapping[str, CiProvider]] = {
         repository_rule="must be GROUP[/SUBGROUP…]/PROJECT",
         id_claim="project_id",
         protected_ref_claim="ref_protected",
+        summary=(
+            "the same for GitLab CI (`gitlab.com`; `repository` is `GROUP/PROJECT`; branches and tags; protected "
+            'refs only unless `"allow_unprotected_refs": true`)'
+        ),
     ),
 }
 
