@@ -73,7 +73,7 @@ class CrossAccountRoleProps:
     #: (IAM's permissions-management actions, `iam:PassRole`, credentials, `sts:AssumeRole`…: attach such a
     #: policy deliberately through `managed_policy_arns`). Synth warnings name grants that act with another
     #: principal's permissions and resource-policy writes. Default: `[]` (grant with CDK's `grant_*`
-    #: methods: the construct is `IGrantable`).
+    #: methods: the construct is an `iam.IRole`).
     allowed_actions: Sequence[str] = setting(rules.validate_action, default=(), shape="list")
     #: Resources for `allowed_actions`: `*` or ARNs `arn:<partition>:<service>:<region>:<account>:<resource>`.
     #: Default: `["*"]`.

@@ -72,9 +72,9 @@ class CrossAccountRole(Construct):
     The trust is secure by default: every statement that allows ``sts:AssumeRole`` requires one
     of ``external_ids`` (``[]`` opts out explicitly); MFA, specific principals, an organization
     and a source identity are one option away. The role grants nothing until you say what: with
-    ``allowed_actions``, ``managed_policy_arns``, or CDK's own grants, since the construct is
-    ``IGrantable`` (``bucket.grant_read(access)``). Without ``role_name`` CloudFormation names
-    the role, so two of them never collide.
+    ``allowed_actions``, ``managed_policy_arns``, or CDK's own grants, since the construct is an
+    ``iam.IRole`` (``bucket.grant_read(access)``, ``iam.ManagedPolicy(roles=[access])``). Without
+    ``role_name`` CloudFormation names the role, so two of them never collide.
 
     A tamper guard, an explicit Deny that no grant lifts, keeps the session from changing its
     own role and the policies that shape it, and from operating its own stack, CDK's bootstrap
