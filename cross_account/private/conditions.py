@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from cross_account import tokens
+from cross_account.caller import CallerRequirements
 
 
-def mfa_conditions(*, require_mfa: bool, mfa_max_age_seconds: int | float | None) -> dict[str, dict[str, Any]]:
+def mfa_conditions(caller: CallerRequirements) -> dict[str, dict[str, Any]]:
     """MFA in an Allow is ``Bool`` (never ``BoolIfExists``, which passes when the key is absent)."""
-    if not require_mfa:
+    if not caller.mfa:
         return {}
     conditions: dict[str, dict[str, Any]] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
-    if mfa_max_age_seconds is not None:
-        conditions["NumericLessThan"] = {"aws:MultiFactorAuthAge": tokens.as_string(mfa_max_age_seconds)}
+    if caller.mfa_max_age_seconds is not None:
+        conditions["NumericLessThan"] = {"aws:MultiFactorAuthAge": tokens.as_string(caller.mfa_max_age_seconds)}
     return conditions
