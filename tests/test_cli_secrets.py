@@ -367,17 +367,26 @@ def moto_iam(env: dict[str, str]) -> Any:
     )
 
 
+def stored_as_me(moto_env: dict[str, str], key: dict[str, str], cli: Callable[..., Result]) -> dict[str, str]:
+    """The client's defaults with the test keychain, after `cross-account add me` stored `key`."""
+    env = defaults(moto_env, MEMORY)
+    assert cli("add", "me", env=env, stdin=f"{key['AccessKeyId']}\n{key['SecretAccessKey']}\n").code == 0
+    return env
+
+
+def access_keys(env: dict[str, str], user: str) -> list[str]:
+    return [k["AccessKeyId"] for k in moto_iam(env).list_access_keys(UserName=user)["AccessKeyMetadata"]]
+
+
 def test_rotate_against_moto_makes_checks_stores_and_deletes(
     moto_env: dict[str, str], iam_user: tuple[str, dict[str, str]], cli_in_process: Callable[..., Result]
 ) -> None:
     name, key = iam_user
-    env = defaults(moto_env, MEMORY)
-    assert cli_in_process("add", "me", env=env, stdin=f"{key['AccessKeyId']}\n{key['SecretAccessKey']}\n").code == 0
+    env = stored_as_me(moto_env, key, cli_in_process)
     result = cli_in_process("rotate", "me", env=env)
     assert result.code == 0, result.err
     stored = source_of_keychain("me")
-    iam = moto_iam(env)
-    keys = [k["AccessKeyId"] for k in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]]
+    keys = access_keys(env, name)
     assert keys == [stored["AccessKeyId"]] != [key["AccessKeyId"]], "the old key is deleted, the new one stored"
     assert f"{stored['AccessKeyId']} is in the keychain, {key['AccessKeyId']} is deleted" in result.out
     assert stored["SecretAccessKey"] not in result.out + result.err
@@ -389,14 +398,13 @@ def test_rotate_undoes_the_new_key_when_the_keychain_refuses_it(
     moto_env: dict[str, str], iam_user: tuple[str, dict[str, str]], cli_in_process: Callable[..., Result]
 ) -> None:
     name, key = iam_user
-    env = defaults(moto_env, MEMORY)
-    assert cli_in_process("add", "me", env=env, stdin=f"{key['AccessKeyId']}\n{key['SecretAccessKey']}\n").code == 0
+    env = stored_as_me(moto_env, key, cli_in_process)
     MemoryKeyring.refuse_writes = True
     result = cli_in_process("rotate", "me", env=env)
     assert_one_line_error(result, "rotation stopped: the keychain (", "was deleted", code=1)
     assert f"the old key {key['AccessKeyId']} is unchanged, in the keychain and active" in result.err
-    keys = [k["AccessKeyId"] for k in moto_iam(env).list_access_keys(UserName=name)["AccessKeyMetadata"]]
-    assert keys == [key["AccessKeyId"]] and source_of_keychain("me")["AccessKeyId"] == key["AccessKeyId"]
+    assert access_keys(env, name) == [key["AccessKeyId"]]
+    assert source_of_keychain("me")["AccessKeyId"] == key["AccessKeyId"]
 
 
 def test_rotate_with_two_keys_already_changes_nothing_and_says_so(
@@ -404,8 +412,7 @@ def test_rotate_with_two_keys_already_changes_nothing_and_says_so(
 ) -> None:
     name, key = iam_user
     moto_iam(moto_env).create_access_key(UserName=name)
-    env = defaults(moto_env, MEMORY)
-    assert cli_in_process("add", "me", env=env, stdin=f"{key['AccessKeyId']}\n{key['SecretAccessKey']}\n").code == 0
+    env = stored_as_me(moto_env, key, cli_in_process)
     result = cli_in_process("rotate", "me", env=env)
     assert_one_line_error(result, "rotation stopped before any change", "CreateAccessKey", code=1)
     assert source_of_keychain("me")["AccessKeyId"] == key["AccessKeyId"]
