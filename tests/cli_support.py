@@ -427,7 +427,7 @@ class _NoGetpass:
         raise InProcessUnsupported(f"the client prompted {prompt!r} in-process: use run_cli(..., subprocess=True)")
 
 
-def _no_child_process(command: Sequence[str], env: Mapping[str, str]) -> int:
+def _no_child_process(command: Sequence[str], env: Mapping[str, str], **_options: Any) -> int:
     # The child would inherit pytest's file descriptors (its output would bypass the captured stdout), and the
     # signal forwarding would be installed in pytest itself.
     raise InProcessUnsupported(f"exec would start {command[0]!r}: use run_cli(..., subprocess=True)")
