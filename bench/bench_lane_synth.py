@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_synth import Case, cdk_synth, run_round_robin, table
+from bench_synth import Case, cdk_synth, run_round_robin, table  # this folder, first on sys.path
+
 from harness.node import PROJECT_ROOT, use_pinned_node
 
 #: The last commit before the deploy lane.

@@ -11,9 +11,9 @@ from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from cross_account import rules, tokens
+from cross_account import declaration, quotas, rules, tokens
+from cross_account.declaration import SettingsError
 from cross_account.role import construct_label, mfa_conditions
-from cross_account.rules import SettingsError
 
 #: How long an ARN only known at deploy time is reckoned when spreading ARNs over managed policies:
 #: the longest partition, an account, and a 64-character name under a short path.
@@ -41,7 +41,7 @@ class OrganizationRoles:
         ):
             if not tokens.unresolved(value):
                 validate(key, value)
-        rules.sequence_of(
+        declaration.sequence_of(
             "organization_roles.organizational_unit_ids",
             self.organizational_unit_ids,
             rules.validate_ou_id,
@@ -141,8 +141,10 @@ class CrossAccountAssumers(Construct):
     ) -> None:
         self._label = construct_label(scope, construct_id, "CrossAccountAssumers")
         try:
-            arns = rules.sequence_of("role_arns", role_arns, _validate_role_arn, unresolved=_unresolved_arn)
-            rules.check("role_arns", [], bool(arns or organization_roles), "must name at least one role to assume")
+            arns = declaration.sequence_of("role_arns", role_arns, _validate_role_arn, unresolved=_unresolved_arn)
+            declaration.check(
+                "role_arns", [], bool(arns or organization_roles), "must name at least one role to assume"
+            )
             if organization_roles is not None:
                 organization_roles.validate()
             for key, value, validate in (
@@ -153,8 +155,8 @@ class CrossAccountAssumers(Construct):
                 if value is not None and not tokens.unresolved(value):
                     validate(key, value)
             rules.check_mfa_max_age("mfa_max_age_seconds", mfa_max_age_seconds, require_mfa=require_mfa)
-            chunks = rules.policy_chunks(arns, length=_reckoned_length)
-            rules.check_policy_count("role_arns", len(arns), len(chunks) + (organization_roles is not None))
+            chunks = quotas.policy_chunks(arns, length=_reckoned_length)
+            quotas.check_policy_count("role_arns", len(arns), len(chunks) + (organization_roles is not None))
         except SettingsError as error:
             raise error.at(self._label) from None
         super().__init__(scope, construct_id)
@@ -236,7 +238,7 @@ class CrossAccountAssumers(Construct):
 
 def _in_longest_partition(arn: Any) -> Any:
     # The partition is often the deploying stack's token; the rest of the ARN can still be checked.
-    return arn.replace(partition_token(), rules.LONGEST_PARTITION) if isinstance(arn, str) else arn
+    return arn.replace(partition_token(), quotas.LONGEST_PARTITION) if isinstance(arn, str) else arn
 
 
 def _unresolved_arn(arn: Any) -> bool:

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from cross_account import rules
-from cross_account.rules import check
+from cross_account import declaration, rules
+from cross_account.declaration import check
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class CiProvider:
     id_claim: str
     #: The claim naming the workflow file that runs (GitHub's ``job_workflow_ref``), if the system has one.
     workflow_claim: str | None = None
+    #: The claim that says a branch or tag is protected (GitLab's ``ref_protected``), if the system has one.
+    protected_ref_claim: str | None = None
 
     def subject(self, repository: str, kind: str, name: str) -> str:
         return self.subjects[kind].format(repository=repository, name=name)
@@ -76,6 +78,7 @@ CI_PROVIDERS: Final[Mapping[str, CiProvider]] = {
         repository_re=re.compile(rf"^{_SEGMENT}(?:/{_SEGMENT})*/(?:{_SEGMENT}|\*)\Z", re.ASCII),
         repository_rule="must be GROUP[/SUBGROUP…]/PROJECT",
         id_claim="project_id",
+        protected_ref_claim="ref_protected",
     ),
 }
 
@@ -123,6 +126,9 @@ class CiOidcSettings:
     allow_any_repository_of_owner: bool = False
     #: Accept ``*`` and ``?`` in branch, tag and environment names (``release/*``). Default: false.
     allow_ref_wildcards: bool = False
+    #: Where the system says whether a ref is protected (GitLab's ``ref_protected``), accept pipelines of
+    #: unprotected branches and tags too: anyone who can push such a ref gets the role. Default: false.
+    allow_unprotected_refs: bool = False
     #: The ``aud`` claim the trust requires. Default: the provider's.
     audience: str
     #: With role tiers: the tier whose grant the CI role gets. Default: the only role.
@@ -156,19 +162,22 @@ _KEYS: Final = (
     "max_session_duration_seconds",
     "allow_any_repository_of_owner",
     "allow_ref_wildcards",
+    "allow_unprotected_refs",
     "audience",
     "tier",
     "workflows",
 )
 
 
-def parse_ci_oidc(provider: CiProvider, *, unresolved: Callable[[Any], bool] = rules.never) -> rules.Validator:
+def parse_ci_oidc(
+    provider: CiProvider, *, unresolved: Callable[[Any], bool] = declaration.never
+) -> declaration.Validator:
     """The parser of one CI system's setting: an object, each key checked, refused in one line naming it.
 
     A value only known at deploy time (``unresolved``: a CDK token, given to the construct) passes as it is.
     """
 
-    def known(validator: rules.Validator, literal: Callable[[str], bool] | None = None) -> rules.Validator:
+    def known(validator: declaration.Validator, literal: Callable[[str], bool] | None = None) -> declaration.Validator:
         """``validator`` for a known value. Of a value with tokens in it, ``literal`` checks the text around them:
         a wildcard there would widen the trust and is never checked against the allow_* settings."""
 
@@ -183,15 +192,21 @@ def parse_ci_oidc(provider: CiProvider, *, unresolved: Callable[[Any], bool] = r
         return apply
 
     def parse(key: str, value: Any) -> CiOidcSettings | None:
-        value = rules.parse_json_string(key, value, dict)
+        value = declaration.parse_json_string(key, value, dict)
         if value is None or value == {}:
             return None
         check(key, value, isinstance(value, Mapping), f"must be an object of {', '.join(_KEYS)}")
         for name in value:
             check(f"{key}.{name}", value[name], name in _KEYS, f"unknown; known: {', '.join(_KEYS)}")
-        allow_owner, allow_wildcards = (
+        allow_owner, allow_wildcards, allow_unprotected = (
             rules.validate_bool(f"{key}.{name}", value.get(name, False))
-            for name in ("allow_any_repository_of_owner", "allow_ref_wildcards")
+            for name in ("allow_any_repository_of_owner", "allow_ref_wildcards", "allow_unprotected_refs")
+        )
+        check(
+            f"{key}.allow_unprotected_refs",
+            allow_unprotected,
+            not allow_unprotected or provider.protected_ref_claim is not None,
+            f"{provider.label} tokens say nothing about protected refs",
         )
         return CiOidcSettings(
             provider=provider,
@@ -209,8 +224,9 @@ def parse_ci_oidc(provider: CiProvider, *, unresolved: Callable[[Any], bool] = r
             ),
             allow_any_repository_of_owner=allow_owner,
             allow_ref_wildcards=allow_wildcards,
+            allow_unprotected_refs=allow_unprotected,
             audience=known(_audience)(f"{key}.audience", value.get("audience", provider.audience)),
-            tier=rules.optional(rules.validate_role_name)(f"{key}.tier", value.get("tier")),
+            tier=declaration.optional(rules.validate_role_name)(f"{key}.tier", value.get("tier")),
             workflows=_workflows(f"{key}.workflows", value.get("workflows", []), provider, known),
         )
 
@@ -226,9 +242,11 @@ def _plain(part: str) -> bool:
     return not any(char in part for char in "*?:$")
 
 
-def _workflows(key: str, value: Any, provider: CiProvider, known: Callable[..., rules.Validator]) -> tuple[str, ...]:
+def _workflows(
+    key: str, value: Any, provider: CiProvider, known: Callable[..., declaration.Validator]
+) -> tuple[str, ...]:
     check(key, value, not value or provider.workflow_claim is not None, f"{provider.label} tokens name no workflow")
-    return rules.sequence_of(key, value, known(_workflow_ref, _plain))
+    return declaration.sequence_of(key, value, known(_workflow_ref, _plain))
 
 
 def _workflow_ref(key: str, value: Any) -> str:
@@ -271,7 +289,7 @@ def _repositories(
     provider: CiProvider,
     allow_owner: bool,
     allow_wildcards: bool,
-    known: Callable[..., rules.Validator],
+    known: Callable[..., declaration.Validator],
 ) -> tuple[CiRepository, ...]:
     check(key, value, isinstance(value, list) and bool(value), 'must be a non-empty list of {"repository": …, …}')
     kinds = tuple(provider.subjects)
@@ -286,7 +304,7 @@ def _repositories(
         repository = known(lambda k, v: _repository(k, v, provider, allow_owner), _plain)(
             f"{entry_key}.repository", entry.get("repository")
         )
-        refs = {kind: rules.sequence_of(f"{entry_key}.{kind}", entry.get(kind, []), ref_name) for kind in kinds}
+        refs = {kind: declaration.sequence_of(f"{entry_key}.{kind}", entry.get(kind, []), ref_name) for kind in kinds}
         check(
             entry_key,
             entry,
@@ -303,7 +321,7 @@ def _repositories(
         repositories.append(CiRepository(repository=repository, repository_id=repository_id, **refs))
     unpinned = [i for i, repo in enumerate(repositories) if repo.repository_id is None]
     if 0 < len(unpinned) < len(repositories):
-        raise rules.SettingsError(
+        raise declaration.SettingsError(
             f"{key}[{unpinned[0]}].repository_id",
             None,
             "needed once another repository has one: the trust requires one of the IDs",

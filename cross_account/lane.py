@@ -44,17 +44,6 @@ ACCOUNT_WIDE_STACKSETS: Final = (
     "cloudformation:ActivateOrganizationsAccess",
     "cloudformation:DeactivateOrganizationsAccess",
 )
-#: IAM users and their keys and passwords: credentials that outlive the session and its group membership.
-LONG_LIVED_CREDENTIALS: Final = (
-    "iam:CreateUser",
-    "iam:CreateAccessKey",
-    "iam:UpdateAccessKey",
-    "iam:CreateLoginProfile",
-    "iam:UpdateLoginProfile",
-    "iam:CreateServiceSpecificCredential",
-    "iam:UploadSSHPublicKey",
-    "iam:UploadSigningCertificate",
-)
 #: What a session may do to the roles it creates, under the lane's path and with the lane's boundary.
 SERVICE_ROLE_WRITES: Final = (
     "iam:CreateRole",
@@ -125,8 +114,6 @@ def lane_statements(*, lane: str, stack_arns: str, account: str, staging: str) -
             "Condition": {"Null": {"cloudformation:RoleArn": "false"}},
         },
         {"Sid": "DenyAccountWideStackSets", "Effect": "Deny", "Action": list(ACCOUNT_WIDE_STACKSETS), "Resource": "*"},
-        # Lasting ways in that outlive the session: a user, its keys or password.
-        {"Sid": "DenyLongLivedCredentials", "Effect": "Deny", "Action": list(LONG_LIVED_CREDENTIALS), "Resource": "*"},
         # The staging buckets: objects only (their policy keeps each lane to its prefix), and only this
         # account's: a bucket of the same name in another account would hand it the next template.
         {
@@ -151,6 +138,7 @@ def service_role_statements(
     """(allows, denies) of AWS's permissions-boundary delegation, for roles under ``path_arn`` (``…:role/<path>*``).
 
     The denies go in the guard, so they hold whatever else is attached; ``role_arns`` is every role of the account.
+    Outside the path, the guard's ``DenyIdentityChanges`` refuses every IAM write, passing a role included.
     """
     with_boundary = {"StringEquals": {"iam:PermissionsBoundary": boundary_arn}}
     allows: list[Statement] = [
@@ -196,12 +184,6 @@ def service_role_statements(
             "Effect": "Deny",
             "Action": "iam:UpdateAssumeRolePolicy",
             "Resource": path_arn,
-        },
-        {
-            "Sid": "DenyPassingOtherRoles",
-            "Effect": "Deny",
-            "Action": "iam:PassRole",
-            "NotResource": path_arn,
         },
         {
             "Sid": "DenyPassingToOtherServices",

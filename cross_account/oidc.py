@@ -10,10 +10,10 @@ from aws_cdk import Annotations, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from cross_account import rules, tokens
+from cross_account import quotas, tokens
 from cross_account.ci import CI_PROVIDERS, CiOidcSettings, CiRepository, parse_ci_oidc
+from cross_account.declaration import SettingsError
 from cross_account.role import construct_label, iam_length, set_max_session_duration, trust_size_error
-from cross_account.rules import SettingsError
 
 
 class CiOidcDeployer(Construct):
@@ -77,7 +77,7 @@ class CiOidcDeployer(Construct):
         assert trust is not None
         size = iam_length(Stack.of(self).resolve(trust.to_json()))
         parts = "repositories, refs or workflows"
-        too_large = trust_size_error(size, rules.MAX_TRUST_POLICY_QUOTA, parts=parts)
+        too_large = trust_size_error(size, quotas.MAX_TRUST_POLICY_QUOTA, parts=parts)
         if too_large:
             raise SettingsError(
                 "repositories",
@@ -85,11 +85,11 @@ class CiOidcDeployer(Construct):
                 too_large,
                 where=label,
             )
-        if size > rules.DEFAULT_TRUST_POLICY_QUOTA:
+        if size > quotas.DEFAULT_TRUST_POLICY_QUOTA:
             Annotations.of(self).add_warning_v2(
                 "cross-account:ci-trust-policy-quota",
                 f"the trust policy is about {size} characters, over IAM's default quota of "
-                f"{rules.DEFAULT_TRUST_POLICY_QUOTA}: request an increase (up to {rules.MAX_TRUST_POLICY_QUOTA}) "
+                f"{quotas.DEFAULT_TRUST_POLICY_QUOTA}: request an increase (up to {quotas.MAX_TRUST_POLICY_QUOTA}) "
                 f"before deploying, or use fewer {parts}",
             )
 
@@ -138,6 +138,9 @@ def _conditions(props: CiOidcSettings, subjects: list[str], repository_id: Any) 
     }
     if repository_id is not None:
         conditions["StringEquals"][f"{issuer}:{props.provider.id_claim}"] = tokens.as_string(repository_id)
+    if props.provider.protected_ref_claim and not props.allow_unprotected_refs:
+        # Only pipelines of protected branches and tags: who may push those is the project's choice, not anyone's.
+        conditions["StringEquals"][f"{issuer}:{props.provider.protected_ref_claim}"] = "true"
     if props.workflows:
         conditions["StringLike"][f"{issuer}:{props.provider.workflow_claim}"] = list(props.workflows)
     return conditions
@@ -167,6 +170,7 @@ def _as_setting(props: CiOidcSettings) -> dict[str, Any]:
         "max_session_duration_seconds": props.max_session_duration_seconds,
         "allow_any_repository_of_owner": props.allow_any_repository_of_owner,
         "allow_ref_wildcards": props.allow_ref_wildcards,
+        "allow_unprotected_refs": props.allow_unprotected_refs,
         "audience": props.audience,
         **({"tier": props.tier} if props.tier else {}),
         **({"workflows": list(props.workflows)} if props.workflows else {}),

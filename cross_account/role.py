@@ -14,16 +14,17 @@ from aws_cdk import Annotations, Aws, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
-from cross_account import lane, rules, tokens
+from cross_account import declaration, escalation, guard, lane, quotas, tokens
+from cross_account.declaration import SettingsError
 from cross_account.iam_data import CLOUDFORMATION_ACCOUNT_LEVEL, CLOUDFORMATION_STACK_LEVEL
 from cross_account.props import CrossAccountRoleProps
-from cross_account.rules import SettingsError
 
 #: The policy variable holding an IAM user's name; it does not exist for role sessions.
 CALLER_USER_NAME = "${aws:username}"
-#: Stacks the session may never operate, beside its own: CDK's bootstrap stack runs with an administrator
-#: service role, and StackSet instances with the StackSet's execution role.
-ALWAYS_PROTECTED_STACKS = ("CDKToolkit", "StackSet-*")
+#: Stacks the session may never operate, beside its own: CDK's bootstrap stacks (the default one, and others
+#: under their own --toolkit-stack-name) run with an administrator service role, and StackSet instances with
+#: the StackSet's execution role.
+ALWAYS_PROTECTED_STACKS = ("CDKToolkit", "CDKToolkit-*", "StackSet-*")
 #: What a session may still do to CDK's bootstrap roles, asset buckets and container-asset repositories.
 _BOOTSTRAP_READS: Final = (
     "iam:Get*",
@@ -77,10 +78,22 @@ def trust_conditions(props: CrossAccountRoleProps, *, caller: Caller = "user") -
         conditions["Null"] = {"sts:SourceIdentity": "false"}
     if string_equals:
         conditions["StringEquals"] = string_equals
-    if props.trusted_principal_arns:
-        conditions["ArnEquals"] = {"aws:PrincipalArn": list(props.trusted_principal_arns)}
+    principals = trusted_role_arns(props) if caller == "role" else list(props.trusted_principal_arns)
+    if principals:
+        conditions["ArnEquals"] = {"aws:PrincipalArn": principals}
     conditions.update(mfa_conditions(require_mfa=props.require_mfa, mfa_max_age_seconds=props.mfa_max_age_seconds))
     return conditions
+
+
+def trusted_role_arns(props: CrossAccountRoleProps) -> list[str]:
+    """The roles of ``trusted_principal_arns`` (a deploy-time value may be one): the only role callers whose
+    self-chosen source identity the trust accepts."""
+    return [arn for arn in props.trusted_principal_arns if tokens.unresolved(arn) or ":role/" in arn]
+
+
+def _callers(props: CrossAccountRoleProps) -> tuple[Caller, ...]:
+    """Who has a statement: IAM users always; role sessions, with a source identity, only when named."""
+    return ("user", "role") if props.require_source_identity and trusted_role_arns(props) else ("user",)
 
 
 def trust_statements(props: CrossAccountRoleProps) -> list[tuple[str, dict[str, dict[str, Any]]]]:
@@ -90,7 +103,7 @@ def trust_statements(props: CrossAccountRoleProps) -> list[tuple[str, dict[str, 
     reference lists no ``sts:ExternalId`` key for them (nor ``sts:SourceIdentity`` for TagSession), so
     a combined statement could never match. On their own they let nobody assume the role.
     """
-    callers: tuple[Caller, ...] = ("user", "role") if props.require_source_identity else ("user",)
+    callers = _callers(props)
     statements = [("sts:AssumeRole", trust_conditions(props, caller=c)) for c in callers]
     if props.require_source_identity:
         statements += [
@@ -106,7 +119,7 @@ def trust_statements(props: CrossAccountRoleProps) -> list[tuple[str, dict[str, 
 
 def trust_document(props: CrossAccountRoleProps) -> dict[str, Any]:
     """The trust policy as the construct builds it, in plain JSON, to measure before building anything."""
-    principal = {"AWS": f"arn:{rules.LONGEST_PARTITION}:iam::{props.trusted_account_id}:root"}
+    principal = {"AWS": f"arn:{quotas.LONGEST_PARTITION}:iam::{props.trusted_account_id}:root"}
     statements = [
         {"Action": action, **({"Condition": c} if c else {}), "Effect": "Allow", "Principal": principal}
         for action, c in trust_statements(props)
@@ -126,9 +139,9 @@ def trust_size_error(
     """Why a trust policy of ``size`` characters cannot deploy under ``quota``, or None; ``parts``: what to cut."""
     if size <= quota:
         return None
-    if size <= rules.MAX_TRUST_POLICY_QUOTA:
+    if size <= quotas.MAX_TRUST_POLICY_QUOTA:
         remedy = (
-            f"request an IAM quota increase (role trust policy length, up to {rules.MAX_TRUST_POLICY_QUOTA}) "
+            f"request an IAM quota increase (role trust policy length, up to {quotas.MAX_TRUST_POLICY_QUOTA}) "
             f"and set {quota_setting}, or use fewer {parts}"
         )
     else:
@@ -190,8 +203,7 @@ class CrossAccountRole(Construct):
         try:
             props = _props(props, options).validated(unresolved=tokens.unresolved)
             _check_not_own_account(scope, props)
-            too_large = trust_size_error(iam_length(trust_document(props)), _known_quota(props))
-            rules.check("trust_policy_quota", props.trust_policy_quota, too_large is None, str(too_large))
+            _check_trust_size(props)
         except SettingsError as error:
             raise error.at(label) from None
         _claim_role_name(scope, props, label)
@@ -238,25 +250,17 @@ class CrossAccountRole(Construct):
             )
         for key, value in props.tags.items():
             Tags.of(self.role).add(key, value)
-        Tags.of(self.role).add(*rules.GUARD_TAG)
+        Tags.of(self.role).add(*quotas.GUARD_TAG)
         self.tamper_guard = self._tamper_guard()
         inline_size = _InlinePolicySize(self, [*inline.values()])
         # Nothing else names the role yet: the props alone tell, mostly, and cost no jsii call.
-        if _size_bound(props) > rules.ROLE_INLINE_POLICIES_QUOTA and (over_quota := inline_size.validate()):
+        if _size_bound(props) > quotas.ROLE_INLINE_POLICIES_QUOTA and (over_quota := inline_size.validate()):
             # Named after what takes the most room: the actions, or the resources they apply to.
             larger = max(("allowed_actions", "allowed_resources"), key=lambda key: len(str(getattr(props, key))))
             count = f"{len(props.allowed_actions)} actions on {len(props.allowed_resources)} resources"
             raise SettingsError(larger, count, over_quota[0], where=label)
-        if len(props.managed_policy_arns) > rules.DEFAULT_MANAGED_POLICIES_PER_ROLE:
-            Annotations.of(self).add_warning_v2(
-                "cross-account:managed-policy-quota",
-                f"{len(props.managed_policy_arns)} managed policies: over IAM's default quota of "
-                f"{rules.DEFAULT_MANAGED_POLICIES_PER_ROLE} per role; the deploy fails without a quota increase",
-            )
-        for service, warning in rules.acting_as_others(
-            [a for a in props.allowed_actions if not tokens.unresolved(a)]
-        ).items():
-            Annotations.of(self).add_warning_v2(f"cross-account:acts-as-another-principal:{service}", warning)
+        for warning_id, warning in _warnings(props):
+            Annotations.of(self).add_warning_v2(warning_id, warning)
 
         # Statements can be added to the trust and grants to the role after construction: check again at synth.
         self.node.add_validation(_TrustPolicySize(self.role, _known_quota(props)))
@@ -369,7 +373,7 @@ class CrossAccountRole(Construct):
                 effect=iam.Effect.DENY,
                 not_actions=["iam:Get*", "iam:List*"],
                 resources=[self._arn("iam", "role/*", region="")],
-                conditions={"StringEquals": {f"aws:ResourceTag/{rules.GUARD_TAG[0]}": rules.GUARD_TAG[1]}},
+                conditions={"StringEquals": {f"aws:ResourceTag/{quotas.GUARD_TAG[0]}": quotas.GUARD_TAG[1]}},
             ),
             iam.PolicyStatement(
                 sid="DenyProtectedStacks",
@@ -414,6 +418,14 @@ class CrossAccountRole(Construct):
                 sid="DenyRegistryWideChanges", effect=iam.Effect.DENY, actions=[*_REGISTRY_WIDE], resources=["*"]
             ),
         ]
+        partition, account = self._arn_parts()
+        statements += [
+            iam.PolicyStatement.from_json(statement)
+            for statement in (
+                *guard.identity_statements(partition=partition, account=account, lane_path=self._service_role_path()),
+                *guard.bucket_statements(partition=partition, protected_buckets=props.protected_bucket_names),
+            )
+        ]
         statements += [
             iam.PolicyStatement.from_json(statement)
             for statement in lane.lane_statements(
@@ -434,12 +446,12 @@ class CrossAccountRole(Construct):
                     resources=shaping_policies,
                 )
             )
-        guard = iam.Policy(self, "TamperGuard", statements=statements, roles=[self.role])
+        policy = iam.Policy(self, "TamperGuard", statements=statements, roles=[self.role])
         if props.service_role_services:
             self.service_role_boundary = self._boundary(statements)
-        return guard
+        return policy
 
-    def _boundary(self, guard: list[iam.PolicyStatement]) -> iam.ManagedPolicy:
+    def _boundary(self, denies: list[iam.PolicyStatement]) -> iam.ManagedPolicy:
         """The service roles' permissions boundary: at most the role's own permissions, with its guard inside."""
         path = self._service_role_path()
         return iam.ManagedPolicy(
@@ -448,8 +460,42 @@ class CrossAccountRole(Construct):
             managed_policy_name=f"{self.lane}-ServiceRoleBoundary",
             path=path,
             description=f"Boundary of the roles that sessions of {self.props.role_name or 'the role'} create",
-            statements=[*self._permissions, *(s for s in guard if not _on_identities_only(s))],
+            statements=[*self._permissions, *(s for s in denies if not _on_identities_only(s))],
         )
+
+
+def _warnings(props: CrossAccountRoleProps) -> list[tuple[str, str]]:
+    """(id, text) of each synth warning the props call for."""
+    warnings: list[tuple[str, str]] = []
+    if len(props.managed_policy_arns) > quotas.DEFAULT_MANAGED_POLICIES_PER_ROLE:
+        warnings.append(
+            (
+                "cross-account:managed-policy-quota",
+                f"{len(props.managed_policy_arns)} managed policies: over IAM's default quota of "
+                f"{quotas.DEFAULT_MANAGED_POLICIES_PER_ROLE} per role; the deploy fails without a quota increase",
+            )
+        )
+    if props.require_source_identity and not trusted_role_arns(props):
+        warnings.append(
+            (
+                "cross-account:role-callers-refused",
+                "require_source_identity without roles in trusted_principal_arns: role sessions (IAM Identity "
+                "Center, CI, a chained role) are refused, since a role chooses its own source identity; name "
+                "the roles that may set one in trusted_principal_arns",
+            )
+        )
+    known_actions = [a for a in props.allowed_actions if not tokens.unresolved(a)]
+    warnings += [
+        (f"cross-account:acts-as-another-principal:{service}", text)
+        for service, text in escalation.acting_as_others(known_actions).items()
+    ]
+    if resource_policies := escalation.resource_policy_writes(known_actions):
+        warnings.append(("cross-account:resource-policy-writes", resource_policies))
+    known_arns = [arn for arn in props.managed_policy_arns if not tokens.unresolved(arn)]
+    warnings += [
+        ("cross-account:privileged-managed-policy", t) for t in escalation.privileged_managed_policies(known_arns)
+    ]
+    return warnings
 
 
 def _on_identities_only(statement: iam.PolicyStatement) -> bool:
@@ -492,7 +538,7 @@ def _intrinsic_length(intrinsic: Any) -> int:
 
 def _known_quota(props: CrossAccountRoleProps) -> int:
     """The quota to measure against: a quota known only at deploy time is held to the most IAM allows."""
-    return rules.MAX_TRUST_POLICY_QUOTA if tokens.unresolved(props.trust_policy_quota) else props.trust_policy_quota
+    return quotas.MAX_TRUST_POLICY_QUOTA if tokens.unresolved(props.trust_policy_quota) else props.trust_policy_quota
 
 
 def _is_cfn(action: str) -> bool:
@@ -514,10 +560,20 @@ def _props(props: CrossAccountRoleProps | None, options: dict[str, Any]) -> Cros
     return CrossAccountRoleProps(**options)
 
 
+def _check_trust_size(props: CrossAccountRoleProps) -> None:
+    """The trust fits the quota; the error names what the user set that takes the room."""
+    too_large = trust_size_error(iam_length(trust_document(props)), _known_quota(props))
+    if too_large is None:
+        return
+    larger = max(("external_ids", "trusted_principal_arns"), key=lambda key: iam_length(list(getattr(props, key))))
+    count = f"{len(props.external_ids)} external IDs and {len(props.trusted_principal_arns)} principals"
+    raise SettingsError(larger, count, too_large)
+
+
 def _check_not_own_account(scope: Construct, props: CrossAccountRoleProps) -> None:
     own_account = Stack.of(scope).account
     if not tokens.unresolved(own_account) and not tokens.unresolved(props.trusted_account_id):
-        rules.check(
+        declaration.check(
             "trusted_account_id",
             props.trusted_account_id,
             own_account != props.trusted_account_id,
@@ -570,18 +626,18 @@ class _InlinePolicySize:
         stack = Stack.of(self._access)
         policies = [policy for policy in stack.node.find_all() if isinstance(policy, iam.CfnPolicy)]
         # The guard alone, as at construction: the props tell without a jsii call (500 roles would pay seconds).
-        if len(policies) == 1 and _size_bound(self._access.props) <= rules.ROLE_INLINE_POLICIES_QUOTA:
+        if len(policies) == 1 and _size_bound(self._access.props) <= quotas.ROLE_INLINE_POLICIES_QUOTA:
             return []
         role = stack.resolve(self._access.role.role_name)
         attached = [
             stack.resolve(policy.policy_document) for policy in policies if role in (stack.resolve(policy.roles) or [])
         ]
         size = sum(iam_length(stack.resolve(d.to_json())) for d in self._documents) + sum(map(iam_length, attached))
-        if size <= rules.ROLE_INLINE_POLICIES_QUOTA:
+        if size <= quotas.ROLE_INLINE_POLICIES_QUOTA:
             return []
         return [
             f"the role's inline policies come to about {size} characters, over IAM's "
-            f"{rules.ROLE_INLINE_POLICIES_QUOTA} per role: use wildcards (s3:Get*) or fewer actions and resources, "
+            f"{quotas.ROLE_INLINE_POLICIES_QUOTA} per role: use wildcards (s3:Get*) or fewer actions and resources, "
             "or a managed policy (managed_policy_arns)"
         ]
 
@@ -601,7 +657,7 @@ def _size_bound(props: CrossAccountRoleProps) -> int:
     named += [props.permissions_boundary_arn or ""]
     stacks = [*props.cloudformation_stack_names, *props.protected_stack_names]
     if any(tokens.unresolved(value) for value in (*named, *stacks)):
-        return rules.ROLE_INLINE_POLICIES_QUOTA + 1
+        return quotas.ROLE_INLINE_POLICIES_QUOTA + 1
     spelled_out = (*CLOUDFORMATION_STACK_LEVEL, *CLOUDFORMATION_ACCOUNT_LEVEL) if stacks else ()
     return (
         _GUARD_AND_STATEMENTS

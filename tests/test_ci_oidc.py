@@ -35,7 +35,11 @@ def deployer_role(overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def web_identity(issuer: str, subjects: list[str], audience: str) -> dict[str, Any]:
-    return {"StringEquals": {f"{issuer}:aud": audience}, "StringLike": {f"{issuer}:sub": subjects}}
+    equals = {f"{issuer}:aud": audience}
+    if issuer == "gitlab.com":
+        # Only pipelines of protected branches and tags (allow_unprotected_refs turns it off).
+        equals["gitlab.com:ref_protected"] = "true"
+    return {"StringEquals": equals, "StringLike": {f"{issuer}:sub": subjects}}
 
 
 @pytest.mark.parametrize(
@@ -302,7 +306,7 @@ def test_repository_ids_pin_the_repositories_beside_their_names(setting: str, cl
     }
     unpinned = deployer_role({setting: json.dumps({"repositories": [REPO]})})
     assert all(
-        list(statement["Condition"]["StringEquals"]) == [f"{issuer}:aud"]
+        claim not in statement["Condition"]["StringEquals"]
         for statement in unpinned["AssumeRolePolicyDocument"]["Statement"]
     )
 
@@ -434,3 +438,10 @@ def test_known_values_beside_a_token_are_still_checked() -> None:
         GithubOidcDeployer(stack, "Ci", repositories=[CiRepository(repository=text, branches=["main*"])])
     with pytest.raises(SettingsError, match="literal owner"):
         GithubOidcDeployer(stack, "Ci2", repositories=[CiRepository(repository="*", branches=[text])])
+
+
+def test_gitlab_trusts_unprotected_refs_only_when_told() -> None:
+    repositories = [{"repository": "group/app", "branches": ["main"]}]
+    role = deployer_role({"gitlab_oidc": json.dumps({"repositories": repositories, "allow_unprotected_refs": True})})
+    for statement in role["AssumeRolePolicyDocument"]["Statement"]:
+        assert "gitlab.com:ref_protected" not in statement["Condition"]["StringEquals"]

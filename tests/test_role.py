@@ -10,6 +10,8 @@ import pytest
 from harness.synth import synth
 
 TRUSTED_ROOT = "arn:aws:iam::111111111111:root"
+ALICE = "arn:aws:iam::111111111111:user/alice"
+CI_ROLE = "arn:aws:iam::111111111111:role/ci"
 
 
 def role_properties(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -116,21 +118,46 @@ def test_default_permission_policy_is_the_howtos() -> None:
         (
             {"require_source_identity": "true"},
             [
-                # IAM users name themselves; ${aws:username} does not exist for role sessions.
+                # IAM users name themselves; ${aws:username} does not exist for role sessions. A role chooses
+                # its own source identity, so without named roles no role session gets in (a synth warning).
                 assume(
                     {"StringEquals": {"sts:ExternalId": ["12345678TESTID"], "sts:SourceIdentity": "${aws:username}"}}
                 ),
-                # Role sessions (SSO, CI, chained roles) must set a source identity.
+                # Its own statement, without sts:ExternalId (no such key exists for the action).
+                {
+                    "Action": "sts:SetSourceIdentity",
+                    "Condition": {"StringEquals": {"sts:SourceIdentity": "${aws:username}"}},
+                    "Effect": "Allow",
+                    "Principal": {"AWS": TRUSTED_ROOT},
+                },
+            ],
+        ),
+        (
+            {
+                "require_source_identity": "true",
+                "trusted_principal_arns": json.dumps([ALICE, CI_ROLE]),
+            },
+            [
+                assume(
+                    {
+                        "StringEquals": {"sts:ExternalId": ["12345678TESTID"], "sts:SourceIdentity": "${aws:username}"},
+                        "ArnEquals": {"aws:PrincipalArn": [ALICE, CI_ROLE]},
+                    }
+                ),
+                # Role sessions must set a source identity, and only the named roles may.
                 assume(
                     {
                         "Null": {"sts:SourceIdentity": "false"},
                         "StringEquals": {"sts:ExternalId": ["12345678TESTID"], "aws:PrincipalType": "AssumedRole"},
+                        "ArnEquals": {"aws:PrincipalArn": [CI_ROLE]},
                     }
                 ),
-                # Their own statements, without sts:ExternalId (no such key exists for the action).
                 {
                     "Action": "sts:SetSourceIdentity",
-                    "Condition": {"StringEquals": {"sts:SourceIdentity": "${aws:username}"}},
+                    "Condition": {
+                        "StringEquals": {"sts:SourceIdentity": "${aws:username}"},
+                        "ArnEquals": {"aws:PrincipalArn": [ALICE, CI_ROLE]},
+                    },
                     "Effect": "Allow",
                     "Principal": {"AWS": TRUSTED_ROOT},
                 },
@@ -139,6 +166,7 @@ def test_default_permission_policy_is_the_howtos() -> None:
                     "Condition": {
                         "Null": {"sts:SourceIdentity": "false"},
                         "StringEquals": {"aws:PrincipalType": "AssumedRole"},
+                        "ArnEquals": {"aws:PrincipalArn": [CI_ROLE]},
                     },
                     "Effect": "Allow",
                     "Principal": {"AWS": TRUSTED_ROOT},
@@ -146,7 +174,16 @@ def test_default_permission_policy_is_the_howtos() -> None:
             ],
         ),
     ],
-    ids=["no-external-id", "two-external-ids", "mfa", "mfa-max-age", "principals", "org", "source-identity"],
+    ids=[
+        "no-external-id",
+        "two-external-ids",
+        "mfa",
+        "mfa-max-age",
+        "principals",
+        "org",
+        "source-identity",
+        "source-identity-named-roles",
+    ],
 )
 def test_trust_policy_per_option(overrides: dict[str, Any], expected: list[dict[str, Any]]) -> None:
     assert trust_statements(overrides) == expected

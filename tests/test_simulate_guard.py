@@ -48,6 +48,7 @@ WORLDS: dict[str, dict[str, Any]] = {
         "managed_policy_arns": [ADMIN_ARN, TEAM_POLICY_ARN],
         "permissions_boundary_arn": BOUNDARY_ARN,
         "protected_stack_names": ["shared-*"],
+        "protected_bucket_names": ["my-terraform-state-*"],
     },
     "stack_names": {"cloudformation_stack_names": ["my-service-*"]},
 }
@@ -86,6 +87,16 @@ class Row:
     resource_policy: PolicyDocument | None = None
     #: What IAM knows of the resource beyond its ARN (its tags).
     context: dict[str, str | list[str]] | None = None
+    #: Other statements that deny the same request (defense in depth): the row flips without all of them.
+    also: tuple[str, ...] = ()
+
+    @property
+    def denied_by(self) -> frozenset[str]:
+        return frozenset({self.guard, *self.also}) if self.guard else frozenset()
+
+    @property
+    def without(self) -> str:
+        return "+".join(sorted(self.denied_by))
 
     @property
     def key(self) -> str:
@@ -132,6 +143,8 @@ ACCESS_POINTS = "DenyNewS3AccessPaths"
 GUARDED_ROLES = "DenyChangesToGuardedRoles"
 GUARD_TAGGED = {"aws:ResourceTag/cross-account:tamper-guard": "on"}
 REGISTRY_WIDE = "DenyRegistryWideChanges"
+#: With AdministratorAccess attached, every IAM write outside the lane is denied by this statement too.
+IDENTITY = ("DenyIdentityChanges",)
 #: A stack that carries the deploy lane's tag: rows about names hold even for such a stack.
 LANE_TAGGED = {
     "aws:ResourceTag/cross-account:deploy-lane": "CrossAccountAccessRole",
@@ -208,7 +221,7 @@ ROWS: list[Row] = [
         ACCESS_POINTS,
     ),
     # AdministratorAccess attached through managed_policy_arns does not lift the guard.
-    *(Row("admin", f"{a}_own_role", f"iam:{a}", own_role, "Denied", THIS_ROLE) for a in ROLE_CHANGES),
+    *(Row("admin", f"{a}_own_role", f"iam:{a}", own_role, "Denied", THIS_ROLE, also=IDENTITY) for a in ROLE_CHANGES),
     Row("admin", "GetRole_own_role", "iam:GetRole", own_role, "Allowed"),
     # IAM role names are one whatever their case: a request may spell the role otherwise than the ARN
     # above. The tag, read from the role itself, still matches; so does another tier's role.
@@ -221,6 +234,7 @@ ROWS: list[Row] = [
             "Denied",
             GUARDED_ROLES,
             context=GUARD_TAGGED,
+            also=IDENTITY,
         )
         for a in ("UpdateAssumeRolePolicy", "AttachRolePolicy", "DeleteRole")
     ),
@@ -232,9 +246,109 @@ ROWS: list[Row] = [
         "Denied",
         GUARDED_ROLES,
         context=GUARD_TAGGED,
+        also=IDENTITY,
+    ),
+    # With AdministratorAccess attached: no IAM write outside the lane, no other role to act through.
+    *(
+        Row("admin", f"{a}_another_role", f"iam:{a}", f"arn:aws:iam::{ACCOUNT_B}:role/another", "Denied", IDENTITY[0])
+        for a in ("CreateRole", "PutRolePolicy", "AttachRolePolicy", "UpdateAssumeRolePolicy", "PassRole")
+    ),
+    *(
+        Row("admin", f"{a}_user", f"iam:{a}", f"arn:aws:iam::{ACCOUNT_B}:user/backdoor", "Denied", IDENTITY[0])
+        for a in ("CreateUser", "CreateAccessKey", "CreateLoginProfile", "AttachUserPolicy")
     ),
     Row(
-        "admin", "PutRolePolicy_untagged_role", "iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT_B}:role/another", "Allowed"
+        "admin",
+        "AddUserToGroup_admins",
+        "iam:AddUserToGroup",
+        f"arn:aws:iam::{ACCOUNT_B}:group/Administrators",
+        "Denied",
+        IDENTITY[0],
+    ),
+    Row(
+        "admin",
+        "AssumeRole_another_role",
+        "sts:AssumeRole",
+        f"arn:aws:iam::{ACCOUNT_B}:role/Administrator",
+        "Denied",
+        "DenyAssumingOtherRoles",
+        BOOTSTRAP_TRUST,
+    ),
+    Row(
+        "admin",
+        "CreateServiceLinkedRole",
+        "iam:CreateServiceLinkedRole",
+        f"arn:aws:iam::{ACCOUNT_B}:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing",
+        "Allowed",
+    ),
+    # What an administrator session can still do (the README says so): run code that a privileged role runs.
+    Row(
+        "admin",
+        "UpdateFunctionCode_privileged_function",
+        "lambda:UpdateFunctionCode",
+        f"arn:aws:lambda:us-east-1:{ACCOUNT_B}:function:ops-automation",
+        "Allowed",
+    ),
+    Row(
+        "admin",
+        "StartBuild_with_buildspec_override",
+        "codebuild:StartBuild",
+        f"arn:aws:codebuild:us-east-1:{ACCOUNT_B}:project/release",
+        "Allowed",
+    ),
+    # Deploy tools' artifact buckets: what is written there runs in the next deploy.
+    *(
+        Row(
+            "default",
+            f"PutObject_{name}",
+            "s3:PutObject",
+            f"arn:aws:s3:::{bucket}/artifact.zip",
+            "Denied",
+            "DenyArtifactBuckets",
+        )
+        for name, bucket in (
+            ("sam", "aws-sam-cli-managed-default-samclisourcebucket-1a2b3c4d5e6f"),
+            ("codepipeline", f"codepipeline-us-east-1-{ACCOUNT_B}"),
+            ("serverless_v3", "my-service-dev-serverlessdeploymentbucke-1abcdef2ghij"),
+            ("serverless_v4", "serverless-framework-deployments-us-east-1-1a2b3c4d-5e6f"),
+            ("cdk_other_qualifier", f"cdk-xacctb-assets-{ACCOUNT_B}-us-east-1"),
+        )
+        if name != "cdk_other_qualifier"
+    ),
+    Row(
+        "default",
+        "PutObject_cdk_other_qualifier",
+        "s3:PutObject",
+        f"arn:aws:s3:::cdk-xacctb-assets-{ACCOUNT_B}-us-east-1/asset.zip",
+        "Denied",
+        BOOTSTRAP_GUARD,
+    ),
+    Row(
+        "default",
+        "PutBucketPolicy_codepipeline",
+        "s3:PutBucketPolicy",
+        f"arn:aws:s3:::codepipeline-us-east-1-{ACCOUNT_B}",
+        "Denied",
+        "DenyArtifactBuckets",
+    ),
+    Row(
+        "default",
+        "GetObject_sam",
+        "s3:GetObject",
+        "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-1a2b/a.zip",
+        "Allowed",
+    ),
+    Row(
+        "admin_policies_boundary",
+        "PutObject_protected_bucket",
+        "s3:PutObject",
+        "arn:aws:s3:::my-terraform-state-prod/terraform.tfstate",
+        "Denied",
+        "DenyArtifactBuckets",
+    ),
+    *(
+        Row("default", a.replace(":", "_"), a, "*", "Denied", "DenyAccountWideS3Settings")
+        for a in ("s3:PutAccountPublicAccessBlock", "s3:PutStorageLensConfiguration")
     ),
     Row(
         "admin",
@@ -245,8 +359,17 @@ ROWS: list[Row] = [
         PROTECTED,
         context=LANE_TAGGED,
     ),
-    Row("admin", "PassRole_cfn_exec_role", "iam:PassRole", CFN_EXEC_ROLE, "Denied", BOOTSTRAP_GUARD),
-    Row("admin", "AssumeRole_deploy_role", "sts:AssumeRole", DEPLOY_ROLE, "Denied", BOOTSTRAP_GUARD, BOOTSTRAP_TRUST),
+    Row("admin", "PassRole_cfn_exec_role", "iam:PassRole", CFN_EXEC_ROLE, "Denied", BOOTSTRAP_GUARD, also=IDENTITY),
+    Row(
+        "admin",
+        "AssumeRole_deploy_role",
+        "sts:AssumeRole",
+        DEPLOY_ROLE,
+        "Denied",
+        BOOTSTRAP_GUARD,
+        BOOTSTRAP_TRUST,
+        also=("DenyAssumingOtherRoles",),
+    ),
     # CDK's Docker assets: pulling stays allowed, pushing or changing the repository does not.
     *(
         Row("admin", f"{a}_container_assets", f"ecr:{a}", CONTAINER_ASSETS, "Denied", BOOTSTRAP_GUARD)
@@ -268,8 +391,17 @@ ROWS: list[Row] = [
         DEPLOY_ROLE,
         "Denied",
         BOOTSTRAP_GUARD,
+        also=IDENTITY,
     ),
-    Row("admin", "PutRolePolicy_cfn_exec_role", "iam:PutRolePolicy", CFN_EXEC_ROLE, "Denied", BOOTSTRAP_GUARD),
+    Row(
+        "admin",
+        "PutRolePolicy_cfn_exec_role",
+        "iam:PutRolePolicy",
+        CFN_EXEC_ROLE,
+        "Denied",
+        BOOTSTRAP_GUARD,
+        also=IDENTITY,
+    ),
     Row("admin", "GetRole_cfn_exec_role", "iam:GetRole", CFN_EXEC_ROLE, "Allowed"),
     Row(
         "admin",
@@ -307,8 +439,16 @@ ROWS: list[Row] = [
         f"arn:aws:iam::{ACCOUNT_B}:policy/cdk-{BOOTSTRAP}-permissions-boundary-{ACCOUNT_B}-us-east-1",
         "Denied",
         BOOTSTRAP_GUARD,
+        also=IDENTITY,
     ),
-    Row("admin", "CreateGroup_elsewhere", "iam:CreateGroup", f"arn:aws:iam::{ACCOUNT_B}:group/new-group", "Allowed"),
+    Row(
+        "admin",
+        "CreateGroup_elsewhere",
+        "iam:CreateGroup",
+        f"arn:aws:iam::{ACCOUNT_B}:group/new-group",
+        "Denied",
+        IDENTITY[0],
+    ),
     Row(
         "admin",
         "UpdateStack_my_service_dev",
@@ -317,11 +457,9 @@ ROWS: list[Row] = [
         "Allowed",
         context=LANE_TAGGED,
     ),
-    # What the guard does not stop (the README says so): an admin session can make a new role and act through it.
-    Row("admin", "CreateRole_elsewhere", "iam:CreateRole", f"arn:aws:iam::{ACCOUNT_B}:role/another", "Allowed"),
     # Customer-managed policies and a boundary attached: their documents are frozen too; more protected stacks.
     *(
-        Row("admin_policies_boundary", f"{a}_{name}", f"iam:{a}", arn, "Denied", ITS_POLICIES)
+        Row("admin_policies_boundary", f"{a}_{name}", f"iam:{a}", arn, "Denied", ITS_POLICIES, also=IDENTITY)
         for a in ("CreatePolicyVersion", "SetDefaultPolicyVersion", "DeletePolicy")
         for name, arn in (("team_policy", TEAM_POLICY_ARN), ("boundary", BOUNDARY_ARN))
     ),
@@ -332,6 +470,7 @@ ROWS: list[Row] = [
         own_role,
         "Denied",
         THIS_ROLE,
+        also=IDENTITY,
     ),
     Row(
         "admin_policies_boundary",
@@ -347,7 +486,8 @@ ROWS: list[Row] = [
         "CreatePolicyVersion_other_policy",
         "iam:CreatePolicyVersion",
         f"arn:aws:iam::{ACCOUNT_B}:policy/Other",
-        "Allowed",
+        "Denied",
+        IDENTITY[0],
     ),
     # cloudformation_stack_names scopes stack writes to the named stacks.
     Row(
@@ -390,12 +530,12 @@ def outcomes_of(rows: list[Row], worlds: dict[str, dict[str, Any]]) -> dict[str,
     """Every row, and every guarded row again without its statement, in one batch."""
     roles = {world: world_model(world, worlds=worlds).role() for world in worlds}
     scenarios = [row.scenario(roles[row.world]) for row in rows]
-    for world, guard in sorted({(row.world, row.guard) for row in rows if row.guard}):
-        role = world_model(world, without_statement(guard), worlds=worlds).role()
+    for world, without in sorted({(row.world, row.without) for row in rows if row.guard}):
+        role = world_model(world, without_statement(*without.split("+")), worlds=worlds).role()
         for row in rows:
-            if (row.world, row.guard) == (world, guard):
+            if (row.world, row.without) == (world, without):
                 scenario = row.scenario(role)
-                scenarios.append(Scenario(f"{row.key}-without-{guard}", scenario.requests, "Allowed"))
+                scenarios.append(Scenario(f"{row.key}-without-{without}", scenario.requests, "Allowed"))
     return {outcome.scenario.name: outcome for outcome in run_scenarios(scenarios)}
 
 
@@ -411,12 +551,12 @@ def test_guard_row(row: Row, outcomes: dict[str, Outcome]) -> None:
     if row.guard:
         (decision,) = outcome.decisions
         assert decision.result == "ExplicitlyDenied", explain(outcome)
-        assert {reason.sid for reason in decision.denied_by} == {row.guard}, explain(outcome)
+        assert {reason.sid for reason in decision.denied_by} == row.denied_by, explain(outcome)
 
 
 @pytest.mark.parametrize("row", [row for row in ROWS if row.guard], ids=lambda row: row.key)
 def test_each_guarded_row_depends_on_its_statement(row: Row, outcomes: dict[str, Outcome]) -> None:
-    outcome = outcomes[f"{row.key}-without-{row.guard}"]
+    outcome = outcomes[f"{row.key}-without-{row.without}"]
     assert outcome.verdict == "Allowed", explain(outcome)
 
 

@@ -42,14 +42,12 @@ LANE_STATEMENTS = {
     "DenyTaggingOutsideTheLane",
     "DenyServiceRoles",
     "DenyAccountWideStackSets",
-    "DenyLongLivedCredentials",
     "DenyStagingBucketSettings",
     "DenyStagingBucketsElsewhere",
     "DenyServiceRolesWithoutTheBoundary",
     "DenyBoundaryRemoval",
     "DenyChangesToTheBoundary",
     "DenyServiceRoleTrustChanges",
-    "DenyPassingOtherRoles",
     "DenyPassingToOtherServices",
 }
 
@@ -105,6 +103,9 @@ def _stack_rows(world: str) -> list[Row]:
         *(row(f"{a}_lane_stack", a, stack("my-service"), "Allowed", **LANE_TAGGED) for a in LATER_WRITES),
         *(row(f"{a}_administrators_stack", a, ADMIN_STACK, "Denied", OUTSIDE) for a in LATER_WRITES),
         row("UpdateStack_other_lanes_stack", "UpdateStack", ADMIN_STACK, "Denied", OUTSIDE, **OTHER_LANE),
+        # CreateChangeSet cannot tell a new stack from an existing one: a change set on another's stack can be
+        # made (the README says so), never executed (ExecuteChangeSet_administrators_stack above).
+        row("CreateChangeSet_administrators_stack", "CreateChangeSet", ADMIN_STACK, "Allowed", **LANE_REQUEST),
         # Putting the tag on the administrator's stack would bring it into the lane.
         row("TagResource_administrators_stack", "TagResource", ADMIN_STACK, "Denied", TAGGING, **LANE_REQUEST),
         row("UntagResource_other_lanes_stack", "UntagResource", ADMIN_STACK, "Denied", TAGGING, **OTHER_LANE),
@@ -242,37 +243,7 @@ def _service_role_rows(world: str) -> list[Row]:
             "PassRole",
             _role(world, "Administrator"),
             "Denied",
-            "DenyPassingOtherRoles",
             **{"iam:PassedToService": "lambda.amazonaws.com"},
-        ),
-    ]
-
-
-def _credentials_rows(world: str) -> list[Row]:
-    return [
-        Row(
-            world,
-            "CreateUser",
-            "iam:CreateUser",
-            f"arn:aws:iam::{ACCOUNT_B}:user/backdoor",
-            "Denied",
-            "DenyLongLivedCredentials",
-        ),
-        Row(
-            world,
-            "CreateAccessKey",
-            "iam:CreateAccessKey",
-            f"arn:aws:iam::{ACCOUNT_B}:user/someone",
-            "Denied",
-            "DenyLongLivedCredentials",
-        ),
-        Row(
-            world,
-            "CreateLoginProfile",
-            "iam:CreateLoginProfile",
-            f"arn:aws:iam::{ACCOUNT_B}:user/someone",
-            "Denied",
-            "DenyLongLivedCredentials",
         ),
     ]
 
@@ -282,7 +253,6 @@ ROWS: list[Row] = [
     *_stack_rows("admin"),
     *_staging_rows("default"),
     *_staging_rows("admin"),
-    *_credentials_rows("admin"),
     *_service_role_rows("service_roles_admin"),
     # With the how-to's permissions and the setting on: the same rules, without AdministratorAccess.
     Row(
@@ -346,18 +316,19 @@ def test_lane_row(row: Row, outcomes: dict[str, Outcome]) -> None:
     assert outcome.verdict == row.expect, explain(outcome)
     if row.guard:
         (decision,) = outcome.decisions
-        assert {reason.sid for reason in decision.denied_by} == {row.guard}, explain(outcome)
+        assert {reason.sid for reason in decision.denied_by} == row.denied_by, explain(outcome)
 
 
 @pytest.mark.parametrize("row", [row for row in ROWS if row.guard], ids=lambda row: row.key)
 def test_each_lane_row_depends_on_its_statement(row: Row, outcomes: dict[str, Outcome]) -> None:
-    outcome = outcomes[f"{row.key}-without-{row.guard}"]
+    outcome = outcomes[f"{row.key}-without-{row.without}"]
     assert outcome.verdict == "Allowed", explain(outcome)
 
 
 def test_every_lane_statement_is_tested() -> None:
     assert guard_statements(WORLDS) & LANE_STATEMENTS == LANE_STATEMENTS
-    assert {row.guard for row in ROWS if row.guard} == LANE_STATEMENTS
+    # Rows here may also show a general guard statement (DenyIdentityChanges) at work.
+    assert {row.guard for row in ROWS if row.guard} >= LANE_STATEMENTS
 
 
 def test_a_created_role_is_held_to_the_boundary_whatever_its_trust() -> None:

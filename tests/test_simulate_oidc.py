@@ -46,6 +46,9 @@ GITLAB_REPOSITORY = {"repository": "group/app", "branches": ["main"]}
 WORLDS: dict[str, dict[str, Any]] = {
     "github": {"github_oidc": json.dumps({"repositories": [GITHUB_REPOSITORY]})},
     "gitlab": {"gitlab_oidc": json.dumps({"repositories": [GITLAB_REPOSITORY]})},
+    "gitlab_unprotected": {
+        "gitlab_oidc": json.dumps({"repositories": [GITLAB_REPOSITORY], "allow_unprotected_refs": True})
+    },
     "github_workflows": {
         "github_oidc": json.dumps(
             {"repositories": [GITHUB_REPOSITORY], "workflows": ["octo/app/.github/workflows/deploy.yml@*"]}
@@ -72,6 +75,7 @@ ISSUERS = {
     "github_workflows": (GITHUB, GITHUB_AUDIENCE, "GithubActionsDeployer"),
     "github_pinned": (GITHUB, GITHUB_AUDIENCE, "GithubActionsDeployer"),
     "gitlab": (GITLAB, GITLAB_AUDIENCE, "GitlabCiDeployer"),
+    "gitlab_unprotected": (GITLAB, GITLAB_AUDIENCE, "GitlabCiDeployer"),
 }
 EXTERNAL_ID = str(cdk_json_context()["external_ids"][0])
 TARGET_ROLE = str(cdk_json_context()["role_name"])
@@ -93,6 +97,8 @@ class TokenRow:
     workflow: str | None = None
     #: GitHub's repository_id claim, when the row's token carries one.
     repository_id: str | None = None
+    #: GitLab's ref_protected claim ("true"/"false"), when the row's token carries one.
+    ref_protected: str | None = None
 
     @property
     def key(self) -> str:
@@ -101,7 +107,13 @@ class TokenRow:
     def claims(self) -> dict[str, str]:
         _, audience, _ = ISSUERS[self.world]
         aud = audience if self.aud is AUDIENCE else self.aud
-        given = {"sub": self.sub, "aud": aud, "job_workflow_ref": self.workflow, "repository_id": self.repository_id}
+        given = {
+            "sub": self.sub,
+            "aud": aud,
+            "job_workflow_ref": self.workflow,
+            "repository_id": self.repository_id,
+            "ref_protected": self.ref_protected,
+        }
         return {claim: value for claim, value in given.items() if isinstance(value, str)}
 
     def scenario(self, model: IamModel, name: str, expect: Verdict) -> Scenario:
@@ -112,6 +124,7 @@ class TokenRow:
 
 
 BOTH = ("sub", "aud")
+GITLAB_MAIN = "project_path:group/app:ref_type:branch:ref:main"
 TOKEN_ROWS: list[TokenRow] = [
     TokenRow("github", "branch_main", "repo:octo/app:ref:refs/heads/main", "Allowed", BOTH),
     TokenRow("github", "environment_production", "repo:octo/app:environment:production", "Allowed", BOTH),
@@ -173,9 +186,15 @@ TOKEN_ROWS: list[TokenRow] = [
         )
     ),
     TokenRow("github_pinned", "lib_tag", "repo:octo/lib:ref:refs/tags/v1", "Allowed", BOTH, repository_id=LIB_ID),
-    TokenRow("gitlab", "branch_main", "project_path:group/app:ref_type:branch:ref:main", "Allowed", BOTH),
-    TokenRow("gitlab", "branch_dev", "project_path:group/app:ref_type:branch:ref:dev", "Denied"),
-    TokenRow("gitlab", "tag_named_main", "project_path:group/app:ref_type:tag:ref:main", "Denied"),
+    TokenRow("gitlab", "branch_main", GITLAB_MAIN, "Allowed", (*BOTH, "ref_protected"), ref_protected="true"),
+    TokenRow("gitlab", "branch_dev", "project_path:group/app:ref_type:branch:ref:dev", "Denied", ref_protected="true"),
+    TokenRow(
+        "gitlab", "tag_named_main", "project_path:group/app:ref_type:tag:ref:main", "Denied", ref_protected="true"
+    ),
+    # A pipeline of an unprotected main (say, in a fork-like setting anyone may push to) is refused by default.
+    TokenRow("gitlab", "branch_main_unprotected", GITLAB_MAIN, "Denied", ("ref_protected",), ref_protected="false"),
+    TokenRow("gitlab", "branch_main_no_ref_protected", GITLAB_MAIN, "Denied", ("ref_protected",)),
+    TokenRow("gitlab_unprotected", "branch_main_unprotected", GITLAB_MAIN, "Allowed", BOTH, ref_protected="false"),
 ]
 
 

@@ -47,6 +47,9 @@ DEPLOYER_ROLE = f"arn:aws:iam::{ACCOUNT_A}:role/Deployer"
 DEPLOYER_SESSION = f"arn:aws:sts::{ACCOUNT_A}:assumed-role/Deployer/ci"
 #: A role caller in A (CI, SSO): no aws:username, so it cannot meet "source identity = user name".
 CI_SESSION = f"arn:aws:sts::{ACCOUNT_A}:assumed-role/ci/run-1"
+CI_ROLE = f"arn:aws:iam::{ACCOUNT_A}:role/ci"
+#: Another role of A that may call sts:AssumeRole on anything (an administrator's), claiming to be alice.
+ADMIN_ROLE_SESSION = f"arn:aws:sts::{ACCOUNT_A}:assumed-role/Admin/alice"
 ORG = "o-abcdefghij"
 OTHER_ORG = "o-zzzzzzzzzz"
 DEFAULT_EXTERNAL_ID: str = cdk_json_context()["external_ids"][0]
@@ -76,6 +79,11 @@ VARIANTS: dict[str, Variant] = {
     "org": Variant({"principal_org_id": ORG}, {"external_id": DEFAULT_EXTERNAL_ID, "principal_org_id": ORG}),
     "source_identity": Variant(
         {"require_source_identity": True}, {"external_id": DEFAULT_EXTERNAL_ID, "source_identity": "alice"}
+    ),
+    # Role callers choose their own source identity: only the roles named may.
+    "source_identity_roles": Variant(
+        {"require_source_identity": True, "trusted_principal_arns": [ALICE, CI_ROLE]},
+        {"external_id": DEFAULT_EXTERNAL_ID, "source_identity": "alice"},
     ),
     "external_ids": Variant({"external_ids": [FIRST_ID, SECOND_ID]}, {"external_id": FIRST_ID}),
     "combined": Variant(
@@ -217,21 +225,32 @@ MATRIX: list[Case] = [_case("default", *row) for row in DEFAULT_ROWS] + [
     _case("source_identity", "member_source_identity_is_user_name", attempt(), "Allowed", BOTH),
     _case("source_identity", "member_source_identity_of_someone_else", attempt(source_identity="bob"), "Denied", TRUST),
     _case("source_identity", "member_without_source_identity", attempt(source_identity=None), "Denied", TRUST),
-    # A role session (CI, SSO) has no aws:username: it gets in with a source identity of its own, never without.
+    # A role session chooses its source identity: without named roles, none gets in, not even as "alice".
     _case(
         "source_identity",
+        "role_caller_with_source_identity",
+        attempt(CI_SESSION, source_identity="run-1"),
+        "Denied",
+        TRUST,
+    ),
+    _case("source_identity", "other_role_claims_alice", attempt(ADMIN_ROLE_SESSION, "admin"), "Denied", TRUST),
+    _case("source_identity_roles", "member_source_identity_is_user_name", attempt(), "Allowed", BOTH),
+    # A named role (CI, SSO) has no aws:username: it gets in with a source identity of its own, never without.
+    _case(
+        "source_identity_roles",
         "role_caller_with_source_identity",
         attempt(CI_SESSION, source_identity="run-1"),
         "Allowed",
         BOTH,
     ),
     _case(
-        "source_identity",
+        "source_identity_roles",
         "role_caller_without_source_identity",
         attempt(CI_SESSION, source_identity=None),
         "Denied",
         TRUST,
     ),
+    _case("source_identity_roles", "other_role_claims_alice", attempt(ADMIN_ROLE_SESSION, "admin"), "Denied", TRUST),
     _case("external_ids", "member_first_external_id", attempt(), "Allowed", BOTH),
     _case("external_ids", "member_second_external_id", attempt(external_id=SECOND_ID), "Allowed", BOTH),
     _case("external_ids", "member_default_external_id", attempt(external_id=DEFAULT_EXTERNAL_ID), "Denied", TRUST),
@@ -403,16 +422,28 @@ def _drop_role_caller_statements(statements: list[dict[str, Any]]) -> int:
     return removed
 
 
+def _any_role_may_set_one(statements: list[dict[str, Any]]) -> int:
+    """The role callers' statements as they were before: any role of A, not only the named ones."""
+    changed = 0
+    for statement in statements:
+        conditions = statement.get("Condition", {})
+        if "aws:PrincipalType" in conditions.get("StringEquals", {}):
+            changed += conditions.pop("ArnEquals", None) is not None
+    return changed
+
+
 def test_role_caller_rows_depend_on_the_role_callers_statements() -> None:
     """Not constants: without `Null sts:SourceIdentity false` a role session gets in without a source identity;
-    without the role callers' statements it does not get in at all (and IAM users still do)."""
-    variant = VARIANTS["source_identity"]
+    without the role callers' statements it does not get in at all (and IAM users still do); and without
+    their ArnEquals, any role of A may claim to be alice."""
+    variant = VARIANTS["source_identity_roles"]
     rows = {
         "no_null": ("role_caller_without_source_identity", _drop_null_condition, "Allowed"),
         "no_role_statements": ("role_caller_with_source_identity", _drop_role_caller_statements, "Denied"),
         "user_still_allowed": ("member_source_identity_is_user_name", _drop_role_caller_statements, "Allowed"),
+        "any_role": ("other_role_claims_alice", _any_role_may_set_one, "Allowed"),
     }
-    cases = {case.name: case for case in MATRIX if case.variant == "source_identity"}
+    cases = {case.name: case for case in MATRIX if case.variant == "source_identity_roles"}
     scenarios = []
     for key, (row, edit, _) in rows.items():
         model = model_with(variant.overrides, edit_trust(edit))
