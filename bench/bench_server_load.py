@@ -107,8 +107,8 @@ def main() -> int:
     finally:
         server.stop()
     print(f"{args.requests} credential requests from {args.threads} threads, {args.runs} run(s) each, median of runs")
-    columns = (("p50 ms", 8), ("p99 ms", 8), ("failed", 7), ("STS/1000", 9))
-    columns += (("AssumeRole", 11), ("GCI", 5), ("wall s", 7))
+    columns: list[tuple[str, int]] = [("p50 ms", 8), ("p99 ms", 8), ("failed", 7), ("STS/1000", 9)]
+    columns += [("AssumeRole", 11), ("GCI", 5), ("wall s", 7)]
     print(f"{'case':20} " + " ".join(f"{name:>{width}}" for name, width in columns))
     for name, runs in results.items():
 
