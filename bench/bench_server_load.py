@@ -26,37 +26,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from tests.cli_support import CLI, ROLE_ARN, StubStsServer, base_environment  # noqa: E402
+from tests.cli_support import CLI, CREDENTIAL_LOAD, ROLE_ARN, StubStsServer, base_environment  # noqa: E402
 
-#: The command: `threads` threads share `requests` credential requests; prints the latencies (s) and failures.
-LOAD = """
-import json, os, sys, threading, time, urllib.request
-requests, threads = int(sys.argv[1]), int(sys.argv[2])
-uri, token = os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"], os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
-lock, latencies, failures, left = threading.Lock(), [], [0], [requests]
-def worker():
-    while True:
-        with lock:
-            if not left[0]:
-                return
-            left[0] -= 1
-        start = time.perf_counter()
-        try:
-            with urllib.request.urlopen(urllib.request.Request(uri, headers={"Authorization": token}), timeout=60) as r:
-                ok = "AccessKeyId" in json.load(r)
-        except OSError:
-            ok = False
-        took = time.perf_counter() - start
-        with lock:
-            latencies.append(took)
-            failures[0] += not ok
-pool = [threading.Thread(target=worker) for _ in range(threads)]
-for thread in pool:
-    thread.start()
-for thread in pool:
-    thread.join()
-print(json.dumps({"latencies": latencies, "failures": failures[0]}))
-"""
 CASES = {"1-hour sessions": (), "15-minute sessions": ("--duration", "900")}
 
 
@@ -71,7 +42,7 @@ def one_run(server: StubStsServer, flags: tuple[str, ...], requests: int, thread
         env = base_environment(Path(folder) / "home", server.url)
         command = [
             str(CLI), "exec", "--server", "--role-arn", ROLE_ARN, "--region", "us-east-1", *flags, "--",
-            sys.executable, "-c", LOAD, str(requests), str(threads),
+            sys.executable, "-c", CREDENTIAL_LOAD, str(requests), str(threads),
         ]  # fmt: skip
         start = time.perf_counter()
         done = subprocess.run(command, env=env, cwd=env["HOME"], capture_output=True, text=True, timeout=3600)
