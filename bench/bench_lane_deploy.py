@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 
 from harness.emulator.flow import Flow, FlowError, Keys, Workspace
-from harness.emulator.lane_flow import FAST_SYNTH, SERVICE_APP, SERVICE_STACK, LaneSteps
+from harness.emulator.lane_flow import SERVICE_APP, SERVICE_STACK, LaneSteps
 from harness.emulator.server import run_emulator
 
 TARGET_RATIO = 1.2
@@ -47,7 +47,7 @@ def _timed_lane(lane: LaneSteps, with_synth: bool) -> float:
 
 
 def _timed_admin(flow: Flow, lane: LaneSteps, with_synth: bool) -> float:
-    env = {**flow.emulator.root_env(flow.account_b), **FAST_SYNTH}
+    env = flow.emulator.root_env(flow.account_b)
     started = time.monotonic()
     result = flow._run(_deploy_args(lane, with_synth), env, cwd=SERVICE_APP)
     seconds = time.monotonic() - started
@@ -73,7 +73,7 @@ def _set_up(flow: Flow) -> LaneSteps:
     lane = flow.lane_steps()
     lane.begin(alice, target["RoleArn"], target["ExternalId"].split(",")[0])
     synth = ["npx", "cdk", "synth", *lane._where(), "--output", str(lane.first), "--quiet", "--no-notices"]
-    result = flow._run(synth, {**flow.emulator.root_env(b), **FAST_SYNTH}, cwd=SERVICE_APP)
+    result = flow._run(synth, flow.emulator.root_env(b), cwd=SERVICE_APP)
     if result.returncode != 0:
         raise FlowError(f"cdk synth of the service failed: {result.stderr.strip()[-300:]}")
     return lane

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import weakref
 from collections.abc import MutableMapping, Sequence
-from dataclasses import replace
 from fnmatch import fnmatchcase
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import jsii
-from aws_cdk import Annotations, Aws, Stack, Tags
+from aws_cdk import Annotations, Aws, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
 from cross_account import declaration, escalation, guard, lane, quotas, tokens
 from cross_account.declaration import SettingsError
 from cross_account.iam_data import CLOUDFORMATION_ACCOUNT_LEVEL, CLOUDFORMATION_STACK_LEVEL
+from cross_account.private.construct import construct_label, props_of, set_max_session_duration
+from cross_account.private.policy_size import iam_length, trust_size_error
 from cross_account.props import CrossAccountRoleProps
+from cross_account.trust import trust_document, trust_statements, trusted_role_arns
 
-#: The policy variable holding an IAM user's name; it does not exist for role sessions.
-CALLER_USER_NAME = "${aws:username}"
 #: Stacks the session may never operate, beside its own: CDK's bootstrap stacks (the default one, and others
 #: under their own --toolkit-stack-name) run with an administrator service role, and StackSet instances with
 #: the StackSet's execution role.
@@ -55,121 +54,13 @@ _REGISTRY_WIDE: Final = (
     "cloudformation:SetTypeConfiguration",
     "cloudformation:SetTypeDefaultVersion",
 )
-Caller = Literal["user", "role"]
-
-
-def trust_conditions(props: CrossAccountRoleProps, *, caller: Caller = "user") -> dict[str, dict[str, Any]]:
-    """The conditions of a trust statement that allows ``sts:AssumeRole``.
-
-    With ``require_source_identity`` there is one statement per kind of ``caller``: an IAM user
-    must name itself (``${aws:username}``, which exists only for users); a role session (SSO,
-    CI, a chained role) must set a source identity, which then follows every session after it.
-    """
-    string_equals: dict[str, Any] = {}
-    conditions: dict[str, dict[str, Any]] = {}
-    if props.external_ids:
-        string_equals["sts:ExternalId"] = list(props.external_ids)
-    if props.principal_org_id:
-        string_equals["aws:PrincipalOrgID"] = props.principal_org_id
-    if props.require_source_identity and caller == "user":
-        string_equals["sts:SourceIdentity"] = CALLER_USER_NAME
-    elif props.require_source_identity:
-        string_equals["aws:PrincipalType"] = "AssumedRole"
-        conditions["Null"] = {"sts:SourceIdentity": "false"}
-    if string_equals:
-        conditions["StringEquals"] = string_equals
-    principals = trusted_role_arns(props) if caller == "role" else list(props.trusted_principal_arns)
-    if principals:
-        conditions["ArnEquals"] = {"aws:PrincipalArn": principals}
-    conditions.update(mfa_conditions(require_mfa=props.require_mfa, mfa_max_age_seconds=props.mfa_max_age_seconds))
-    return conditions
-
-
-def trusted_role_arns(props: CrossAccountRoleProps) -> list[str]:
-    """The roles of ``trusted_principal_arns`` (a deploy-time value may be one): the only role callers whose
-    self-chosen source identity the trust accepts."""
-    return [arn for arn in props.trusted_principal_arns if tokens.unresolved(arn) or ":role/" in arn]
-
-
-def _callers(props: CrossAccountRoleProps) -> tuple[Caller, ...]:
-    """Who has a statement: IAM users always; role sessions, with a source identity, only when named."""
-    return ("user", "role") if props.require_source_identity and trusted_role_arns(props) else ("user",)
-
-
-def trust_statements(props: CrossAccountRoleProps) -> list[tuple[str, dict[str, dict[str, Any]]]]:
-    """(action, conditions) of each statement of the trust; the first is the one built from ``assumed_by``.
-
-    ``sts:SetSourceIdentity`` and ``sts:TagSession`` get statements of their own: the IAM service
-    reference lists no ``sts:ExternalId`` key for them (nor ``sts:SourceIdentity`` for TagSession), so
-    a combined statement could never match. On their own they let nobody assume the role.
-    """
-    callers = _callers(props)
-    statements = [("sts:AssumeRole", trust_conditions(props, caller=c)) for c in callers]
-    if props.require_source_identity:
-        statements += [
-            ("sts:SetSourceIdentity", _without_external_id(trust_conditions(props, caller=c))) for c in callers
-        ]
-    if props.allow_session_tags:
-        conditions = _without_external_id(trust_conditions(replace(props, require_source_identity=False)))
-        if props.allowed_session_tag_keys:
-            conditions["ForAllValues:StringEquals"] = {"aws:TagKeys": list(props.allowed_session_tag_keys)}
-        statements.append(("sts:TagSession", conditions))
-    return statements
-
-
-def trust_document(props: CrossAccountRoleProps) -> dict[str, Any]:
-    """The trust policy as the construct builds it, in plain JSON, to measure before building anything."""
-    principal = {"AWS": f"arn:{quotas.LONGEST_PARTITION}:iam::{props.trusted_account_id}:root"}
-    statements = [
-        {"Action": action, **({"Condition": c} if c else {}), "Effect": "Allow", "Principal": principal}
-        for action, c in trust_statements(props)
-    ]
-    return {"Statement": statements, "Version": "2012-10-17"}
-
-
-def _without_external_id(conditions: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    equals = {k: v for k, v in conditions.get("StringEquals", {}).items() if k != "sts:ExternalId"}
-    rest = {k: v for k, v in conditions.items() if k != "StringEquals"}
-    return {"StringEquals": equals, **rest} if equals else rest
-
-
-def trust_size_error(
-    size: int, quota: int, *, parts: str = "external IDs or principals", quota_setting: str = "trust_policy_quota"
-) -> str | None:
-    """Why a trust policy of ``size`` characters cannot deploy under ``quota``, or None; ``parts``: what to cut."""
-    if size <= quota:
-        return None
-    if size <= quotas.MAX_TRUST_POLICY_QUOTA:
-        remedy = (
-            f"request an IAM quota increase (role trust policy length, up to {quotas.MAX_TRUST_POLICY_QUOTA}) "
-            f"and set {quota_setting}, or use fewer {parts}"
-        )
-    else:
-        remedy = f"over the most IAM allows; use fewer or shorter {parts}"
-    return f"the trust policy is about {size} characters, over the quota of {quota}: {remedy}"
-
-
-def mfa_conditions(*, require_mfa: bool, mfa_max_age_seconds: int | float | None) -> dict[str, dict[str, Any]]:
-    """MFA in an Allow is ``Bool`` (never ``BoolIfExists``, which passes when the key is absent)."""
-    if not require_mfa:
-        return {}
-    conditions: dict[str, dict[str, Any]] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
-    if mfa_max_age_seconds is not None:
-        conditions["NumericLessThan"] = {"aws:MultiFactorAuthAge": tokens.as_string(mfa_max_age_seconds)}
-    return conditions
-
-
-def construct_label(scope: IConstruct, construct_id: str, kind: str) -> str:
-    """How errors name a construct: its path and class, as CDK's validation errors do."""
-    parent = scope.node.path
-    return f"{parent}/{construct_id} ({kind})" if parent else f"{construct_id} ({kind})"
 
 
 #: Fixed role names per app, to refuse a second role with the same name in one account at synth.
 _ROLE_NAMES: weakref.WeakKeyDictionary[IConstruct, MutableMapping[tuple[str, str], str]] = weakref.WeakKeyDictionary()
 
 
-@jsii.implements(iam.IGrantable)
+@jsii.implements(iam.IRole)
 class CrossAccountRole(Construct):
     """An IAM role in the target account (B) that principals of a trusted account (A) may assume.
 
@@ -181,9 +72,9 @@ class CrossAccountRole(Construct):
     The trust is secure by default: every statement that allows ``sts:AssumeRole`` requires one
     of ``external_ids`` (``[]`` opts out explicitly); MFA, specific principals, an organization
     and a source identity are one option away. The role grants nothing until you say what: with
-    ``allowed_actions``, ``managed_policy_arns``, or CDK's own grants, since the construct is
-    ``IGrantable`` (``bucket.grant_read(access)``). Without ``role_name`` CloudFormation names
-    the role, so two of them never collide.
+    ``allowed_actions``, ``managed_policy_arns``, or CDK's own grants, since the construct is an
+    ``iam.IRole`` (``bucket.grant_read(access)``, ``iam.ManagedPolicy(roles=[access])``). Without
+    ``role_name`` CloudFormation names the role, so two of them never collide.
 
     A tamper guard, an explicit Deny that no grant lifts, keeps the session from changing its
     own role and the policies that shape it, and from operating its own stack, CDK's bootstrap
@@ -201,7 +92,9 @@ class CrossAccountRole(Construct):
     ) -> None:
         label = construct_label(scope, construct_id, "CrossAccountRole")
         try:
-            props = _props(props, options).validated(unresolved=tokens.unresolved)
+            props = props_of(CrossAccountRoleProps, "CrossAccountRole", props, options, required=_REQUIRED).validated(
+                unresolved=tokens.unresolved
+            )
             _check_not_own_account(scope, props)
             _check_trust_size(props)
         except SettingsError as error:
@@ -266,17 +159,74 @@ class CrossAccountRole(Construct):
         self.node.add_validation(_TrustPolicySize(self.role, _known_quota(props)))
         self.node.add_validation(inline_size)
 
-        self.role_name: str = self.role.role_name
         self.role_path: str = props.role_path
         #: Where the roles of ``service_role_services`` live (none without them).
         self.service_role_path: str | None = self._service_role_path()
         self.external_ids: tuple[str, ...] = tuple(props.external_ids)
-        self.role_arn: str = self.role.role_arn
+
+    # --- an iam.IRole, like aws-iam's own: each member is the role's -------------------------
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
         """The role, for CDK's ``grant_*`` methods (``bucket.grant_read(access)``)."""
         return self.role
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.role_arn
+
+    @property
+    def role_name(self) -> str:
+        return self.role.role_name
+
+    @property
+    def role_ref(self) -> Any:
+        return self.role.role_ref
+
+    @property
+    def assume_role_action(self) -> str:
+        return self.role.assume_role_action
+
+    @property
+    def policy_fragment(self) -> iam.PrincipalPolicyFragment:
+        return self.role.policy_fragment
+
+    @property
+    def principal_account(self) -> str | None:
+        return self.role.principal_account
+
+    @property
+    def stack(self) -> Stack:
+        return self.role.stack
+
+    @property
+    def env(self) -> Any:
+        return self.role.env
+
+    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
+        self.role.apply_removal_policy(policy)
+
+    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        """A statement in the role's own policy (measured against IAM's quota at synth, like any grant)."""
+        return self.role.add_to_principal_policy(statement)
+
+    def add_managed_policy(self, policy: iam.IManagedPolicy) -> None:
+        self.role.add_managed_policy(policy)
+
+    def attach_inline_policy(self, policy: iam.Policy) -> None:
+        self.role.attach_inline_policy(policy)
+
+    def grant(self, grantee: iam.IPrincipal, *actions: str) -> iam.Grant:
+        return self.role.grant(grantee, *actions)
+
+    def grant_pass_role(self, grantee: iam.IPrincipal) -> iam.Grant:
+        return self.role.grant_pass_role(grantee)
+
+    def grant_assume_role(self, grantee: iam.IPrincipal) -> iam.Grant:
+        return self.role.grant_assume_role(grantee)
+
+    def with_(self, *mixins: Any) -> Any:
+        return self.role.with_(*mixins)
 
     def _inline_policies(self) -> dict[str, iam.PolicyDocument]:
         """The role's permissions; with ``cloudformation_stack_names``, CloudFormation's go to those stacks.
@@ -475,7 +425,7 @@ def _warnings(props: CrossAccountRoleProps) -> list[tuple[str, str]]:
                 f"{quotas.DEFAULT_MANAGED_POLICIES_PER_ROLE} per role; the deploy fails without a quota increase",
             )
         )
-    if props.require_source_identity and not trusted_role_arns(props):
+    if props.caller.source_identity and not trusted_role_arns(props):
         warnings.append(
             (
                 "cross-account:role-callers-refused",
@@ -511,14 +461,6 @@ def _on_identities_only(statement: iam.PolicyStatement) -> bool:
     return all(isinstance(r, str) and ":iam::" in r for r in resources)
 
 
-def set_max_session_duration(role: iam.Role, seconds: float) -> None:
-    """On the resource itself: iam.Role range-checks a ``Duration`` even when it is a token (the rules have
-    checked a known value already)."""
-    cfn_role = role.node.default_child
-    assert isinstance(cfn_role, iam.CfnRole)
-    cfn_role.max_session_duration = seconds
-
-
 def _stacks_above(stack: Stack) -> list[str]:
     """For a nested stack, the stacks whose update replaces its template: the root stack, and every stack
     nested in it (CloudFormation names them ``<root>-<id>-<suffix>``). Only names known at synth: a
@@ -527,13 +469,6 @@ def _stacks_above(stack: Stack) -> list[str]:
     while root.nested_stack_parent is not None:
         root = root.nested_stack_parent
     return [] if root is stack else [root.stack_name, f"{root.stack_name}-*"]
-
-
-def _intrinsic_length(intrinsic: Any) -> int:
-    if isinstance(intrinsic, dict) and "Ref" in intrinsic:
-        return _PSEUDO_PARAMETER_LENGTHS.get(intrinsic["Ref"], 64)
-    attribute = intrinsic.get("Fn::GetAtt") if isinstance(intrinsic, dict) else None
-    return 128 if isinstance(attribute, list) and attribute[-1] == "Arn" else 64
 
 
 def _known_quota(props: CrossAccountRoleProps) -> int:
@@ -545,19 +480,11 @@ def _is_cfn(action: str) -> bool:
     return not tokens.unresolved(action) and action.lower().startswith("cloudformation:")
 
 
-def _props(props: CrossAccountRoleProps | None, options: dict[str, Any]) -> CrossAccountRoleProps:
-    if props is not None and options:
-        raise SettingsError("props", sorted(options), "give a CrossAccountRoleProps or keyword arguments, not both")
-    if props is not None:
-        return props
-    unknown = sorted(set(options) - set(CrossAccountRoleProps.prop_names()))
-    if unknown:
-        known = ", ".join(CrossAccountRoleProps.prop_names())
-        raise SettingsError(unknown[0], options[unknown[0]], f"is not a CrossAccountRole prop; known: {known}")
-    missing = [name for name in ("trusted_account_id", "external_ids") if name not in options]
-    if missing:
-        raise SettingsError(missing[0], None, "is required (external_ids=[] opts out of external IDs explicitly)")
-    return CrossAccountRoleProps(**options)
+#: What CrossAccountRole needs given, and why.
+_REQUIRED: Final = {
+    "trusted_account_id": "is required",
+    "external_ids": "is required (external_ids=[] opts out of external IDs explicitly)",
+}
 
 
 def _check_trust_size(props: CrossAccountRoleProps) -> None:
@@ -665,28 +592,3 @@ def _size_bound(props: CrossAccountRoleProps) -> int:
         + sum(len(text) + 3 for text in (*named, *spelled_out))
         + sum(len(name) + _STACK_ARN for name in stacks)
     )
-
-
-#: The longest each pseudo parameter can be, for a size known before deploy.
-_PSEUDO_PARAMETER_LENGTHS: Final = {
-    "AWS::StackName": 128,
-    "AWS::AccountId": 12,
-    "AWS::Region": 16,
-    "AWS::Partition": 10,
-    "AWS::URLSuffix": 20,
-}
-
-
-def iam_length(document: Any) -> int:
-    """The policy's length as IAM counts it (no whitespace); an intrinsic counts as the longest a pseudo
-    parameter can be, or as a resource's name (64) or ARN (128)."""
-    if isinstance(document, dict) and list(document) == ["Fn::Join"]:
-        _separator, parts = document["Fn::Join"]
-        return 2 + sum(len(part) if isinstance(part, str) else _intrinsic_length(part) for part in parts)
-    if isinstance(document, dict) and len(document) == 1 and next(iter(document)).startswith(("Fn::", "Ref")):
-        return 2 + _intrinsic_length(document)
-    if isinstance(document, dict):
-        return 2 + sum(len(json.dumps(k)) + 1 + iam_length(v) + 1 for k, v in document.items())
-    if isinstance(document, list):
-        return 2 + sum(iam_length(v) + 1 for v in document)
-    return len(json.dumps(document))

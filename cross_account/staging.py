@@ -11,7 +11,8 @@ from constructs import Construct
 
 from cross_account import declaration, lane, tokens
 from cross_account.declaration import SettingsError
-from cross_account.role import CrossAccountRole, construct_label
+from cross_account.private.construct import construct_label
+from cross_account.role import CrossAccountRole
 
 #: What a lane session does with its own objects.
 _OBJECT_ACTIONS: Final = (

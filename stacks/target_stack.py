@@ -77,14 +77,9 @@ def add_role(scope: Construct, spec: RoleSpec) -> CrossAccountRole:
 
 def assume_role_command(spec: RoleSpec, role_arn: str) -> str:
     """The how-to's `aws sts assume-role` call, completed with what this trust requires."""
-    parts = [f"aws sts assume-role --role-arn {role_arn} --role-session-name $USER"]
-    if spec.external_ids:
-        parts.append(f"--external-id {spec.external_ids[0]}")
-    if spec.require_mfa:
-        parts.append("--serial-number <your-mfa-device-arn> --token-code <6-digit-code>")
-    if spec.require_source_identity:
-        parts.append("--source-identity $USER")
-    return " ".join(parts)
+    return " ".join(
+        [f"aws sts assume-role --role-arn {role_arn} --role-session-name $USER", *spec.caller.assume_role_options()]
+    )
 
 
 def nag_text(stack: Stack, value: str) -> str:

@@ -44,8 +44,6 @@ LANE_CONTEXT: Final = {
     ),
 }
 ACCESS_DENIED: Final = "AccessDenied"
-#: CDK's built-in template validator is 75% of a Python synth; the demo's service synths skip it.
-FAST_SYNTH: Final = {"CDK_VALIDATION": "false"}
 
 
 def staging_bucket(account: str, region: str) -> str:
@@ -57,9 +55,8 @@ class LaneSteps:
 
     The first ``cdk deploy`` synthesizes in place, as alice would; the second version is synthesized in
     the background while earlier rows run (like TargetStack's require_mfa variant), and ``cdk diff`` and
-    ``cdk destroy`` read the assemblies already made. The service's synths run with CDK's built-in
-    template validator off (``CDK_VALIDATION=false``, 3.2 s instead of 8.5 s a synth, measured): this demo
-    is about who may deploy, not about the template.
+    ``cdk destroy`` read the assemblies already made. Like every synth of the flow, the service's run
+    without CDK's built-in template validator (``Flow._env``).
     """
 
     def __init__(self, flow: Flow) -> None:
@@ -73,7 +70,7 @@ class LaneSteps:
     def synth_in_background(self) -> None:
         """Synthesize the service's second version now, for the redeploy later."""
         argv = ["npx", "cdk", "synth", *self._where(), "-c", "version=2", "--output", str(self.second), "--quiet"]
-        aws = {**self.flow.emulator.root_env(self.flow.account_b), **FAST_SYNTH}
+        aws = self.flow.emulator.root_env(self.flow.account_b)
         self.flow.start_background("service-v2", [*argv, "--no-notices"], cwd=SERVICE_APP, aws=aws)
 
     def _second_version(self) -> list[str]:
@@ -88,7 +85,7 @@ class LaneSteps:
         """``cross-account exec -- COMMAND`` as alice, in `cwd` (the service's cdk.json is not the role's: the
         client ignores it and takes the values given here)."""
         args = ["--role-arn", self.role_arn, "--external-id", self.external_id, "--no-cache", "--", *command]
-        return self.flow._client_cli(self.alice, "exec", *args, cwd=cwd, extra=FAST_SYNTH)
+        return self.flow._client_cli(self.alice, "exec", *args, cwd=cwd)
 
     def cdk(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.exec_(["npx", "cdk", *args, "--no-notices"])
