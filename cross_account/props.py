@@ -164,6 +164,13 @@ class CrossAccountRoleProps:
             self.service_role_path is None or bool(self.service_role_services),
             "only applies with service_role_services",
         )
+        declaration.check(
+            f"{prefix}service_role_path",
+            self.service_role_path,
+            not self.service_role_services or self.service_role_path is not None or self.role_name is not None,
+            "is needed when role_name is unset: a service app's DeployLaneSynthesizer puts its roles under "
+            "/cross-account-lane/<role_name>/ unless told this path",
+        )
         if self.service_role_path and not unresolved(self.service_role_path) and not unresolved(self.role_path):
             rules.check_service_role_path(
                 f"{prefix}service_role_path", self.service_role_path, role_path=self.role_path

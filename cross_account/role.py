@@ -103,8 +103,6 @@ class CrossAccountRole(Construct):
         super().__init__(scope, construct_id)
         self.props: CrossAccountRoleProps = props
         self._partition_and_account: tuple[str, str] | None = None
-        #: The deploy lane's tag value: the role's name (a deploy-time value when CloudFormation names it).
-        self.lane: str = props.role_name or ""
         self.service_role_boundary: iam.IManagedPolicy | None = None
 
         trusted_account = iam.AccountPrincipal(props.trusted_account_id)
@@ -128,7 +126,8 @@ class CrossAccountRole(Construct):
             ),
         )
         set_max_session_duration(self.role, props.max_session_duration_seconds)
-        self.lane = props.role_name or self.role.role_name
+        #: The deploy lane's tag value: the role's name (a deploy-time value when CloudFormation names it).
+        self.lane: str = props.role_name or self.role.role_name
         if props.service_role_services:
             # Apart from the role's inline policy: an unnamed role's lane is its own name, a reference to it.
             iam.Policy(
@@ -261,7 +260,8 @@ class CrossAccountRole(Construct):
     def _service_role_path(self) -> str | None:
         if not self.props.service_role_services:
             return None
-        return self.props.service_role_path or lane.default_service_role_path(self.props.role_name or self.node.id)
+        # The props refuse service roles with neither a role_name nor a service_role_path.
+        return self.props.service_role_path or lane.default_service_role_path(str(self.props.role_name))
 
     def _service_role_statements(self) -> tuple[list[lane.Statement], list[lane.Statement]]:
         """The service-role delegation's (allows, denies); the boundary's ARN is spelled out, not referenced,

@@ -275,3 +275,28 @@ def test_bad_lane_settings_are_one_line_naming_the_setting(overrides: dict[str, 
 def test_a_lane_pattern_with_a_literal_part_narrows_it() -> None:
     context = {**cdk_json_context(), "cloudformation_stack_names": json.dumps(["my-service-*"])}
     assert Settings.from_context(context).role.cloudformation_stack_names == ("my-service-*",)
+
+
+def test_service_roles_of_an_unnamed_role_need_their_path() -> None:
+    from aws_cdk import Stack as CdkStack
+
+    from cross_account.role import CrossAccountRole
+
+    stack = CdkStack(App(), "Deployments", env=ENV)
+    with pytest.raises(SettingsError) as raised:
+        CrossAccountRole(
+            stack,
+            "Access",
+            trusted_account_id="111111111111",
+            external_ids=[],
+            service_role_services=["lambda.amazonaws.com"],
+        )
+    assert raised.value.key == "service_role_path"
+    CrossAccountRole(
+        stack,
+        "Named",
+        trusted_account_id="111111111111",
+        external_ids=[],
+        service_role_services=["lambda.amazonaws.com"],
+        service_role_path="/lane/team-a/",
+    )
