@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The README's Serverless Framework recipe is packaged by a test: its own pinned install (about 250 MB).
+SLS_STAMP := examples/serverless/node_modules/.installed
 # MiniStack (the local AWS emulator) pins its own botocore: it gets its own venv.
 EMU_VENV := .venv-emulator
 EMU_STAMP := $(EMU_VENV)/.installed
@@ -29,6 +31,10 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(SLS_STAMP): examples/serverless/package.json examples/serverless/package-lock.json
+	npm ci --prefix examples/serverless --no-audit --no-fund --loglevel=error
+	touch $@
+
 $(EMU_STAMP): requirements-emulator.txt $(PY_STAMP)
 	$(VENV)/bin/uv venv --quiet --clear --python $(PYTHON) $(EMU_VENV)
 	$(VENV)/bin/uv pip install --quiet --python $(EMU_VENV)/bin/python --compile-bytecode -r requirements-emulator.txt
@@ -41,7 +47,7 @@ demo: setup $(EMU_STAMP)
 synth: setup
 	cdk synth --no-notices --quiet
 
-test: setup $(EMU_STAMP)
+test: setup $(EMU_STAMP) $(SLS_STAMP)
 	$(PY) -m pytest
 
 lint: setup

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aws_cdk import App
 
-from cross_account.rules import SettingsError
+from cross_account.declaration import SettingsError
 from cross_account.settings import CONTEXT_FILES, Settings, check_numbers_reach_the_app
 from stacks import add_stacks
 

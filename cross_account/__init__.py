@@ -14,8 +14,8 @@ need the ``cdk`` extra: ``pip install 'cross-account-assumerole[cdk]'``.
 from importlib import import_module
 
 from cross_account.ci import CiRepository
+from cross_account.declaration import SettingsError
 from cross_account.props import CrossAccountRoleProps
-from cross_account.rules import SettingsError
 from cross_account.settings import Settings
 
 __version__ = "0.2.0"

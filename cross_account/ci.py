@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from cross_account import rules
-from cross_account.rules import check
+from cross_account import declaration, rules
+from cross_account.declaration import check
 
 
 @dataclass(frozen=True)
@@ -169,13 +169,15 @@ _KEYS: Final = (
 )
 
 
-def parse_ci_oidc(provider: CiProvider, *, unresolved: Callable[[Any], bool] = rules.never) -> rules.Validator:
+def parse_ci_oidc(
+    provider: CiProvider, *, unresolved: Callable[[Any], bool] = declaration.never
+) -> declaration.Validator:
     """The parser of one CI system's setting: an object, each key checked, refused in one line naming it.
 
     A value only known at deploy time (``unresolved``: a CDK token, given to the construct) passes as it is.
     """
 
-    def known(validator: rules.Validator, literal: Callable[[str], bool] | None = None) -> rules.Validator:
+    def known(validator: declaration.Validator, literal: Callable[[str], bool] | None = None) -> declaration.Validator:
         """``validator`` for a known value. Of a value with tokens in it, ``literal`` checks the text around them:
         a wildcard there would widen the trust and is never checked against the allow_* settings."""
 
@@ -190,7 +192,7 @@ def parse_ci_oidc(provider: CiProvider, *, unresolved: Callable[[Any], bool] = r
         return apply
 
     def parse(key: str, value: Any) -> CiOidcSettings | None:
-        value = rules.parse_json_string(key, value, dict)
+        value = declaration.parse_json_string(key, value, dict)
         if value is None or value == {}:
             return None
         check(key, value, isinstance(value, Mapping), f"must be an object of {', '.join(_KEYS)}")
@@ -224,7 +226,7 @@ def parse_ci_oidc(provider: CiProvider, *, unresolved: Callable[[Any], bool] = r
             allow_ref_wildcards=allow_wildcards,
             allow_unprotected_refs=allow_unprotected,
             audience=known(_audience)(f"{key}.audience", value.get("audience", provider.audience)),
-            tier=rules.optional(rules.validate_role_name)(f"{key}.tier", value.get("tier")),
+            tier=declaration.optional(rules.validate_role_name)(f"{key}.tier", value.get("tier")),
             workflows=_workflows(f"{key}.workflows", value.get("workflows", []), provider, known),
         )
 
@@ -240,9 +242,11 @@ def _plain(part: str) -> bool:
     return not any(char in part for char in "*?:$")
 
 
-def _workflows(key: str, value: Any, provider: CiProvider, known: Callable[..., rules.Validator]) -> tuple[str, ...]:
+def _workflows(
+    key: str, value: Any, provider: CiProvider, known: Callable[..., declaration.Validator]
+) -> tuple[str, ...]:
     check(key, value, not value or provider.workflow_claim is not None, f"{provider.label} tokens name no workflow")
-    return rules.sequence_of(key, value, known(_workflow_ref, _plain))
+    return declaration.sequence_of(key, value, known(_workflow_ref, _plain))
 
 
 def _workflow_ref(key: str, value: Any) -> str:
@@ -285,7 +289,7 @@ def _repositories(
     provider: CiProvider,
     allow_owner: bool,
     allow_wildcards: bool,
-    known: Callable[..., rules.Validator],
+    known: Callable[..., declaration.Validator],
 ) -> tuple[CiRepository, ...]:
     check(key, value, isinstance(value, list) and bool(value), 'must be a non-empty list of {"repository": …, …}')
     kinds = tuple(provider.subjects)
@@ -300,7 +304,7 @@ def _repositories(
         repository = known(lambda k, v: _repository(k, v, provider, allow_owner), _plain)(
             f"{entry_key}.repository", entry.get("repository")
         )
-        refs = {kind: rules.sequence_of(f"{entry_key}.{kind}", entry.get(kind, []), ref_name) for kind in kinds}
+        refs = {kind: declaration.sequence_of(f"{entry_key}.{kind}", entry.get(kind, []), ref_name) for kind in kinds}
         check(
             entry_key,
             entry,
@@ -317,7 +321,7 @@ def _repositories(
         repositories.append(CiRepository(repository=repository, repository_id=repository_id, **refs))
     unpinned = [i for i, repo in enumerate(repositories) if repo.repository_id is None]
     if 0 < len(unpinned) < len(repositories):
-        raise rules.SettingsError(
+        raise declaration.SettingsError(
             f"{key}[{unpinned[0]}].repository_id",
             None,
             "needed once another repository has one: the trust requires one of the IDs",

@@ -10,10 +10,11 @@ from aws_cdk import Annotations, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from cross_account import rules, tokens
+from cross_account import quotas, tokens
 from cross_account.ci import CI_PROVIDERS, CiOidcSettings, CiRepository, parse_ci_oidc
-from cross_account.role import construct_label, iam_length, set_max_session_duration, trust_size_error
-from cross_account.rules import SettingsError
+from cross_account.declaration import SettingsError
+from cross_account.private.construct import construct_label, set_max_session_duration
+from cross_account.private.policy_size import iam_length, trust_size_error
 
 
 class CiOidcDeployer(Construct):
@@ -77,7 +78,7 @@ class CiOidcDeployer(Construct):
         assert trust is not None
         size = iam_length(Stack.of(self).resolve(trust.to_json()))
         parts = "repositories, refs or workflows"
-        too_large = trust_size_error(size, rules.MAX_TRUST_POLICY_QUOTA, parts=parts)
+        too_large = trust_size_error(size, quotas.MAX_TRUST_POLICY_QUOTA, parts=parts)
         if too_large:
             raise SettingsError(
                 "repositories",
@@ -85,11 +86,11 @@ class CiOidcDeployer(Construct):
                 too_large,
                 where=label,
             )
-        if size > rules.DEFAULT_TRUST_POLICY_QUOTA:
+        if size > quotas.DEFAULT_TRUST_POLICY_QUOTA:
             Annotations.of(self).add_warning_v2(
                 "cross-account:ci-trust-policy-quota",
                 f"the trust policy is about {size} characters, over IAM's default quota of "
-                f"{rules.DEFAULT_TRUST_POLICY_QUOTA}: request an increase (up to {rules.MAX_TRUST_POLICY_QUOTA}) "
+                f"{quotas.DEFAULT_TRUST_POLICY_QUOTA}: request an increase (up to {quotas.MAX_TRUST_POLICY_QUOTA}) "
                 f"before deploying, or use fewer {parts}",
             )
 

@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, Self
 
-from cross_account import rules
-from cross_account.rules import setting
+from cross_account import declaration, quotas, rules
+from cross_account.caller import CallerRequirements
+from cross_account.declaration import setting
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,22 +32,24 @@ class CrossAccountRoleProps:
     external_ids: Sequence[str] = setting(rules.validate_external_id, shape="list")
     #: The role's name. Default: none, so CloudFormation generates a unique one (name it to
     #: give people a stable ARN; IAM names are unique per account, ignoring case).
-    role_name: str | None = setting(rules.optional(rules.validate_role_name), default=None)
+    role_name: str | None = setting(declaration.optional(rules.validate_role_name), default=None)
     #: The role's path. Default: ``/``.
     role_path: str = setting(rules.validate_path, default="/")
     #: The role's description. Default: none.
-    description: str | None = setting(rules.optional(rules.validate_description), default=None, name="role_description")
+    description: str | None = setting(
+        declaration.optional(rules.validate_description), default=None, name="role_description"
+    )
     #: Callers must have signed in with MFA (``Bool aws:MultiFactorAuthPresent``). Default: false.
     require_mfa: bool = setting(rules.validate_bool, default=False)
     #: With ``require_mfa``: the MFA sign-in is at most this old (``aws:MultiFactorAuthAge``). Default: none.
-    mfa_max_age_seconds: int | None = setting(rules.optional(rules.validate_mfa_max_age), default=None)
+    mfa_max_age_seconds: int | None = setting(declaration.optional(rules.validate_mfa_max_age), default=None)
     #: Sessions last at most this long (3600-43200). Default: 3600.
     max_session_duration_seconds: int = setting(rules.validate_max_session_duration, default=3600)
     #: Only these users or roles of the trusted account (``ArnEquals aws:PrincipalArn``). Default: any
     #: principal that the trusted account's own policies allow.
     trusted_principal_arns: Sequence[str] = setting(rules.validate_principal_arn, default=(), shape="list")
     #: Callers must belong to this organization (``aws:PrincipalOrgID``). Default: none.
-    principal_org_id: str | None = setting(rules.optional(rules.validate_org_id), default=None)
+    principal_org_id: str | None = setting(declaration.optional(rules.validate_org_id), default=None)
     #: Callers must set their user name as the source identity. Default: false.
     require_source_identity: bool = setting(rules.validate_bool, default=False)
     #: Callers may tag their sessions (``sts:TagSession`` in the trust, and in the trusted side's grant);
@@ -72,7 +75,7 @@ class CrossAccountRoleProps:
     #: none, so the session creates no roles.
     service_role_services: Sequence[str] = setting(rules.validate_service_principal, default=(), shape="list")
     #: Where the roles of ``service_role_services`` live. Default: ``/cross-account-lane/<role name>/``.
-    service_role_path: str | None = setting(rules.optional(rules.validate_path), default=None)
+    service_role_path: str | None = setting(declaration.optional(rules.validate_path), default=None)
     #: More S3 buckets the session may only read (name patterns, such as your Terraform state), beside the
     #: deploy tools' artifact buckets always protected (SAM's, CodePipeline's, the Serverless Framework's,
     #: CDK's). Default: none.
@@ -80,51 +83,63 @@ class CrossAccountRoleProps:
     #: Managed policies attached to the role. Default: none.
     managed_policy_arns: Sequence[str] = setting(rules.validate_policy_arn, default=(), shape="list")
     #: The role's permissions boundary. Default: none.
-    permissions_boundary_arn: str | None = setting(rules.optional(rules.validate_policy_arn), default=None)
+    permissions_boundary_arn: str | None = setting(declaration.optional(rules.validate_policy_arn), default=None)
     #: The account's trust-policy size quota: IAM's default 2048, or up to 4096 after a quota increase.
-    trust_policy_quota: int = setting(rules.validate_trust_policy_quota, default=rules.DEFAULT_TRUST_POLICY_QUOTA)
+    trust_policy_quota: int = setting(rules.validate_trust_policy_quota, default=quotas.DEFAULT_TRUST_POLICY_QUOTA)
     #: Tags on the role (at most 50). Default: none.
     tags: Mapping[str, str] = setting(rules.role_tags, default_factory=dict, shape="tags")
+
+    @property
+    def caller(self) -> CallerRequirements:
+        """What a caller must bring to assume the role: the trust, the trusted side and the client read it."""
+        return CallerRequirements(
+            external_ids=tuple(self.external_ids),
+            mfa=self.require_mfa,
+            mfa_max_age_seconds=self.mfa_max_age_seconds,
+            source_identity=self.require_source_identity,
+            session_tags=self.allow_session_tags,
+            session_tag_keys=tuple(self.allowed_session_tag_keys),
+        )
 
     @classmethod
     def prop_names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(CrossAccountRoleProps))
 
-    def validated(self, *, unresolved: Callable[[Any], bool] = rules.never, prefix: str = "") -> Self:
+    def validated(self, *, unresolved: Callable[[Any], bool] = declaration.never, prefix: str = "") -> Self:
         """A copy with every value checked and normalized (lists as tuples, ``""`` as none).
 
         Raises :class:`~cross_account.rules.SettingsError` naming the first bad prop
         (``prefix`` + its name). Values for which ``unresolved`` is true pass unchecked.
         """
         values = {
-            f.name: rules.rule_of(f).apply(f"{prefix}{f.name}", getattr(self, f.name), unresolved=unresolved)
+            f.name: declaration.rule_of(f).apply(f"{prefix}{f.name}", getattr(self, f.name), unresolved=unresolved)
             for f in fields(CrossAccountRoleProps)
         }
         props = replace(self, **values)
         props.check_together(unresolved=unresolved, prefix=prefix)
         return props
 
-    def check_together(self, *, unresolved: Callable[[Any], bool] = rules.never, prefix: str = "") -> None:
+    def check_together(self, *, unresolved: Callable[[Any], bool] = declaration.never, prefix: str = "") -> None:
         """Rules that involve several props."""
         trusted = None if unresolved(self.trusted_account_id) else self.trusted_account_id
         for i, arn in enumerate(self.trusted_principal_arns):
             if not unresolved(arn):
                 rules.validate_principal_arn(f"{prefix}trusted_principal_arns[{i}]", arn, trusted_account_id=trusted)
         rules.check_mfa_max_age(f"{prefix}mfa_max_age_seconds", self.mfa_max_age_seconds, require_mfa=self.require_mfa)
-        rules.check(
+        declaration.check(
             f"{prefix}allowed_session_tag_keys",
             list(self.allowed_session_tag_keys),
             self.allow_session_tags or not self.allowed_session_tag_keys,
             "only applies with allow_session_tags=true",
         )
-        rules.check(
+        declaration.check(
             f"{prefix}managed_policy_arns",
             f"{len(self.managed_policy_arns)} policies",
-            len(self.managed_policy_arns) <= rules.MAX_MANAGED_POLICIES_PER_ROLE,
-            f"IAM attaches at most {rules.MAX_MANAGED_POLICIES_PER_ROLE} managed policies to a role "
-            f"({rules.DEFAULT_MANAGED_POLICIES_PER_ROLE} without a quota increase)",
+            len(self.managed_policy_arns) <= quotas.MAX_MANAGED_POLICIES_PER_ROLE,
+            f"IAM attaches at most {quotas.MAX_MANAGED_POLICIES_PER_ROLE} managed policies to a role "
+            f"({quotas.DEFAULT_MANAGED_POLICIES_PER_ROLE} without a quota increase)",
         )
-        rules.check(
+        declaration.check(
             f"{prefix}service_role_path",
             self.service_role_path,
             self.service_role_path is None or bool(self.service_role_services),

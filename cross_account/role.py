@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import weakref
 from collections.abc import MutableMapping, Sequence
-from dataclasses import replace
 from fnmatch import fnmatchcase
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import jsii
 from aws_cdk import Annotations, Aws, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
-from cross_account import guard, lane, rules, tokens
+from cross_account import declaration, escalation, guard, lane, quotas, tokens
+from cross_account.declaration import SettingsError
 from cross_account.iam_data import CLOUDFORMATION_ACCOUNT_LEVEL, CLOUDFORMATION_STACK_LEVEL
+from cross_account.private.construct import construct_label, props_of, set_max_session_duration
+from cross_account.private.policy_size import iam_length, trust_size_error
 from cross_account.props import CrossAccountRoleProps
-from cross_account.rules import SettingsError
+from cross_account.trust import trust_document, trust_statements, trusted_role_arns
 
-#: The policy variable holding an IAM user's name; it does not exist for role sessions.
-CALLER_USER_NAME = "${aws:username}"
 #: Stacks the session may never operate, beside its own: CDK's bootstrap stacks (the default one, and others
 #: under their own --toolkit-stack-name) run with an administrator service role, and StackSet instances with
 #: the StackSet's execution role.
@@ -55,114 +54,6 @@ _REGISTRY_WIDE: Final = (
     "cloudformation:SetTypeConfiguration",
     "cloudformation:SetTypeDefaultVersion",
 )
-Caller = Literal["user", "role"]
-
-
-def trust_conditions(props: CrossAccountRoleProps, *, caller: Caller = "user") -> dict[str, dict[str, Any]]:
-    """The conditions of a trust statement that allows ``sts:AssumeRole``.
-
-    With ``require_source_identity`` there is one statement per kind of ``caller``: an IAM user
-    must name itself (``${aws:username}``, which exists only for users); a role session (SSO,
-    CI, a chained role) must set a source identity, which then follows every session after it.
-    """
-    string_equals: dict[str, Any] = {}
-    conditions: dict[str, dict[str, Any]] = {}
-    if props.external_ids:
-        string_equals["sts:ExternalId"] = list(props.external_ids)
-    if props.principal_org_id:
-        string_equals["aws:PrincipalOrgID"] = props.principal_org_id
-    if props.require_source_identity and caller == "user":
-        string_equals["sts:SourceIdentity"] = CALLER_USER_NAME
-    elif props.require_source_identity:
-        string_equals["aws:PrincipalType"] = "AssumedRole"
-        conditions["Null"] = {"sts:SourceIdentity": "false"}
-    if string_equals:
-        conditions["StringEquals"] = string_equals
-    principals = trusted_role_arns(props) if caller == "role" else list(props.trusted_principal_arns)
-    if principals:
-        conditions["ArnEquals"] = {"aws:PrincipalArn": principals}
-    conditions.update(mfa_conditions(require_mfa=props.require_mfa, mfa_max_age_seconds=props.mfa_max_age_seconds))
-    return conditions
-
-
-def trusted_role_arns(props: CrossAccountRoleProps) -> list[str]:
-    """The roles of ``trusted_principal_arns`` (a deploy-time value may be one): the only role callers whose
-    self-chosen source identity the trust accepts."""
-    return [arn for arn in props.trusted_principal_arns if tokens.unresolved(arn) or ":role/" in arn]
-
-
-def _callers(props: CrossAccountRoleProps) -> tuple[Caller, ...]:
-    """Who has a statement: IAM users always; role sessions, with a source identity, only when named."""
-    return ("user", "role") if props.require_source_identity and trusted_role_arns(props) else ("user",)
-
-
-def trust_statements(props: CrossAccountRoleProps) -> list[tuple[str, dict[str, dict[str, Any]]]]:
-    """(action, conditions) of each statement of the trust; the first is the one built from ``assumed_by``.
-
-    ``sts:SetSourceIdentity`` and ``sts:TagSession`` get statements of their own: the IAM service
-    reference lists no ``sts:ExternalId`` key for them (nor ``sts:SourceIdentity`` for TagSession), so
-    a combined statement could never match. On their own they let nobody assume the role.
-    """
-    callers = _callers(props)
-    statements = [("sts:AssumeRole", trust_conditions(props, caller=c)) for c in callers]
-    if props.require_source_identity:
-        statements += [
-            ("sts:SetSourceIdentity", _without_external_id(trust_conditions(props, caller=c))) for c in callers
-        ]
-    if props.allow_session_tags:
-        conditions = _without_external_id(trust_conditions(replace(props, require_source_identity=False)))
-        if props.allowed_session_tag_keys:
-            conditions["ForAllValues:StringEquals"] = {"aws:TagKeys": list(props.allowed_session_tag_keys)}
-        statements.append(("sts:TagSession", conditions))
-    return statements
-
-
-def trust_document(props: CrossAccountRoleProps) -> dict[str, Any]:
-    """The trust policy as the construct builds it, in plain JSON, to measure before building anything."""
-    principal = {"AWS": f"arn:{rules.LONGEST_PARTITION}:iam::{props.trusted_account_id}:root"}
-    statements = [
-        {"Action": action, **({"Condition": c} if c else {}), "Effect": "Allow", "Principal": principal}
-        for action, c in trust_statements(props)
-    ]
-    return {"Statement": statements, "Version": "2012-10-17"}
-
-
-def _without_external_id(conditions: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    equals = {k: v for k, v in conditions.get("StringEquals", {}).items() if k != "sts:ExternalId"}
-    rest = {k: v for k, v in conditions.items() if k != "StringEquals"}
-    return {"StringEquals": equals, **rest} if equals else rest
-
-
-def trust_size_error(
-    size: int, quota: int, *, parts: str = "external IDs or principals", quota_setting: str = "trust_policy_quota"
-) -> str | None:
-    """Why a trust policy of ``size`` characters cannot deploy under ``quota``, or None; ``parts``: what to cut."""
-    if size <= quota:
-        return None
-    if size <= rules.MAX_TRUST_POLICY_QUOTA:
-        remedy = (
-            f"request an IAM quota increase (role trust policy length, up to {rules.MAX_TRUST_POLICY_QUOTA}) "
-            f"and set {quota_setting}, or use fewer {parts}"
-        )
-    else:
-        remedy = f"over the most IAM allows; use fewer or shorter {parts}"
-    return f"the trust policy is about {size} characters, over the quota of {quota}: {remedy}"
-
-
-def mfa_conditions(*, require_mfa: bool, mfa_max_age_seconds: int | float | None) -> dict[str, dict[str, Any]]:
-    """MFA in an Allow is ``Bool`` (never ``BoolIfExists``, which passes when the key is absent)."""
-    if not require_mfa:
-        return {}
-    conditions: dict[str, dict[str, Any]] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
-    if mfa_max_age_seconds is not None:
-        conditions["NumericLessThan"] = {"aws:MultiFactorAuthAge": tokens.as_string(mfa_max_age_seconds)}
-    return conditions
-
-
-def construct_label(scope: IConstruct, construct_id: str, kind: str) -> str:
-    """How errors name a construct: its path and class, as CDK's validation errors do."""
-    parent = scope.node.path
-    return f"{parent}/{construct_id} ({kind})" if parent else f"{construct_id} ({kind})"
 
 
 #: Fixed role names per app, to refuse a second role with the same name in one account at synth.
@@ -201,7 +92,9 @@ class CrossAccountRole(Construct):
     ) -> None:
         label = construct_label(scope, construct_id, "CrossAccountRole")
         try:
-            props = _props(props, options).validated(unresolved=tokens.unresolved)
+            props = props_of(CrossAccountRoleProps, "CrossAccountRole", props, options, required=_REQUIRED).validated(
+                unresolved=tokens.unresolved
+            )
             _check_not_own_account(scope, props)
             _check_trust_size(props)
         except SettingsError as error:
@@ -250,11 +143,11 @@ class CrossAccountRole(Construct):
             )
         for key, value in props.tags.items():
             Tags.of(self.role).add(key, value)
-        Tags.of(self.role).add(*rules.GUARD_TAG)
+        Tags.of(self.role).add(*quotas.GUARD_TAG)
         self.tamper_guard = self._tamper_guard()
         inline_size = _InlinePolicySize(self, [*inline.values()])
         # Nothing else names the role yet: the props alone tell, mostly, and cost no jsii call.
-        if _size_bound(props) > rules.ROLE_INLINE_POLICIES_QUOTA and (over_quota := inline_size.validate()):
+        if _size_bound(props) > quotas.ROLE_INLINE_POLICIES_QUOTA and (over_quota := inline_size.validate()):
             # Named after what takes the most room: the actions, or the resources they apply to.
             larger = max(("allowed_actions", "allowed_resources"), key=lambda key: len(str(getattr(props, key))))
             count = f"{len(props.allowed_actions)} actions on {len(props.allowed_resources)} resources"
@@ -373,7 +266,7 @@ class CrossAccountRole(Construct):
                 effect=iam.Effect.DENY,
                 not_actions=["iam:Get*", "iam:List*"],
                 resources=[self._arn("iam", "role/*", region="")],
-                conditions={"StringEquals": {f"aws:ResourceTag/{rules.GUARD_TAG[0]}": rules.GUARD_TAG[1]}},
+                conditions={"StringEquals": {f"aws:ResourceTag/{quotas.GUARD_TAG[0]}": quotas.GUARD_TAG[1]}},
             ),
             iam.PolicyStatement(
                 sid="DenyProtectedStacks",
@@ -467,15 +360,15 @@ class CrossAccountRole(Construct):
 def _warnings(props: CrossAccountRoleProps) -> list[tuple[str, str]]:
     """(id, text) of each synth warning the props call for."""
     warnings: list[tuple[str, str]] = []
-    if len(props.managed_policy_arns) > rules.DEFAULT_MANAGED_POLICIES_PER_ROLE:
+    if len(props.managed_policy_arns) > quotas.DEFAULT_MANAGED_POLICIES_PER_ROLE:
         warnings.append(
             (
                 "cross-account:managed-policy-quota",
                 f"{len(props.managed_policy_arns)} managed policies: over IAM's default quota of "
-                f"{rules.DEFAULT_MANAGED_POLICIES_PER_ROLE} per role; the deploy fails without a quota increase",
+                f"{quotas.DEFAULT_MANAGED_POLICIES_PER_ROLE} per role; the deploy fails without a quota increase",
             )
         )
-    if props.require_source_identity and not trusted_role_arns(props):
+    if props.caller.source_identity and not trusted_role_arns(props):
         warnings.append(
             (
                 "cross-account:role-callers-refused",
@@ -487,12 +380,14 @@ def _warnings(props: CrossAccountRoleProps) -> list[tuple[str, str]]:
     known_actions = [a for a in props.allowed_actions if not tokens.unresolved(a)]
     warnings += [
         (f"cross-account:acts-as-another-principal:{service}", text)
-        for service, text in rules.acting_as_others(known_actions).items()
+        for service, text in escalation.acting_as_others(known_actions).items()
     ]
-    if resource_policies := rules.resource_policy_writes(known_actions):
+    if resource_policies := escalation.resource_policy_writes(known_actions):
         warnings.append(("cross-account:resource-policy-writes", resource_policies))
     known_arns = [arn for arn in props.managed_policy_arns if not tokens.unresolved(arn)]
-    warnings += [("cross-account:privileged-managed-policy", t) for t in rules.privileged_managed_policies(known_arns)]
+    warnings += [
+        ("cross-account:privileged-managed-policy", t) for t in escalation.privileged_managed_policies(known_arns)
+    ]
     return warnings
 
 
@@ -509,14 +404,6 @@ def _on_identities_only(statement: iam.PolicyStatement) -> bool:
     return all(isinstance(r, str) and ":iam::" in r for r in resources)
 
 
-def set_max_session_duration(role: iam.Role, seconds: float) -> None:
-    """On the resource itself: iam.Role range-checks a ``Duration`` even when it is a token (the rules have
-    checked a known value already)."""
-    cfn_role = role.node.default_child
-    assert isinstance(cfn_role, iam.CfnRole)
-    cfn_role.max_session_duration = seconds
-
-
 def _stacks_above(stack: Stack) -> list[str]:
     """For a nested stack, the stacks whose update replaces its template: the root stack, and every stack
     nested in it (CloudFormation names them ``<root>-<id>-<suffix>``). Only names known at synth: a
@@ -527,35 +414,20 @@ def _stacks_above(stack: Stack) -> list[str]:
     return [] if root is stack else [root.stack_name, f"{root.stack_name}-*"]
 
 
-def _intrinsic_length(intrinsic: Any) -> int:
-    if isinstance(intrinsic, dict) and "Ref" in intrinsic:
-        return _PSEUDO_PARAMETER_LENGTHS.get(intrinsic["Ref"], 64)
-    attribute = intrinsic.get("Fn::GetAtt") if isinstance(intrinsic, dict) else None
-    return 128 if isinstance(attribute, list) and attribute[-1] == "Arn" else 64
-
-
 def _known_quota(props: CrossAccountRoleProps) -> int:
     """The quota to measure against: a quota known only at deploy time is held to the most IAM allows."""
-    return rules.MAX_TRUST_POLICY_QUOTA if tokens.unresolved(props.trust_policy_quota) else props.trust_policy_quota
+    return quotas.MAX_TRUST_POLICY_QUOTA if tokens.unresolved(props.trust_policy_quota) else props.trust_policy_quota
 
 
 def _is_cfn(action: str) -> bool:
     return not tokens.unresolved(action) and action.lower().startswith("cloudformation:")
 
 
-def _props(props: CrossAccountRoleProps | None, options: dict[str, Any]) -> CrossAccountRoleProps:
-    if props is not None and options:
-        raise SettingsError("props", sorted(options), "give a CrossAccountRoleProps or keyword arguments, not both")
-    if props is not None:
-        return props
-    unknown = sorted(set(options) - set(CrossAccountRoleProps.prop_names()))
-    if unknown:
-        known = ", ".join(CrossAccountRoleProps.prop_names())
-        raise SettingsError(unknown[0], options[unknown[0]], f"is not a CrossAccountRole prop; known: {known}")
-    missing = [name for name in ("trusted_account_id", "external_ids") if name not in options]
-    if missing:
-        raise SettingsError(missing[0], None, "is required (external_ids=[] opts out of external IDs explicitly)")
-    return CrossAccountRoleProps(**options)
+#: What CrossAccountRole needs given, and why.
+_REQUIRED: Final = {
+    "trusted_account_id": "is required",
+    "external_ids": "is required (external_ids=[] opts out of external IDs explicitly)",
+}
 
 
 def _check_trust_size(props: CrossAccountRoleProps) -> None:
@@ -571,7 +443,7 @@ def _check_trust_size(props: CrossAccountRoleProps) -> None:
 def _check_not_own_account(scope: Construct, props: CrossAccountRoleProps) -> None:
     own_account = Stack.of(scope).account
     if not tokens.unresolved(own_account) and not tokens.unresolved(props.trusted_account_id):
-        rules.check(
+        declaration.check(
             "trusted_account_id",
             props.trusted_account_id,
             own_account != props.trusted_account_id,
@@ -624,18 +496,18 @@ class _InlinePolicySize:
         stack = Stack.of(self._access)
         policies = [policy for policy in stack.node.find_all() if isinstance(policy, iam.CfnPolicy)]
         # The guard alone, as at construction: the props tell without a jsii call (500 roles would pay seconds).
-        if len(policies) == 1 and _size_bound(self._access.props) <= rules.ROLE_INLINE_POLICIES_QUOTA:
+        if len(policies) == 1 and _size_bound(self._access.props) <= quotas.ROLE_INLINE_POLICIES_QUOTA:
             return []
         role = stack.resolve(self._access.role.role_name)
         attached = [
             stack.resolve(policy.policy_document) for policy in policies if role in (stack.resolve(policy.roles) or [])
         ]
         size = sum(iam_length(stack.resolve(d.to_json())) for d in self._documents) + sum(map(iam_length, attached))
-        if size <= rules.ROLE_INLINE_POLICIES_QUOTA:
+        if size <= quotas.ROLE_INLINE_POLICIES_QUOTA:
             return []
         return [
             f"the role's inline policies come to about {size} characters, over IAM's "
-            f"{rules.ROLE_INLINE_POLICIES_QUOTA} per role: use wildcards (s3:Get*) or fewer actions and resources, "
+            f"{quotas.ROLE_INLINE_POLICIES_QUOTA} per role: use wildcards (s3:Get*) or fewer actions and resources, "
             "or a managed policy (managed_policy_arns)"
         ]
 
@@ -655,7 +527,7 @@ def _size_bound(props: CrossAccountRoleProps) -> int:
     named += [props.permissions_boundary_arn or ""]
     stacks = [*props.cloudformation_stack_names, *props.protected_stack_names]
     if any(tokens.unresolved(value) for value in (*named, *stacks)):
-        return rules.ROLE_INLINE_POLICIES_QUOTA + 1
+        return quotas.ROLE_INLINE_POLICIES_QUOTA + 1
     spelled_out = (*CLOUDFORMATION_STACK_LEVEL, *CLOUDFORMATION_ACCOUNT_LEVEL) if stacks else ()
     return (
         _GUARD_AND_STATEMENTS
@@ -663,28 +535,3 @@ def _size_bound(props: CrossAccountRoleProps) -> int:
         + sum(len(text) + 3 for text in (*named, *spelled_out))
         + sum(len(name) + _STACK_ARN for name in stacks)
     )
-
-
-#: The longest each pseudo parameter can be, for a size known before deploy.
-_PSEUDO_PARAMETER_LENGTHS: Final = {
-    "AWS::StackName": 128,
-    "AWS::AccountId": 12,
-    "AWS::Region": 16,
-    "AWS::Partition": 10,
-    "AWS::URLSuffix": 20,
-}
-
-
-def iam_length(document: Any) -> int:
-    """The policy's length as IAM counts it (no whitespace); an intrinsic counts as the longest a pseudo
-    parameter can be, or as a resource's name (64) or ARN (128)."""
-    if isinstance(document, dict) and list(document) == ["Fn::Join"]:
-        _separator, parts = document["Fn::Join"]
-        return 2 + sum(len(part) if isinstance(part, str) else _intrinsic_length(part) for part in parts)
-    if isinstance(document, dict) and len(document) == 1 and next(iter(document)).startswith(("Fn::", "Ref")):
-        return 2 + _intrinsic_length(document)
-    if isinstance(document, dict):
-        return 2 + sum(len(json.dumps(k)) + 1 + iam_length(v) + 1 for k, v in document.items())
-    if isinstance(document, list):
-        return 2 + sum(iam_length(v) + 1 for v in document)
-    return len(json.dumps(document))

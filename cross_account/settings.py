@@ -19,10 +19,10 @@ from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from typing import Any, Final
 
-from cross_account import rules
+from cross_account import declaration, quotas, rules
 from cross_account.ci import CI_PROVIDERS, CiOidcSettings, parse_ci_oidc
+from cross_account.declaration import SettingsError, check, rule_of, setting
 from cross_account.props import CrossAccountRoleProps
-from cross_account.rules import SettingsError, check, rule_of, setting
 
 #: The original how-to's permission set: the app's default (a reused construct grants nothing by default).
 HOWTO_ACTIONS: Final = ("s3:*", "cloudwatch:*", "cloudformation:*", "sqs:*", "events:*")
@@ -88,7 +88,7 @@ class Settings:
     #: The role keys at the top level (role_name, external_ids, ...), with the app's defaults.
     role: RoleSpec
     roles: Mapping[str, Mapping[str, Any]] = setting(lambda k, v: _tiers(k, v), default_factory=dict)
-    organization_id: str | None = setting(rules.optional(rules.validate_org_id), default=None)
+    organization_id: str | None = setting(declaration.optional(rules.validate_org_id), default=None)
     target_organizational_unit_ids: tuple[str, ...] = setting(rules.validate_ou_id, default=(), shape="list")
     stackset_account_ids: tuple[str, ...] = setting(rules.validate_account_id, default=(), shape="list")
     stackset_name: str = setting(rules.validate_stackset_name, default="CrossAccountAccessRole")
@@ -97,14 +97,15 @@ class Settings:
     stackset_max_concurrent_percentage: int = setting(rules.percentage(1), default=25)
     local: bool = setting(rules.validate_bool, default=False)
     #: Deploys from CI with OpenID Connect: a role in the trusted account per CI system.
-    github_oidc: CiOidcSettings | None = setting(parse_ci_oidc(CI_PROVIDERS["github_oidc"]), default=None)  # noqa: RUF009 - a field
-    gitlab_oidc: CiOidcSettings | None = setting(parse_ci_oidc(CI_PROVIDERS["gitlab_oidc"]), default=None)  # noqa: RUF009 - a field
+    #: Deploys from CI with OpenID Connect, a role in the trusted account per CI system: one setting per
+    #: entry of ``CI_PROVIDERS`` (``github_oidc``, ``gitlab_oidc``), parsed by :func:`parse_ci_oidc`.
+    ci_deployers: tuple[CiOidcSettings, ...] = ()
 
     @classmethod
     def setting_names(cls) -> tuple[str, ...]:
         """Every key cdk.json's context may hold."""
         own = tuple(f.name for f in fields(cls) if "rule" in f.metadata)
-        return own + tuple(_ROLE_KEYS)
+        return own + tuple(CI_PROVIDERS) + tuple(_ROLE_KEYS)
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -120,7 +121,8 @@ class Settings:
         }
         trusted_account_id = values.get("trusted_account_id", cls.__dataclass_fields__["trusted_account_id"].default)
         role = RoleSpec(trusted_account_id=trusted_account_id, **{**APP_ROLE_DEFAULTS, **_role_values(context)})
-        settings = cls(role=role, **values)
+        ci = (parse_ci_oidc(provider)(key, context[key]) for key, provider in CI_PROVIDERS.items() if key in context)
+        settings = cls(role=role, ci_deployers=tuple(c for c in ci if c is not None), **values)
         settings._check_together()
         return settings
 
@@ -132,11 +134,6 @@ class Settings:
     @property
     def organization_wide(self) -> bool:
         return self.organization_id is not None
-
-    @property
-    def ci_deployers(self) -> tuple[CiOidcSettings, ...]:
-        """The CI systems that deploy with OpenID Connect."""
-        return tuple(ci for ci in (self.github_oidc, self.gitlab_oidc) if ci is not None)
 
     def ci_spec(self, ci: CiOidcSettings) -> RoleSpec:
         """The role whose grant a CI system's role gets: its tier's, or the only one."""
@@ -195,15 +192,15 @@ class Settings:
             )
             arns = [
                 rules.role_arn(
-                    partition=rules.LONGEST_PARTITION,
+                    partition=quotas.LONGEST_PARTITION,
                     account_id=account,
                     role_path=spec.role_path,
                     role_name=spec.role_name,
                 )
                 for account in self.target_accounts
             ]
-            rules.check_policy_count(
-                "target_account_ids", len(arns), len(rules.policy_chunks(arns)) + self.organization_wide
+            quotas.check_policy_count(
+                "target_account_ids", len(arns), len(quotas.policy_chunks(arns)) + self.organization_wide
             )
         for attribute, rule in (("role_name", "role names"), ("assumers_group_name", "group names")):
             seen: dict[str, str] = {}
@@ -220,13 +217,15 @@ class Settings:
         self._check_ci()
 
     def _check_ci(self) -> None:
-        names = [ci.role_name.lower() for ci in self.ci_deployers]
-        check(
-            "gitlab_oidc.role_name",
-            names[-1] if names else None,
-            len(set(names)) == len(names),
-            "must differ from github_oidc.role_name, ignoring case (IAM role names are unique so)",
-        )
+        named: dict[str, str] = {}
+        for ci in self.ci_deployers:
+            earlier = named.setdefault(ci.role_name.lower(), ci.provider.setting)
+            check(
+                f"{ci.provider.setting}.role_name",
+                ci.role_name,
+                earlier == ci.provider.setting,
+                f"must differ from {earlier}.role_name, ignoring case (IAM role names are unique so)",
+            )
         tiers = [spec.tier for spec in self._tier_specs()]
         for ci in self.ci_deployers:
             key = ci.provider.setting
@@ -350,7 +349,7 @@ def _role_values(context: Mapping[str, Any], prefix: str = "") -> dict[str, Any]
 
 def _tiers(key: str, value: Any) -> dict[str, dict[str, Any]]:
     """``roles``: tier name -> the role keys it overrides, each validated like its top-level twin."""
-    value = rules.parse_json_string(key, value, dict)
+    value = declaration.parse_json_string(key, value, dict)
     check(key, value, isinstance(value, Mapping), "must be an object of tier names to role settings")
     tiers: dict[str, dict[str, Any]] = {}
     for tier, overrides in value.items():

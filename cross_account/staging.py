@@ -9,9 +9,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cross_account import lane, rules, tokens
-from cross_account.role import CrossAccountRole, construct_label
-from cross_account.rules import SettingsError
+from cross_account import declaration, lane, tokens
+from cross_account.declaration import SettingsError
+from cross_account.private.construct import construct_label
+from cross_account.role import CrossAccountRole
 
 #: What a lane session does with its own objects.
 _OBJECT_ACTIONS: Final = (
@@ -43,7 +44,7 @@ class DeployStagingBucket(Construct):
         label = construct_label(scope, construct_id, "DeployStagingBucket")
         if not tokens.unresolved(object_expiration_days):
             try:
-                rules.check(
+                declaration.check(
                     "object_expiration_days",
                     object_expiration_days,
                     isinstance(object_expiration_days, int) and 1 <= object_expiration_days <= 3650,

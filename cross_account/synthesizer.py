@@ -20,7 +20,7 @@ from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
 from cross_account import lane, rules
-from cross_account.rules import SettingsError
+from cross_account.declaration import SettingsError
 
 #: The role the app names by default (``role_name`` in its settings).
 DEFAULT_ROLE_NAME: Final = "CrossAccountAccessRole"

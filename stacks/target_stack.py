@@ -77,14 +77,9 @@ def add_role(scope: Construct, spec: RoleSpec) -> CrossAccountRole:
 
 def assume_role_command(spec: RoleSpec, role_arn: str) -> str:
     """The how-to's `aws sts assume-role` call, completed with what this trust requires."""
-    parts = [f"aws sts assume-role --role-arn {role_arn} --role-session-name $USER"]
-    if spec.external_ids:
-        parts.append(f"--external-id {spec.external_ids[0]}")
-    if spec.require_mfa:
-        parts.append("--serial-number <your-mfa-device-arn> --token-code <6-digit-code>")
-    if spec.require_source_identity:
-        parts.append("--source-identity $USER")
-    return " ".join(parts)
+    return " ".join(
+        [f"aws sts assume-role --role-arn {role_arn} --role-session-name $USER", *spec.caller.assume_role_options()]
+    )
 
 
 def nag_text(stack: Stack, value: str) -> str:
@@ -125,13 +120,28 @@ def acknowledge_configured_findings(access: CrossAccountRole, spec: RoleSpec) ->
         findings.append(("AwsSolutions-IAM5[Resource::*]", "cloudformation_stack_names", "*"))
     role_resource = access.role.node.default_child
     assert role_resource is not None
+    # The service roles' boundary repeats the role's permissions: the same findings, the same choice.
+    boundary = access.service_role_boundary.node.default_child if access.service_role_boundary else None
     if findings:
-        # One call for all of them: each jsii call costs, and this runs once per account.
-        Validations.of(role_resource).acknowledge(
-            *(
-                Acknowledgment(
-                    id=finding, reason=f"{value} is granted on purpose by the {setting} setting; narrow it there"
+        for resource in (role_resource, boundary):
+            if resource is None:
+                continue
+            # One call for all of them: each jsii call costs, and this runs once per account.
+            Validations.of(resource).acknowledge(
+                *(
+                    Acknowledgment(
+                        id=finding, reason=f"{value} is granted on purpose by the {setting} setting; narrow it there"
+                    )
+                    for finding, setting, value in findings
                 )
-                for finding, setting, value in findings
+            )
+    service_roles = access.node.try_find_child("ServiceRoles")
+    if service_roles is not None and (path := access.service_role_path):
+        stack = Stack.of(access)
+        roles = nag_text(stack, f"arn:{stack.partition}:iam::{stack.account}:role{path}*")
+        Validations.of(service_roles.node.default_child or service_roles).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{roles}]",
+                reason="the roles a session may create: only under the lane's path, only with its boundary",
             )
         )

@@ -40,10 +40,7 @@ class TrustedStack(Stack):
                 organization_roles=organization_roles,
                 group_name=spec.assumers_group_name,
                 managed_policy_name=f"Assume{spec.role_name}",
-                require_mfa=spec.require_mfa,
-                mfa_max_age_seconds=spec.mfa_max_age_seconds,
-                require_source_identity=spec.require_source_identity,
-                allow_session_tags=spec.allow_session_tags,
+                caller=spec.caller,
             )
             assumers_of[spec.tier] = assumers
             if assumers.organization_policy is not None:

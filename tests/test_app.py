@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cross_account.rules import SettingsError
+from cross_account.declaration import SettingsError
 from cross_account.settings import check_numbers_reach_the_app
 from harness.node import NPM_BIN_DIR, PROJECT_ROOT
 

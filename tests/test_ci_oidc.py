@@ -209,7 +209,7 @@ def test_without_the_setting_the_trusted_stack_is_unchanged() -> None:
 )
 def test_refused_patterns_name_the_key(value: dict[str, Any], key: str, rule: str) -> None:
     if not value:
-        assert Settings.from_context({"github_oidc": "{}"}).github_oidc is None
+        assert Settings.from_context({"github_oidc": "{}"}).ci_deployers == ()
         return
     with pytest.raises(SettingsError) as caught:
         Settings.from_context({"github_oidc": json.dumps(value)})
@@ -236,8 +236,8 @@ def test_ci_cannot_get_a_grant_that_requires_mfa_and_tiers_are_chosen() -> None:
     with pytest.raises(SettingsError, match="must be one of the tiers"):
         Settings.from_context({**github(), "roles": tiers})
     settings = Settings.from_context({**github(tier="ReadOnly"), "roles": tiers})
-    assert settings.github_oidc is not None
-    assert settings.ci_spec(settings.github_oidc).role_name == "CrossAccountAccessRole-ReadOnly"
+    (deployer,) = settings.ci_deployers
+    assert settings.ci_spec(deployer).role_name == "CrossAccountAccessRole-ReadOnly"
 
 
 def test_the_construct_checks_its_props_like_the_settings() -> None:

@@ -9,6 +9,41 @@ import pytest
 
 from harness.demo import WIDTH, _wrap, table
 from harness.emulator.flow import ACCESS_DENIED, Flow, Keys, Row, Workspace
+from harness.emulator.lane_flow import LaneSteps
+
+
+class ScriptedLane(LaneSteps):
+    """The lane's rows, each command and call answered as on a clean run."""
+
+    def synth_in_background(self) -> None:
+        pass
+
+    def admin_deploy(self) -> str:
+        return "CREATE_COMPLETE"
+
+    def cdk_deploy(self, *, first: bool) -> str:
+        return "CREATE_COMPLETE" if first else "UPDATE_COMPLETE"
+
+    def lane_tag(self, stack: str) -> str:
+        return self.lane
+
+    def function_role_path(self) -> str:
+        return f"/cross-account-lane/{self.lane}/"
+
+    def diff(self) -> str:
+        return "1 stack differs"
+
+    def cfn_deploy(self, stack: str, *, tagged: bool) -> str:
+        return "CREATE_COMPLETE" if tagged else ACCESS_DENIED
+
+    def delete_admin_stack(self) -> str:
+        return ACCESS_DENIED
+
+    def hijack(self) -> str:
+        return ACCESS_DENIED
+
+    def cdk_destroy(self) -> str:
+        return "deleted"
 
 
 class ScriptedFlow(Flow):
@@ -61,6 +96,9 @@ class ScriptedFlow(Flow):
     def web_identity(self, role_arn: str, sub: str) -> tuple[str, Keys | None]:
         return ("allowed", Keys("ASIACI", "secret", "token")) if sub.endswith("/main") else (ACCESS_DENIED, None)
 
+    def lane_steps(self) -> LaneSteps:
+        return ScriptedLane(self)
+
     def chain_outcome(self, keys: Keys, role_arn: str, external_id: str | None) -> str:
         session = f"arn:aws:sts::{self.account_b}:assumed-role/{role_arn.rsplit('/', 1)[1]}/ci"
         return session if external_id else ACCESS_DENIED
@@ -70,7 +108,7 @@ class ScriptedFlow(Flow):
 def flow_rows(tmp_path: Path) -> list[Row]:
     flow = ScriptedFlow(emulator=None, workspace=Workspace(tmp_path), presynth=False)
     flow._main()
-    assert len(flow.rows) == 19, "the scripted flow lost a step"
+    assert len(flow.rows) == 30, "the scripted flow lost a step"
     return flow.rows
 
 

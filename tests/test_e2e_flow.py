@@ -41,6 +41,17 @@ REQUIRED_STEPS = (
     "GitHub token, octo/app branch dev",
     "into B with the external ID",
     "into B without external ID",
+    "B's admin: cfn deploy AdminService",
+    "exec -- cdk deploy MyService",
+    "the stack's lane tag",
+    "function's role: lane path",
+    "cdk deploy again (a change)",
+    "cdk diff",
+    "exec -- aws cfn deploy, tagged",
+    "the same without the lane tag",
+    "DeleteStack AdminService",
+    "lane-tagged change set",
+    "exec -- cdk destroy MyService",
     "cdk destroy TrustedStack",
     "cdk destroy TargetStack",
 )
@@ -48,7 +59,7 @@ REQUIRED_STEPS = (
 
 @pytest.fixture
 def emulator(request: pytest.FixtureRequest) -> Emulator:
-    return start_emulator(request, "e2e")
+    return start_emulator(request, "e2e", tls=True)
 
 
 @pytest.mark.e2e
@@ -60,8 +71,9 @@ def test_cross_account_flow_in_the_emulator(emulator: Emulator) -> None:
         assert any(step in row.step for row in rows), f"no row for {step!r}:\n{report}"
     assert all(row.ok for row in rows), report
     refused = [row for row in rows if row.expected == "AccessDenied"]
-    # iam:CreateUser, UpdateStack TargetStack, wrong/no external ID, bob, carol, no MFA, CI: branch dev, no external ID
-    assert len(refused) == 9, report
+    # iam:CreateUser, UpdateStack TargetStack, wrong/no external ID, bob, carol, no MFA, CI: branch dev, no external ID;
+    # the lane: a deploy without the tag, DeleteStack and a tagged change set on B's admin's stack
+    assert len(refused) == 12, report
     workspace.remove()
 
 
@@ -81,6 +93,7 @@ def test_a_trust_without_external_id_shows_as_allowed(emulator: Emulator) -> Non
     iam_b = boto3.client(
         "iam",
         endpoint_url=emulator.endpoint,
+        verify=emulator.ca_bundle,
         region_name="us-east-1",
         aws_access_key_id=root_b["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=root_b["AWS_SECRET_ACCESS_KEY"],
@@ -89,6 +102,7 @@ def test_a_trust_without_external_id_shows_as_allowed(emulator: Emulator) -> Non
     iam_a = boto3.client(
         "iam",
         endpoint_url=emulator.endpoint,
+        verify=emulator.ca_bundle,
         region_name="us-east-1",
         aws_access_key_id=root_a["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=root_a["AWS_SECRET_ACCESS_KEY"],
@@ -109,7 +123,9 @@ def _client(emulator: Emulator, service: str, account: str | None = None, **keys
     if account is not None:
         root = emulator.root_env(account)
         keys = {"aws_access_key_id": root["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": root["AWS_SECRET_ACCESS_KEY"]}
-    return boto3.client(service, endpoint_url=emulator.endpoint, region_name="us-east-1", **keys)
+    return boto3.client(
+        service, endpoint_url=emulator.endpoint, verify=emulator.ca_bundle, region_name="us-east-1", **keys
+    )
 
 
 def _error_code(call: Any) -> str:

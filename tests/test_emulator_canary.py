@@ -30,9 +30,10 @@ def run_in_emulator_venv(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_provisioner_internals_are_where_it_expects() -> None:
-    result = subprocess.run(
-        [str(EMULATOR_PYTHON), "-m", "harness.emulator.iam_group_provisioner", "--check"],
+def run_check(module: str) -> subprocess.CompletedProcess[str]:
+    """``python -m MODULE --check`` in the emulator's venv."""
+    return subprocess.run(
+        [str(EMULATOR_PYTHON), "-m", module, "--check"],
         cwd=PROJECT_ROOT,
         env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"},
         capture_output=True,
@@ -40,6 +41,10 @@ def test_provisioner_internals_are_where_it_expects() -> None:
         timeout=120,
         check=False,
     )
+
+
+def test_provisioner_internals_are_where_it_expects() -> None:
+    result = run_check("harness.emulator.iam_group_provisioner")
     assert result.returncode == 0, (
         "MiniStack changed under the AWS::IAM::Group provisioner (harness/emulator/iam_group_provisioner.py):\n"
         + result.stdout
@@ -79,3 +84,42 @@ def test_canary_names_what_moved(break_it: str, named: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert named in result.stdout
+
+
+def test_tag_collector_internals_are_where_it_expects() -> None:
+    result = run_check("harness.emulator.cfn_tag_collector")
+    assert result.returncode == 0, (
+        "MiniStack changed under the cloudformation tag collector (harness/emulator/cfn_tag_collector.py):\n"
+        + result.stdout
+        + result.stderr
+    )
+
+
+STACK_ID = "arn:aws:cloudformation:us-east-1:222222222222:stack/Lane/0f0f0f0f-0000-0000-0000-000000000000"
+
+
+def test_the_collector_gives_iam_the_stack_tags() -> None:
+    """MiniStack alone resolves no stack tag (so a ResourceTag-gated stack write is always denied); with the
+    collector, both the ARN of a request that names the stack and the stack ID carry the stack's tags."""
+    result = run_in_emulator_venv(
+        "import ministack.services.cloudformation as cfn, ministack.services.tagging as t\n"
+        "from harness.emulator import cfn_tag_collector as c\n"
+        "from ministack.core.responses import set_request_account_id\n"
+        "set_request_account_id('222222222222')\n"
+        f"cfn._stacks['Lane'] = {{'StackId': '{STACK_ID}', 'Tags': [{{'Key': 'lane', 'Value': 'Role'}}]}}\n"
+        "cfn._stacks['Admin'] = {'StackId': 'arn:aws:cloudformation:us-east-1:222222222222:stack/Admin/1'}\n"
+        "by_name = 'arn:aws:cloudformation:us-east-1:222222222222:stack/Lane/*'\n"
+        "print(t.resource_tags(by_name))\n"
+        "c.register()\n"
+        "print(t.resource_tags(by_name), t.resource_tags('" + STACK_ID + "'))\n"
+        "print(t.resource_tags('arn:aws:cloudformation:us-east-1:222222222222:stack/Admin/*'))\n"
+        "print(t.resource_tags('arn:aws:cloudformation:us-east-1:111111111111:stack/Lane/*'))\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["None", "{'lane': 'Role'} {'lane': 'Role'}", "{}", "None"]
+
+
+def test_launcher_can_keep_tls_off_port_443() -> None:
+    """With USE_SSL MiniStack also binds 443 when it may; the launcher replaces the function that decides."""
+    result = run_in_emulator_venv("import ministack.app as a\nprint(callable(a._port_is_bindable))\n")
+    assert result.returncode == 0 and result.stdout.strip() == "True", result.stdout + result.stderr

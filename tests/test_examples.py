@@ -46,6 +46,16 @@ def test_the_example_signs_in_with_oidc_then_chains_with_the_external_id() -> No
     assert chain["with"]["role-duration-seconds"] <= 3600, "role chaining caps sessions at 1 hour"
     runs = " ".join(s.get("run", "") for s in steps)
     # The session cannot use CDK's bootstrap roles and asset bucket (the tamper guard), nor change its own
-    # stack: CloudFormation deploys the application's template with the session's permissions.
+    # stack: CloudFormation deploys the application's template through the deploy lane, with the session's
+    # permissions (the same command the emulator flow runs: harness/emulator/lane_flow.py).
     assert "cdk deploy" not in runs
-    assert "aws cloudformation deploy --stack-name my-service-dev" in runs
+    deploy = next(s["run"] for s in steps if "aws cloudformation deploy" in s.get("run", ""))
+    assert deploy.startswith("aws cloudformation deploy --stack-name my-service-dev")
+    env = workflow["env"]
+    assert '--tags "cross-account:deploy-lane=${{ env.DEPLOY_LANE }}"' in deploy
+    assert env["DEPLOY_LANE"] == env["AWS_TARGET_ROLE_ARN"].rsplit("/", 1)[1], "the lane is the role's name"
+    assert '--s3-bucket "cross-account-deploys-${{ env.AWS_TARGET_ACCOUNT }}-${{ env.AWS_REGION }}"' in deploy
+    assert env["AWS_TARGET_ROLE_ARN"].split(":")[4] == env["AWS_TARGET_ACCOUNT"]
+    assert '--s3-prefix "${{ env.DEPLOY_LANE }}"' in deploy
+    assert "--role-arn" not in deploy, "the lane refuses any request that names a service role"
+    assert "--parameter-overrides" not in deploy, "no BootstrapVersion: the lane's template has none"

@@ -15,10 +15,10 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Annotations, Match
 
+from cross_account.declaration import SettingsError
 from cross_account.guard import IAM_WRITES
 from cross_account.iam_data import IDENTITY_ESCALATION
 from cross_account.role import CrossAccountRole
-from cross_account.rules import SettingsError
 from cross_account.settings import Settings
 from harness.node import PROJECT_ROOT
 from harness.synth import cdk_json_context

@@ -17,7 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match
 
-from cross_account.rules import SettingsError
+from cross_account.declaration import SettingsError
 from cross_account.settings import Settings
 from cross_account.synthesizer import ROLE_ARN_VARIABLE, DeployLaneSynthesizer
 from harness.simulate import Request, Scenario, StackEnv, load_synthesized, resolve_intrinsics, run_scenarios

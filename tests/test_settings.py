@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from cross_account.declaration import SettingsError
 from cross_account.rules import (
-    SettingsError,
     validate_account_id,
     validate_duration,
     validate_external_id,

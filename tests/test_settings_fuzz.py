@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cross_account.role import iam_length
-from cross_account.rules import DEFAULT_TRUST_POLICY_QUOTA, ROLE_INLINE_POLICIES_QUOTA, SettingsError
+from cross_account.declaration import SettingsError
+from cross_account.private.policy_size import iam_length
+from cross_account.quotas import DEFAULT_TRUST_POLICY_QUOTA, ROLE_INLINE_POLICIES_QUOTA
 from cross_account.settings import Settings
 from harness.synth import synth
 

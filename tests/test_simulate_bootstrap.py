@@ -42,7 +42,7 @@ PWN_ROLE = role_in(ACCOUNT_B, "PwnCrossAccountAccessRole")
 LANE_PATH = "/cross-account-lane/CrossAccountAccessRole/"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT_B}:policy{LANE_PATH}CrossAccountAccessRole-ServiceRoleBoundary"
 STAGING = f"arn:aws:s3:::cross-account-deploys-{ACCOUNT_B}-us-east-1"
-VERSION = f"arn:aws:ssm:us-east-1:{ACCOUNT_B}:parameter/cdk-bootstrap/hnb659fds/version"
+VERSION = f"arn:aws:ssm:us-east-1:{ACCOUNT_B}:parameter/cdk-bootstrap/xacctb/version"
 GROUP = f"arn:aws:iam::{ACCOUNT_A}:group/CrossAccountAssumers"
 ASSUME_POLICY = f"arn:aws:iam::{ACCOUNT_A}:policy/AssumeCrossAccountAccessRole"
 

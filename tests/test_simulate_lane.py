@@ -374,7 +374,7 @@ def test_a_created_role_is_held_to_the_boundary_whatever_its_trust() -> None:
 
 
 def test_the_boundary_fits_a_managed_policy() -> None:
-    from cross_account.role import iam_length
+    from cross_account.private.policy_size import iam_length
 
     for world in ("service_roles", "service_roles_admin"):
         boundary = world_model(world, worlds=WORLDS).managed_policies[BOUNDARY]

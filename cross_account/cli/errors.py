@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from cross_account.rules import SettingsError
+from cross_account.declaration import SettingsError
 
 EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2

@@ -64,22 +64,6 @@ def _role_arns_of(profile: Mapping[str, Any]) -> Iterable[str]:
         yield from (value for flag, value in itertools.pairwise(words) if flag == "--role-arn")
 
 
-def requirements(spec: RoleSpec) -> list[str]:
-    """What a caller must bring, in words."""
-    needs = []
-    if spec.external_ids:
-        needs.append("external ID")
-    if spec.require_mfa:
-        age = f" at most {spec.mfa_max_age_seconds} s old" if spec.mfa_max_age_seconds is not None else ""
-        needs.append(f"MFA{age}")
-    if spec.require_source_identity:
-        needs.append("source identity")
-    if spec.allow_session_tags:
-        keys = f" ({', '.join(spec.allowed_session_tag_keys)})" if spec.allowed_session_tag_keys else ""
-        needs.append(f"session tags allowed{keys}")
-    return needs
-
-
 def command(row: Row, settings: Settings) -> str:
     """How to assume it with this client, from the app's folder."""
     words = ["cross-account", "assume"]
@@ -87,7 +71,7 @@ def command(row: Row, settings: Settings) -> str:
         words += ["--account", row.account]
     if row.spec.tier is not None:
         words += ["--tier", row.spec.tier]
-    if row.spec.require_mfa:
+    if row.spec.caller.mfa:
         words += ["--mfa-serial", "ARN"]
     return " ".join(words)
 
@@ -105,16 +89,7 @@ def as_json(settings: Settings, source: Path, found: Sequence[Row]) -> str:
                 "role_arn": row.app.role_arn,
                 "assumers_group": row.spec.assumers_group_name,
                 "max_session_duration_seconds": row.spec.max_session_duration_seconds,
-                "requires": {
-                    "external_id": bool(row.spec.external_ids),
-                    "mfa": row.spec.require_mfa,
-                    "mfa_max_age_seconds": row.spec.mfa_max_age_seconds,
-                    "source_identity": row.spec.require_source_identity,
-                },
-                "session_tags": {
-                    "allowed": row.spec.allow_session_tags,
-                    "keys": list(row.spec.allowed_session_tag_keys),
-                },
+                **row.spec.caller.as_json(),
                 "profiles": row.profiles,
                 "command": command(row, settings),
             }
@@ -133,7 +108,7 @@ def as_text(settings: Settings, source: Path, found: Sequence[Row]) -> str:
             row.account,
             row.spec.tier or "-",
             row.app.role_arn,
-            ", ".join(requirements(row.spec)) or "-",
+            ", ".join(row.spec.caller.described()) or "-",
             ", ".join(row.profiles) or "-",
         )
         for row in found

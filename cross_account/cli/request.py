@@ -20,8 +20,8 @@ from cross_account.cli.roles import (
     partition_of,
     role_from_outputs,
 )
+from cross_account.quotas import MAX_TAGS
 from cross_account.rules import (
-    MAX_TAGS,
     ROLE_ARN_RE,
     mapping_of_tags,
     validate_account_id,

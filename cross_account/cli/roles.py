@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from cross_account.cli.errors import CliError, UsageError, checked_flag, cut, from_settings_error
-from cross_account.rules import ROLE_ARN_RE, SettingsError, validate_external_id, validate_role_arn
+from cross_account.declaration import SettingsError
+from cross_account.rules import ROLE_ARN_RE, validate_external_id, validate_role_arn
 from cross_account.rules import role_arn as build_role_arn
 from cross_account.settings import RoleSpec, Settings
 

@@ -16,7 +16,7 @@ class _Request(Protocol):
     def addfinalizer(self, finalizer: object) -> None: ...
 
 
-def start_emulator(request: _Request, label: str) -> Emulator:
+def start_emulator(request: _Request, label: str, *, tls: bool = False) -> Emulator:
     """Start MiniStack for a test or module; a finalizer stops it and removes its state folder.
 
     The state folder is inside the project (``.local/tests/...``), so a run leaves nothing outside it.
@@ -26,4 +26,4 @@ def start_emulator(request: _Request, label: str) -> Emulator:
     # Registered first, so it runs last: the folder goes once the process is gone.
     request.addfinalizer(lambda: shutil.rmtree(state_dir, ignore_errors=True))
     request.addfinalizer(stack.close)
-    return stack.enter_context(run_emulator(state_dir))
+    return stack.enter_context(run_emulator(state_dir, tls=tls))

@@ -38,7 +38,8 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from harness.emulator.server import LOCAL_STATE_ROOT, Emulator, client_env, run_emulator
+from harness.emulator.lane_flow import LANE_CONTEXT, LaneSteps
+from harness.emulator.server import LOCAL_STATE_ROOT, Emulator, run_emulator
 from harness.node import NODE, NODE_BIN_DIR, NPM_BIN_DIR, PROJECT_ROOT
 from harness.synth import cdk_json_context
 
@@ -50,7 +51,8 @@ JSII_CACHE: Final = LOCAL_STATE_ROOT / "jsii-package-cache"
 THIRD_ACCOUNT: Final = "333333333333"
 ACCESS_DENIED: Final = "AccessDenied"
 COMMAND_TIMEOUT_SECONDS: Final = 300
-MFA_CONTEXT: Final = {"require_mfa": "true"}
+#: TargetStack's variants all carry the lane's settings (MyService's function needs them).
+MFA_CONTEXT: Final = {**LANE_CONTEXT, "require_mfa": "true"}
 #: The demo's CI: GitHub Actions workflows of octo/app's main branch may deploy.
 GITHUB_ISSUER: Final = "token.actions.githubusercontent.com"
 GITHUB_AUDIENCE: Final = "sts.amazonaws.com"
@@ -135,7 +137,12 @@ class Flow:
         # through IAM and TrustedStack imports it by ARN (the provider_arn setting).
         self.oidc_provider_arn = f"arn:aws:iam::{self.account_a}:oidc-provider/{GITHUB_ISSUER}"
         ci = {"repositories": [{"repository": CI_REPOSITORY, "branches": ["main"]}]}
-        self.oidc_context = {"github_oidc": json.dumps({**ci, "provider_arn": self.oidc_provider_arn})}
+        self.oidc_context = {
+            "github_oidc": json.dumps({**ci, "provider_arn": self.oidc_provider_arn}),
+            **LANE_CONTEXT,
+        }
+        #: Stacks in B that the lane rows make (and B's admin's): deleted with B's key at teardown if still there.
+        self._lane_stacks: list[str] = []
         self._deployed: list[tuple[str, str]] = []  # (stack, account), to destroy in reverse
         self._background: dict[str, subprocess.Popen[bytes]] = {}  # variant -> its cdk synth
 
@@ -163,10 +170,15 @@ class Flow:
                 "JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(JSII_CACHE),
                 "CDK_HOME": str(self.workspace.root / "cdk-home"),
                 "CDK_DISABLE_CLI_TELEMETRY": "true",
+                # CDK's built-in template validator is 75% of a Python synth (3.2 s instead of 8.5 s): the demo
+                # skips it, as its templates are the tests' (cfn-lint, and `cdk synth` with it in tests/test_app.py).
+                "CDK_VALIDATION": "false",
                 "HOME": str(self.workspace.root / "home"),
                 "TMPDIR": str(self.workspace.root / "tmp"),
                 "CROSS_ACCOUNT_CACHE_DIR": str(self.workspace.root / "tmp" / "cross-account-cache"),
                 "PYTHONPATH": str(PROJECT_ROOT),
+                # npx would ask the registry whether npm is current, and print the answer.
+                "NPM_CONFIG_UPDATE_NOTIFIER": "false",
             }
         )
         base.update(aws)
@@ -206,7 +218,7 @@ class Flow:
             aws_secret_access_key=keys.secret_access_key,
             aws_session_token=keys.session_token,
             region_name="us-east-1",
-        ).client(service, endpoint_url=self.emulator.endpoint)
+        ).client(service, endpoint_url=self.emulator.endpoint, verify=self.emulator.ca_bundle)
 
     def _root(self, account: str) -> Keys:
         env = self.emulator.root_env(account)
@@ -237,11 +249,16 @@ class Flow:
 
     def synth_in_background(self, variant: str, context: Mapping[str, str]) -> None:
         """Start ``cdk synth`` of a variant deployed later, so it overlaps the steps before that deploy."""
+        argv = [str(CDK), "synth", *self._synth_args(variant, context), "--quiet", "--no-notices"]
+        self.start_background(variant, argv, cwd=PROJECT_ROOT, aws=self.emulator.root_env(self.account_b))
+
+    def start_background(self, variant: str, argv: Sequence[str], *, cwd: Path, aws: Mapping[str, str]) -> None:
+        """Run a synth in the background; :meth:`_await_synth` waits for it, teardown stops it."""
         with (self.workspace.root / f"synth-{variant}.log").open("w") as log:
             self._background[variant] = subprocess.Popen(
-                [str(CDK), "synth", *self._synth_args(variant, context), "--quiet", "--no-notices"],
-                cwd=PROJECT_ROOT,
-                env=self._env(self.emulator.root_env(self.account_b)),
+                list(argv),
+                cwd=cwd,
+                env=self._env(aws),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -249,6 +266,8 @@ class Flow:
             )
 
     def _await_synth(self, variant: str) -> None:
+        if variant not in self._background:
+            return
         process = self._background.pop(variant)
         if process.wait(timeout=COMMAND_TIMEOUT_SECONDS) != 0:
             lines = (self.workspace.root / f"synth-{variant}.log").read_text().strip().splitlines()
@@ -294,12 +313,14 @@ class Flow:
             UserName=name, PolicyName="AssumeAnyRole", PolicyDocument=json.dumps(document)
         )
 
-    def _client_cli(self, keys: Keys, command: str, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run ``cross-account COMMAND --role-arn ... --no-cache ...`` as the holder of `keys`."""
+    def _client_cli(
+        self, keys: Keys, command: str, *args: str, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``cross-account COMMAND --role-arn ... --no-cache ...`` as the holder of `keys` (in a folder without
+        cdk.json unless `cwd` is given)."""
         if not CLIENT.exists():
             raise FlowError(f"{CLIENT} is missing: run `make setup` (it installs the cross-account client)")
-        env = client_env(self.emulator.endpoint, **_key_args(keys))
-        return self._run([str(CLIENT), command, *args], env, cwd=self._neutral)
+        return self._run([str(CLIENT), command, *args], self.emulator.env(**_key_args(keys)), cwd=cwd or self._neutral)
 
     def assume_outcome(self, keys: Keys, role_arn: str, external_id: str | None) -> str:
         """``cross-account assume`` as `keys`: "allowed", or "AccessDenied" when the client exits non-zero
@@ -358,7 +379,10 @@ class Flow:
     def assume_with_token(self, role_arn: str, token: str) -> tuple[str, Keys | None]:
         """``AssumeRoleWithWebIdentity`` with this token: "allowed" and the session's keys, or the error code."""
         sts = boto3.session.Session(region_name="us-east-1").client(
-            "sts", endpoint_url=self.emulator.endpoint, config=Config(signature_version=UNSIGNED)
+            "sts",
+            endpoint_url=self.emulator.endpoint,
+            verify=self.emulator.ca_bundle,
+            config=Config(signature_version=UNSIGNED),
         )
         try:
             reply = sts.assume_role_with_web_identity(
@@ -405,6 +429,9 @@ class Flow:
         self._check("cdk deploy TargetStack (account B)", "CREATE_COMPLETE", status)
         if self.presynth:
             self.synth_in_background("require-mfa", MFA_CONTEXT)
+        lane = self.lane_steps()
+        if self.presynth:
+            lane.synth_in_background()
         self.register_oidc_provider()
         status = self.deploy("TrustedStack", a, variant="default", context=self.oidc_context)
         self._check("cdk deploy TrustedStack (account A)", "CREATE_COMPLETE", status)
@@ -436,6 +463,7 @@ class Flow:
         for step, keys, given_id in refused:
             self._check(step, ACCESS_DENIED, self.assume_outcome(keys, role_arn, given_id))
         self._ci(trusted["GithubActionsDeployerRoleArn"], role_arn, external_id)
+        lane.run(alice, role_arn, external_id)
 
         status = self.deploy("TargetStack", b, variant="require-mfa", context=MFA_CONTEXT)
         self._check("cdk deploy TargetStack, require_mfa", "UPDATE_COMPLETE", status)
@@ -454,6 +482,17 @@ class Flow:
         self._check("  ... into B with the external ID", expected_arn, self.chain_outcome(keys, role_arn, external_id))
         self._check("  ... into B without external ID", ACCESS_DENIED, self.chain_outcome(keys, role_arn, None))
 
+    def lane_steps(self) -> LaneSteps:
+        """alice deploys her own service into B through the deploy lane (harness/emulator/lane_flow.py)."""
+        return LaneSteps(self)
+
+    def _delete_lane_stacks(self) -> None:
+        """What the lane rows left (a stopped flow): deleted with B's key, before TargetStack goes."""
+        cloudformation = self._client("cloudformation", self._root(self.account_b))
+        for stack in self._lane_stacks:
+            with _quietly():
+                cloudformation.delete_stack(StackName=stack)
+
     def _teardown(self) -> None:
         """Remove what the flow made outside the stacks, then ``cdk destroy`` each deployed stack."""
         self._stop_background()
@@ -469,6 +508,7 @@ class Flow:
             self._client("iam", self._root(a)).delete_open_id_connect_provider(
                 OpenIDConnectProviderArn=self.oidc_provider_arn
             )
+        self._delete_lane_stacks()
         for stack, account in reversed(self._deployed):
             try:
                 self._cdk(["destroy", stack, "--app", str(self._any_assembly()), "--force"], account)
@@ -544,7 +584,7 @@ def run_flow(*, keep: bool = False, echo: Callable[[str], None] | None = None, p
     workspace = Workspace.create()
     rows: list[Row] = []
     pid = 0
-    with run_emulator(workspace.emulator_dir) as emulator:
+    with run_emulator(workspace.emulator_dir, tls=True) as emulator:
         pid = emulator.pid
         if echo is not None:
             echo(f"MiniStack on {emulator.endpoint} (PID {pid}), IAM enforced")

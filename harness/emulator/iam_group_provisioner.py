@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import version
 from typing import Any, Final
 
@@ -58,15 +58,20 @@ def _modules() -> tuple[Any, Any]:
     return iam, provisioners
 
 
+def version_problems(what: str) -> list[str]:
+    """A problem when the installed MiniStack is not the one `what` was written against."""
+    installed = version("ministack")
+    if installed == PINNED_MINISTACK_VERSION:
+        return []
+    return [
+        f"ministack {installed} is installed but {what} was written against "
+        f"{PINNED_MINISTACK_VERSION}: re-check the internals below, then update PINNED_MINISTACK_VERSION"
+    ]
+
+
 def check_internals() -> list[str]:
     """Name every internal this provisioner needs that the installed MiniStack lacks (empty: all present)."""
-    problems: list[str] = []
-    installed = version("ministack")
-    if installed != PINNED_MINISTACK_VERSION:
-        problems.append(
-            f"ministack {installed} is installed but the provisioner was written against "
-            f"{PINNED_MINISTACK_VERSION}: re-check the internals below, then update PINNED_MINISTACK_VERSION"
-        )
+    problems = version_problems("the provisioner")
     try:
         iam, provisioners = _modules()
     except ImportError as error:
@@ -255,15 +260,20 @@ def _delete(physical_id: str, props: Props) -> None:
     _remove(physical_id, props)
 
 
-def main(argv: Sequence[str] = sys.argv[1:]) -> int:
-    """``python -m harness.emulator.iam_group_provisioner --check``: print what moved; exit 1 if anything did."""
+def check_command(argv: Sequence[str], module: str, check: Callable[[], list[str]]) -> int:
+    """``python -m MODULE --check``: print what moved; exit 1 if anything did (2 on a usage error)."""
     if list(argv) != ["--check"]:
-        print("usage: python -m harness.emulator.iam_group_provisioner --check", file=sys.stderr)
+        print(f"usage: python -m {module} --check", file=sys.stderr)
         return 2
-    problems = check_internals()
+    problems = check()
     for problem in problems:
         print(problem)
     return 1 if problems else 0
+
+
+def main(argv: Sequence[str] = sys.argv[1:]) -> int:
+    """``python -m harness.emulator.iam_group_provisioner --check``."""
+    return check_command(argv, "harness.emulator.iam_group_provisioner", check_internals)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -45,6 +46,8 @@ class Emulator:
     port: int
     pid: int
     state_dir: Path
+    #: With TLS: the emulator's self-signed certificate, which every client must trust (else None).
+    ca_bundle: str | None = None
 
     @property
     def log_path(self) -> Path:
@@ -52,16 +55,32 @@ class Emulator:
 
     def root_env(self, account_id: str) -> dict[str, str]:
         """AWS SDK/CLI environment for an account's root caller against this emulator."""
-        return client_env(self.endpoint, access_key_id=account_id, secret_access_key=ROOT_SECRET)
+        return self.env(access_key_id=account_id, secret_access_key=ROOT_SECRET)
+
+    def env(self, *, access_key_id: str, secret_access_key: str, session_token: str | None = None) -> dict[str, str]:
+        """AWS SDK/CLI environment for these credentials against this emulator (its certificate trusted)."""
+        return client_env(
+            self.endpoint,
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
+            session_token=session_token,
+            ca_bundle=self.ca_bundle,
+        )
 
 
 def client_env(
-    endpoint: str, *, access_key_id: str, secret_access_key: str, session_token: str | None = None
+    endpoint: str,
+    *,
+    access_key_id: str,
+    secret_access_key: str,
+    session_token: str | None = None,
+    ca_bundle: str | None = None,
 ) -> dict[str, str]:
     """The variables that point an AWS SDK or CLI at the emulator with the given credentials.
 
     Profiles and config files of the person running this are ignored, so nothing of theirs is read
-    or sent, and a real AWS account can never be reached by mistake.
+    or sent, and a real AWS account can never be reached by mistake. With `ca_bundle`, the AWS SDKs
+    and CLIs (Python and Node) trust the emulator's certificate.
     """
     env = {
         "AWS_ENDPOINT_URL": endpoint,
@@ -75,6 +94,9 @@ def client_env(
     }
     if session_token:
         env["AWS_SESSION_TOKEN"] = session_token
+    if ca_bundle:
+        env["AWS_CA_BUNDLE"] = ca_bundle
+        env["NODE_EXTRA_CA_CERTS"] = ca_bundle
     return env
 
 
@@ -86,15 +108,26 @@ def free_port() -> int:
         return port
 
 
-def _ready(endpoint: str) -> bool:
+def _ready(endpoint: str, ca_bundle: Path | None) -> bool:
     try:
-        with urllib.request.urlopen(f"{endpoint}/_ministack/health", timeout=1) as response:  # noqa: S310
+        context = None
+        if ca_bundle is not None:
+            if not ca_bundle.exists():
+                return False  # MiniStack writes its certificate before it serves
+            context = ssl.create_default_context(cafile=str(ca_bundle))
+        url = f"{endpoint}/_ministack/health"
+        with urllib.request.urlopen(url, timeout=1, context=context) as response:  # noqa: S310
             return bool(response.status == 200)
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
+    except (urllib.error.URLError, ConnectionError, TimeoutError, ssl.SSLError):
         return False
 
 
-def _emulator_environment(port: int, state_dir: Path) -> dict[str, str]:
+def _certificate(state_dir: Path) -> Path:
+    """Where MiniStack (``USE_SSL=1``) writes its self-signed certificate: ``$TMPDIR/ministack-tls``."""
+    return state_dir / "ministack-tls" / "server.crt"
+
+
+def _emulator_environment(port: int, state_dir: Path, *, tls: bool = False) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MINISTACK_"))}
     env.update(
         {
@@ -112,6 +145,10 @@ def _emulator_environment(port: int, state_dir: Path) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if tls:
+        # HTTPS with a self-signed certificate for localhost and 127.0.0.1 (generated with openssl), so
+        # aws:SecureTransport is true as on AWS: a bucket policy that denies plain HTTP lets the deploys in.
+        env["USE_SSL"] = "1"
     return env
 
 
@@ -128,19 +165,23 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def run_emulator(state_dir: Path) -> Iterator[Emulator]:
-    """Start MiniStack with IAM enforced, yield it once it answers, and always stop it by PID."""
+def run_emulator(state_dir: Path, *, tls: bool = False) -> Iterator[Emulator]:
+    """Start MiniStack with IAM enforced, yield it once it answers, and always stop it by PID.
+
+    ``tls``: serve HTTPS (the flow's deploy lane needs it: the staging bucket denies plain HTTP).
+    """
     if not EMULATOR_PYTHON.exists():
         raise EmulatorError(f"{EMULATOR_PYTHON} is missing: run `make .venv-emulator/.installed` (or `make demo`)")
     state_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    endpoint = f"http://{HOST}:{port}"
+    endpoint = f"{'https' if tls else 'http'}://{HOST}:{port}"
+    certificate = _certificate(state_dir) if tls else None
     log = (state_dir / "ministack.log").open("wb")
     try:
         process = subprocess.Popen(
             [str(EMULATOR_PYTHON), "-m", "harness.emulator.launcher"],
             cwd=PROJECT_ROOT,
-            env=_emulator_environment(port, state_dir),
+            env=_emulator_environment(port, state_dir, tls=tls),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -150,12 +191,13 @@ def run_emulator(state_dir: Path) -> Iterator[Emulator]:
         log.close()  # the child keeps its own descriptor
     try:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while not _ready(endpoint):
+        while not _ready(endpoint, certificate):
             if process.poll() is not None:
                 raise EmulatorError(f"MiniStack exited with {process.returncode}; see {state_dir / 'ministack.log'}")
             if time.monotonic() > deadline:
                 raise EmulatorError(f"MiniStack did not answer within {READY_TIMEOUT_SECONDS:.0f} s")
             time.sleep(0.05)
-        yield Emulator(endpoint=endpoint, port=port, pid=process.pid, state_dir=state_dir)
+        ca_bundle = str(certificate) if certificate else None
+        yield Emulator(endpoint=endpoint, port=port, pid=process.pid, state_dir=state_dir, ca_bundle=ca_bundle)
     finally:
         stop(process)
