@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from cross_account import declaration, rules
@@ -42,6 +42,8 @@ class CiProvider:
     workflow_claim: str | None = None
     #: The claim that says a branch or tag is protected (GitLab's ``ref_protected``), if the system has one.
     protected_ref_claim: str | None = None
+    #: The setting in words, for the README's settings table.
+    summary: str = ""
 
     def subject(self, repository: str, kind: str, name: str) -> str:
         return self.subjects[kind].format(repository=repository, name=name)
@@ -64,6 +66,12 @@ CI_PROVIDERS: Final[Mapping[str, CiProvider]] = {
         repository_rule="must be OWNER/REPO",
         id_claim="repository_id",
         workflow_claim="job_workflow_ref",
+        summary=(
+            "a GitHub Actions deployer role in account A (see [Deploy from CI](#deploy-from-ci)): "
+            '`{"repositories": [{"repository": "OWNER/REPO", "repository_id": …, "branches": […], '
+            '"environments": […], "tags": […]}], "workflows": [...], "provider_arn": …, "role_name": …, '
+            '"max_session_duration_seconds": …, "tier": …}`'
+        ),
     ),
     "gitlab_oidc": CiProvider(
         setting="gitlab_oidc",
@@ -79,6 +87,10 @@ CI_PROVIDERS: Final[Mapping[str, CiProvider]] = {
         repository_rule="must be GROUP[/SUBGROUP…]/PROJECT",
         id_claim="project_id",
         protected_ref_claim="ref_protected",
+        summary=(
+            "the same for GitLab CI (`gitlab.com`; `repository` is `GROUP/PROJECT`; branches and tags; protected "
+            'refs only unless `"allow_unprotected_refs": true`)'
+        ),
     ),
 }
 
@@ -138,6 +150,38 @@ class CiOidcSettings:
     #: ``workflow_run`` workflow runs with the branch's ``sub`` but is another file. Default: any.
     workflows: tuple[str, ...] = ()
 
+    def validated(self, *, unresolved: Callable[[Any], bool] = declaration.never) -> CiOidcSettings:
+        """A copy with every value checked, named as the setting's keys (``github_oidc.role_name``). A value only
+        known at deploy time (``unresolved``: a CDK token, given to the construct) passes as it is."""
+        key, provider, known = self.provider.setting, self.provider, _known(unresolved)
+        allow_owner, allow_wildcards, allow_unprotected = (
+            rules.validate_bool(f"{key}.{name}", getattr(self, name))
+            for name in ("allow_any_repository_of_owner", "allow_ref_wildcards", "allow_unprotected_refs")
+        )
+        check(
+            f"{key}.allow_unprotected_refs",
+            allow_unprotected,
+            not allow_unprotected or provider.protected_ref_claim is not None,
+            f"{provider.label} tokens say nothing about protected refs",
+        )
+        return replace(
+            self,
+            repositories=_repositories(
+                f"{key}.repositories", self.repositories, provider, allow_owner, allow_wildcards, known
+            ),
+            provider_arn=known(lambda k, v: _provider_arn(k, v, provider))(f"{key}.provider_arn", self.provider_arn),
+            role_name=known(rules.validate_role_name)(f"{key}.role_name", self.role_name),
+            max_session_duration_seconds=known(rules.validate_max_session_duration)(
+                f"{key}.max_session_duration_seconds", self.max_session_duration_seconds
+            ),
+            allow_any_repository_of_owner=allow_owner,
+            allow_ref_wildcards=allow_wildcards,
+            allow_unprotected_refs=allow_unprotected,
+            audience=known(_audience)(f"{key}.audience", self.audience),
+            tier=declaration.optional(rules.validate_role_name)(f"{key}.tier", self.tier),
+            workflows=_workflows(f"{key}.workflows", self.workflows, provider, known),
+        )
+
     def subjects(self, repositories: Sequence[CiRepository] | None = None) -> list[str]:
         """The ``sub`` patterns of the trust: one per repository (default: all) and ref."""
         return [
@@ -169,18 +213,34 @@ _KEYS: Final = (
 )
 
 
-def parse_ci_oidc(
-    provider: CiProvider, *, unresolved: Callable[[Any], bool] = declaration.never
-) -> declaration.Validator:
+def parse_ci_oidc(provider: CiProvider) -> declaration.Validator:
     """The parser of one CI system's setting: an object, each key checked, refused in one line naming it.
 
-    A value only known at deploy time (``unresolved``: a CDK token, given to the construct) passes as it is.
+    It reads the JSON into a :class:`CiOidcSettings` and leaves every rule to :meth:`CiOidcSettings.validated`,
+    which the construct calls on its props too.
     """
 
-    def known(validator: declaration.Validator, literal: Callable[[str], bool] | None = None) -> declaration.Validator:
-        """``validator`` for a known value. Of a value with tokens in it, ``literal`` checks the text around them:
-        a wildcard there would widen the trust and is never checked against the allow_* settings."""
+    def parse(key: str, value: Any) -> CiOidcSettings | None:
+        value = declaration.parse_json_string(key, value, dict)
+        if value is None or value == {}:
+            return None
+        check(key, value, isinstance(value, Mapping), f"must be an object of {', '.join(_KEYS)}")
+        for name in value:
+            check(f"{key}.{name}", value[name], name in _KEYS, f"unknown; known: {', '.join(_KEYS)}")
+        given = {name: value[name] for name in _KEYS if name in value}
+        given["repositories"] = _repository_entries(f"{key}.repositories", value.get("repositories"), provider)
+        defaults = {"role_name": provider.default_role_name, "audience": provider.audience}
+        return CiOidcSettings(provider=provider, **{**defaults, **given}).validated()
 
+    return parse
+
+
+def _known(unresolved: Callable[[Any], bool]) -> Callable[..., declaration.Validator]:
+    """``known(validator, literal)``: ``validator`` for a known value. Of a value with tokens in it, ``literal``
+    checks the text around them: a wildcard there would widen the trust and is never checked against the
+    allow_* settings."""
+
+    def known(validator: declaration.Validator, literal: Callable[[str], bool] | None = None) -> declaration.Validator:
         def apply(key: str, value: Any) -> Any:
             if not unresolved(value):
                 return validator(key, value)
@@ -191,46 +251,7 @@ def parse_ci_oidc(
 
         return apply
 
-    def parse(key: str, value: Any) -> CiOidcSettings | None:
-        value = declaration.parse_json_string(key, value, dict)
-        if value is None or value == {}:
-            return None
-        check(key, value, isinstance(value, Mapping), f"must be an object of {', '.join(_KEYS)}")
-        for name in value:
-            check(f"{key}.{name}", value[name], name in _KEYS, f"unknown; known: {', '.join(_KEYS)}")
-        allow_owner, allow_wildcards, allow_unprotected = (
-            rules.validate_bool(f"{key}.{name}", value.get(name, False))
-            for name in ("allow_any_repository_of_owner", "allow_ref_wildcards", "allow_unprotected_refs")
-        )
-        check(
-            f"{key}.allow_unprotected_refs",
-            allow_unprotected,
-            not allow_unprotected or provider.protected_ref_claim is not None,
-            f"{provider.label} tokens say nothing about protected refs",
-        )
-        return CiOidcSettings(
-            provider=provider,
-            repositories=_repositories(
-                f"{key}.repositories", value.get("repositories"), provider, allow_owner, allow_wildcards, known
-            ),
-            provider_arn=known(lambda k, v: _provider_arn(k, v, provider))(
-                f"{key}.provider_arn", value.get("provider_arn")
-            ),
-            role_name=known(rules.validate_role_name)(
-                f"{key}.role_name", value.get("role_name", provider.default_role_name)
-            ),
-            max_session_duration_seconds=known(rules.validate_max_session_duration)(
-                f"{key}.max_session_duration_seconds", value.get("max_session_duration_seconds", 3600)
-            ),
-            allow_any_repository_of_owner=allow_owner,
-            allow_ref_wildcards=allow_wildcards,
-            allow_unprotected_refs=allow_unprotected,
-            audience=known(_audience)(f"{key}.audience", value.get("audience", provider.audience)),
-            tier=declaration.optional(rules.validate_role_name)(f"{key}.tier", value.get("tier")),
-            workflows=_workflows(f"{key}.workflows", value.get("workflows", []), provider, known),
-        )
-
-    return parse
+    return known
 
 
 _MIXED_VALUE_RULE: Final = (
@@ -283,6 +304,17 @@ def _audience(key: str, value: Any) -> str:
     return str(value)
 
 
+def _repository_entries(key: str, value: Any, provider: CiProvider) -> Any:
+    """The setting's ``repositories``: objects of known keys, read into :class:`CiRepository` (checked later)."""
+    check(key, value, isinstance(value, list) and bool(value), 'must be a non-empty list of {"repository": …, …}')
+    keys = ("repository", "repository_id", *provider.subjects)
+    for i, entry in enumerate(value):
+        check(f"{key}[{i}]", entry, isinstance(entry, Mapping), f"must be an object of {', '.join(keys)}")
+        for name in entry:
+            check(f"{key}[{i}].{name}", entry[name], name in keys, f"unknown; known: {', '.join(keys)}")
+    return [CiRepository(**entry) for entry in value]
+
+
 def _repositories(
     key: str,
     value: Any,
@@ -291,27 +323,30 @@ def _repositories(
     allow_wildcards: bool,
     known: Callable[..., declaration.Validator],
 ) -> tuple[CiRepository, ...]:
-    check(key, value, isinstance(value, list) and bool(value), 'must be a non-empty list of {"repository": …, …}')
+    check(key, value, isinstance(value, list | tuple) and bool(value), "must be a non-empty list of CiRepository")
     kinds = tuple(provider.subjects)
-    keys = ("repository", "repository_id", *kinds)
     ref_name = known(_ref_name if allow_wildcards else _literal_ref_name, _plain)
     repositories = []
     for i, entry in enumerate(value):
         entry_key = f"{key}[{i}]"
-        check(entry_key, entry, isinstance(entry, Mapping), f"must be an object of {', '.join(keys)}")
-        for name in entry:
-            check(f"{entry_key}.{name}", entry[name], name in keys, f"unknown; known: {', '.join(keys)}")
+        check(entry_key, entry, isinstance(entry, CiRepository), "must be a CiRepository")
         repository = known(lambda k, v: _repository(k, v, provider, allow_owner), _plain)(
-            f"{entry_key}.repository", entry.get("repository")
+            f"{entry_key}.repository", entry.repository
         )
-        refs = {kind: declaration.sequence_of(f"{entry_key}.{kind}", entry.get(kind, []), ref_name) for kind in kinds}
+        refs = {kind: declaration.sequence_of(f"{entry_key}.{kind}", getattr(entry, kind), ref_name) for kind in kinds}
+        check(
+            f"{entry_key}.environments",
+            list(entry.environments),
+            not entry.environments or "environments" in kinds,
+            f"{provider.label} has no environments",
+        )
         check(
             entry_key,
-            entry,
+            entry.repository,
             any(refs.values()),
             f"must name at least one of {', '.join(kinds)}: a repository-wide trust lets every ref and pull request in",
         )
-        repository_id = known(_repository_id, str.isdigit)(f"{entry_key}.repository_id", entry.get("repository_id"))
+        repository_id = known(_repository_id, str.isdigit)(f"{entry_key}.repository_id", entry.repository_id)
         check(
             f"{entry_key}.repository_id",
             repository_id,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
 from aws_cdk import Annotations, Stack
@@ -11,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cross_account import quotas, tokens
-from cross_account.ci import CI_PROVIDERS, CiOidcSettings, CiRepository, parse_ci_oidc
+from cross_account.ci import CI_PROVIDERS, CiOidcSettings, CiRepository
 from cross_account.declaration import SettingsError
 from cross_account.private.construct import construct_label, set_max_session_duration
 from cross_account.private.policy_size import iam_length, trust_size_error
@@ -34,15 +33,12 @@ class CiOidcDeployer(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: CiOidcSettings) -> None:
         label = construct_label(scope, construct_id, type(self).__name__)
         try:
-            # The same rules as the settings: the props go through the setting's parser.
-            checked = parse_ci_oidc(props.provider, unresolved=tokens.unresolved)(
-                props.provider.setting, _as_setting(props)
-            )
+            # The same rules as the settings, on the props themselves.
+            checked = props.validated(unresolved=tokens.unresolved)
         except SettingsError as error:
             # Named as the construct's props, not as the cdk.json setting they share rules with.
             prop = error.key.removeprefix(f"{props.provider.setting}.")
             raise SettingsError(prop, error.value, error.rule, where=label) from None
-        assert checked is not None
         super().__init__(scope, construct_id)
         issuer = props.provider.issuer
         self.provider: iam.IOidcProvider = (
@@ -152,27 +148,3 @@ def _description(props: CiOidcSettings) -> str:
     text = f"Deploys from {props.provider.label} workflows of {repositories}"
     # IAM takes 1000 characters; a token's text must stay whole.
     return text if tokens.unresolved(text) or len(text) <= 1000 else text[:997] + "..."
-
-
-def _as_setting(props: CiOidcSettings) -> dict[str, Any]:
-    """The props as the setting's JSON, so that one parser checks both."""
-    return {
-        "repositories": [
-            # Unset refs are left out (a system without environments refuses the key); an ID is kept as given.
-            {
-                k: (list(v) if isinstance(v, list | tuple) else v)
-                for k, v in asdict(r).items()
-                if v is not None and v != ()
-            }
-            for r in props.repositories
-        ],
-        **({"provider_arn": props.provider_arn} if props.provider_arn else {}),
-        "role_name": props.role_name,
-        "max_session_duration_seconds": props.max_session_duration_seconds,
-        "allow_any_repository_of_owner": props.allow_any_repository_of_owner,
-        "allow_ref_wildcards": props.allow_ref_wildcards,
-        "allow_unprotected_refs": props.allow_unprotected_refs,
-        "audience": props.audience,
-        **({"tier": props.tier} if props.tier else {}),
-        **({"workflows": list(props.workflows)} if props.workflows else {}),
-    }

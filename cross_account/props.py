@@ -26,67 +26,86 @@ class CrossAccountRoleProps:
     is known at synth is validated, the rest is left to IAM at deploy time.
     """
 
-    #: The account (A) whose principals may assume the role. Required.
+    #: The account (A) whose principals may assume the role: 12 digits as a string, not the role's own
+    #: account. Default: none (required).
     trusted_account_id: str = setting(rules.validate_account_id)
-    #: One of these must be sent as ``sts:ExternalId``. Required; ``[]`` opts out explicitly.
+    #: One of these must be sent as `sts:ExternalId`, on every statement that allows `sts:AssumeRole`: each
+    #: 2–1224 of `[A-Za-z0-9+=,.@:/_-]`, not starting with `-` (command-line parsers would read it as an
+    #: option). Default: none (required; `[]` opts out explicitly).
     external_ids: Sequence[str] = setting(rules.validate_external_id, shape="list")
-    #: The role's name. Default: none, so CloudFormation generates a unique one (name it to
-    #: give people a stable ARN; IAM names are unique per account, ignoring case).
+    #: The role's name, 1–64 of `[A-Za-z0-9+=,.@_-]`; unique per account, ignoring case. Default: none, so
+    #: CloudFormation generates one (name it to give people a stable ARN).
     role_name: str | None = setting(declaration.optional(rules.validate_role_name), default=None)
-    #: The role's path. Default: ``/``.
+    #: The role's path: `/` or `/…/`, at most 512 printable ASCII. Default: `/`.
     role_path: str = setting(rules.validate_path, default="/")
-    #: The role's description. Default: none.
+    #: The role's description: at most 1000 characters of printable ASCII, Latin-1, tabs and line breaks.
+    #: Default: none (the app writes one).
     description: str | None = setting(
         declaration.optional(rules.validate_description), default=None, name="role_description"
     )
-    #: Callers must have signed in with MFA (``Bool aws:MultiFactorAuthPresent``). Default: false.
+    #: Callers must have signed in with MFA: the trust and the group's grant require
+    #: `Bool aws:MultiFactorAuthPresent`. Default: `false`.
     require_mfa: bool = setting(rules.validate_bool, default=False)
-    #: With ``require_mfa``: the MFA sign-in is at most this old (``aws:MultiFactorAuthAge``). Default: none.
+    #: With `require_mfa`: the MFA sign-in is at most this old (`NumericLessThan aws:MultiFactorAuthAge`),
+    #: 1–129600 seconds. Default: none.
     mfa_max_age_seconds: int | None = setting(declaration.optional(rules.validate_mfa_max_age), default=None)
-    #: Sessions last at most this long (3600-43200). Default: 3600.
+    #: Sessions last at most this long, 3600–43200 seconds. Default: `3600`.
     max_session_duration_seconds: int = setting(rules.validate_max_session_duration, default=3600)
-    #: Only these users or roles of the trusted account (``ArnEquals aws:PrincipalArn``). Default: any
-    #: principal that the trusted account's own policies allow.
+    #: Only these users or roles **of the trusted account** (`ArnEquals aws:PrincipalArn`); a `*` or `?`
+    #: only after a literal name prefix (`role/*`, `user/*`, `*` are refused). With
+    #: `require_source_identity`, only the roles named here may set one. Default: `[]` (any principal that
+    #: the trusted account's own policies allow).
     trusted_principal_arns: Sequence[str] = setting(rules.validate_principal_arn, default=(), shape="list")
-    #: Callers must belong to this organization (``aws:PrincipalOrgID``). Default: none.
+    #: `o-…`: callers must belong to this organization (`aws:PrincipalOrgID`). Default: none.
     principal_org_id: str | None = setting(declaration.optional(rules.validate_org_id), default=None)
-    #: Callers must set their user name as the source identity. Default: false.
+    #: IAM users must set `sts:SourceIdentity` to their user name; the roles named in
+    #: `trusted_principal_arns` must set one (other role sessions are refused). Default: `false`.
     require_source_identity: bool = setting(rules.validate_bool, default=False)
-    #: Callers may tag their sessions (``sts:TagSession`` in the trust, and in the trusted side's grant);
-    #: GitHub's configure-aws-credentials action tags sessions by default. Default: false.
+    #: Callers may tag their sessions: `sts:TagSession` in the trust (its own statement, with the principal
+    #: conditions) and in the group's grant; GitHub's `configure-aws-credentials` tags by default.
+    #: Default: `false`.
     allow_session_tags: bool = setting(rules.validate_bool, default=False)
-    #: With ``allow_session_tags``: only these session tag keys (``aws:TagKeys``). Default: any key.
+    #: With `allow_session_tags`: only these tag keys (`ForAllValues:StringEquals aws:TagKeys`). Default:
+    #: `[]` (any key).
     allowed_session_tag_keys: Sequence[str] = setting(rules.validate_tag_key, default=(), shape="list")
-    #: Actions the role's inline policy allows. Default: none (grant with CDK's ``grant_*`` methods,
-    #: the construct is ``IGrantable``, or here).
+    #: Actions the role's inline policy allows, `service:Action`. Refused by meaning: `*`, any wildcard in
+    #: `iam:`, `sts:` or `organizations:`, and every action with which a session raises its own privileges
+    #: (IAM's permissions-management actions, `iam:PassRole`, credentials, `sts:AssumeRole`…: attach such a
+    #: policy deliberately through `managed_policy_arns`). Synth warnings name grants that act with another
+    #: principal's permissions and resource-policy writes. Default: `[]` (grant with CDK's `grant_*`
+    #: methods: the construct is an `iam.IRole`).
     allowed_actions: Sequence[str] = setting(rules.validate_action, default=(), shape="list")
-    #: Resources for ``allowed_actions``. Default: ``["*"]``.
+    #: Resources for `allowed_actions`: `*` or ARNs `arn:<partition>:<service>:<region>:<account>:<resource>`.
+    #: Default: `["*"]`.
     allowed_resources: Sequence[str] = setting(rules.validate_resource, default=("*",), shape="list")
-    #: CloudFormation actions of ``allowed_actions`` apply only to stacks of these names (wildcards allowed,
-    #: with a literal part), in the role's account. The deploy lane holds either way: a session changes only
-    #: stacks that sessions of this role created. Default: none, so they apply to ``allowed_resources``.
+    #: The CloudFormation actions of `allowed_actions` apply only to stacks of these names (e.g.
+    #: `["my-service-*"]`: wildcards allowed, with a literal part). It narrows the [deploy
+    #: lane](#deploy-your-service-with-the-role), which holds either way. Default: `[]`.
     cloudformation_stack_names: Sequence[str] = setting(rules.validate_lane_stack_pattern, default=(), shape="list")
-    #: More stacks the session may not operate, beside the ones always protected (the role's own stack,
-    #: CDK's bootstrap stack ``CDKToolkit``, StackSet instances). Default: none.
+    #: More stacks the session may never operate, beside those always protected (its own stack, `CDKToolkit`,
+    #: `CDKToolkit-*`, `StackSet-*`). Default: `[]`.
     protected_stack_names: Sequence[str] = setting(rules.validate_stack_name_pattern, default=(), shape="list")
-    #: Services (``iam:PassedToService``) the session may pass roles it creates to, such as
-    #: ``lambda.amazonaws.com``: it may then create roles under ``service_role_path``, each with the lane's
-    #: permissions boundary (at most this role's own permissions, with its tamper guard inside). Default:
-    #: none, so the session creates no roles.
+    #: Services (`iam:PassedToService`) the session may pass roles it creates to, such as
+    #: `lambda.amazonaws.com`: it may then create roles under `service_role_path`, each with the lane's
+    #: permissions boundary (at most this role's own permissions, with its tamper guard inside). Not
+    #: `cloudformation`, `iam`, `sts` or `organizations`. Default: `[]` (the session creates no roles).
     service_role_services: Sequence[str] = setting(rules.validate_service_principal, default=(), shape="list")
-    #: Where the roles of ``service_role_services`` live. Default: ``/cross-account-lane/<role name>/``.
+    #: With `service_role_services`: where those roles live; not `/`, nor the role's own path or one above it.
+    #: Default: `/cross-account-lane/<role_name>/`.
     service_role_path: str | None = setting(declaration.optional(rules.validate_path), default=None)
-    #: More S3 buckets the session may only read (name patterns, such as your Terraform state), beside the
-    #: deploy tools' artifact buckets always protected (SAM's, CodePipeline's, the Serverless Framework's,
-    #: CDK's). Default: none.
+    #: More S3 buckets the session may only read (name patterns with a literal part, such as your Terraform
+    #: state's), beside the deploy tools' artifact buckets always protected. Default: `[]`.
     protected_bucket_names: Sequence[str] = setting(rules.validate_bucket_name_pattern, default=(), shape="list")
-    #: Managed policies attached to the role. Default: none.
+    #: Managed policy ARNs attached to the role: at most 20 (IAM's most; over 10, IAM's default quota, a synth
+    #: warning; a synth warning also names administrator-like AWS policies). Default: `[]`.
     managed_policy_arns: Sequence[str] = setting(rules.validate_policy_arn, default=(), shape="list")
-    #: The role's permissions boundary. Default: none.
+    #: The role's permissions boundary, a managed policy ARN. Default: none.
     permissions_boundary_arn: str | None = setting(declaration.optional(rules.validate_policy_arn), default=None)
-    #: The account's trust-policy size quota: IAM's default 2048, or up to 4096 after a quota increase.
+    #: The account's trust-policy size quota, 2048–4096: a trust that would not fit is refused at synth.
+    #: Default: `2048` (IAM's default; up to 4096 after a quota increase).
     trust_policy_quota: int = setting(rules.validate_trust_policy_quota, default=quotas.DEFAULT_TRUST_POLICY_QUOTA)
-    #: Tags on the role (at most 50). Default: none.
+    #: At most 49 tags on the role (the tamper guard's `cross-account:tamper-guard` is the 50th, reserved in
+    #: any case): letters, digits, spaces and `_.:/=+-@`; the `aws:` prefix is reserved. Default: `{}`.
     tags: Mapping[str, str] = setting(rules.role_tags, default_factory=dict, shape="tags")
 
     @property

@@ -60,8 +60,10 @@ class RoleSpec(CrossAccountRoleProps):
 
     #: The tier's name, or none for the single top-level role.
     tier: str | None = None
-    #: The app always names its roles: people and the trusted side need a stable ARN.
+    #: The app always names its roles (people and the trusted side need a stable ARN): 1–64 of
+    #: `[A-Za-z0-9+=,.@_-]`. Default: `CrossAccountAccessRole`.
     role_name: str = setting(rules.validate_role_name, default="CrossAccountAccessRole")
+    #: The group in the trusted account: 1–128 of `[A-Za-z0-9+=,.@_-]`. Default: `CrossAccountAssumers`.
     assumers_group_name: str = setting(rules.validate_group_name, default="CrossAccountAssumers")
 
     @classmethod
@@ -81,20 +83,34 @@ _ROLE_KEYS: Final = RoleSpec.settings()
 class Settings:
     """The validated settings of the app. Build it with :meth:`from_context`."""
 
+    #: account A, 12 digits as a string. Default: `"111111111111"`.
     trusted_account_id: str = setting(rules.validate_account_id, default="111111111111")
+    #: account B, 12 digits; must differ from A. Default: `"222222222222"`.
     target_account_id: str = setting(rules.validate_account_id, default="222222222222")
+    #: several target accounts: one target stack each (see [Scale out](#scale-out)); must include `target_account_id`.
+    #: Default: `[]`.
     target_account_ids: tuple[str, ...] = setting(rules.validate_account_id, default=(), shape="list")
+    #: region of both stacks (IAM itself is global). Default: `us-east-1`.
     region: str = setting(rules.validate_region, default="us-east-1")
     #: The role keys at the top level (role_name, external_ids, ...), with the app's defaults.
     role: RoleSpec
+    #: role tiers, e.g. `{"ReadOnly": {…}, "Deploy": {…}}` (see [Scale out](#scale-out)). Default: `{}`.
     roles: Mapping[str, Mapping[str, Any]] = setting(lambda k, v: _tiers(k, v), default_factory=dict)
+    #: `o-…`: turns on `TargetStackSet` (with `target_organizational_unit_ids`). Default: none.
     organization_id: str | None = setting(declaration.optional(rules.validate_org_id), default=None)
+    #: `ou-…` or `r-…` IDs the StackSet deploys to. Default: `[]`.
     target_organizational_unit_ids: tuple[str, ...] = setting(rules.validate_ou_id, default=(), shape="list")
+    #: optional: only these accounts of the OUs (`INTERSECTION`). Default: `[]`.
     stackset_account_ids: tuple[str, ...] = setting(rules.validate_account_id, default=(), shape="list")
+    #: `^[a-zA-Z][a-zA-Z0-9-]{0,127}$`. Default: `CrossAccountAccessRole`.
     stackset_name: str = setting(rules.validate_stackset_name, default="CrossAccountAccessRole")
+    #: `SELF` (management account) or `DELEGATED_ADMIN`. Default: `SELF`.
     stackset_call_as: str = setting(rules.one_of(STACKSET_CALL_AS), default="SELF")
+    #: 0–100. Default: `10`.
     stackset_failure_tolerance_percentage: int = setting(rules.percentage(0), default=10)
+    #: 1–100. Default: `25`.
     stackset_max_concurrent_percentage: int = setting(rules.percentage(1), default=25)
+    #: `true` deploys without a bootstrap stack (`BootstraplessSynthesizer`), for the emulator. Default: `false`.
     local: bool = setting(rules.validate_bool, default=False)
     #: Deploys from CI with OpenID Connect: a role in the trusted account per CI system.
     #: Deploys from CI with OpenID Connect, a role in the trusted account per CI system: one setting per

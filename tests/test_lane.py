@@ -15,13 +15,13 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
-from aws_cdk.assertions import Annotations, Match
 
 from cross_account.declaration import SettingsError
 from cross_account.settings import Settings
 from cross_account.synthesizer import ROLE_ARN_VARIABLE, DeployLaneSynthesizer
 from harness.simulate import Request, Scenario, StackEnv, load_synthesized, resolve_intrinsics, run_scenarios
 from harness.synth import cdk_json_context, synth
+from tests.cdk_support import messages
 
 ACCOUNT_B = "222222222222"
 ENV = Environment(account=ACCOUNT_B, region="us-east-1")
@@ -43,7 +43,7 @@ def service_stack(tmp_path: Path, build: Any = None, **synthesizer: Any) -> tupl
 
 
 def errors(stack: Stack) -> list[str]:
-    return [str(e.entry.data) for e in Annotations.from_stack(stack).find_error("*", Match.any_value())]
+    return messages(stack, "error")
 
 
 @pytest.fixture(autouse=True)

@@ -12,19 +12,9 @@ from typing import Any, Final
 
 from cross_account.cli.errors import CliError, UsageError, checked_flag, cut, from_settings_error
 from cross_account.declaration import SettingsError
-from cross_account.rules import ROLE_ARN_RE, validate_external_id, validate_role_arn
+from cross_account.rules import PARTITIONS, ROLE_ARN_RE, validate_external_id, validate_role_arn
 from cross_account.rules import role_arn as build_role_arn
 from cross_account.settings import RoleSpec, Settings
-
-#: Region prefixes outside the standard partition, and the region STS is called in when only the partition is known.
-_PARTITIONS: Final = (
-    ("cn-", "aws-cn", "cn-north-1"),
-    ("us-gov-", "aws-us-gov", "us-gov-west-1"),
-    ("us-iso-", "aws-iso", "us-iso-east-1"),
-    ("us-isob-", "aws-iso-b", "us-isob-east-1"),
-    ("eu-isoe-", "aws-iso-e", "eu-isoe-west-1"),
-    ("us-isof-", "aws-iso-f", "us-isof-south-1"),
-)
 
 #: Settings that mark a cdk.json as this app's. Generic names another CDK app may use as well (region, tags,
 #: roles, role_name, ...) do not count on their own.
@@ -32,14 +22,9 @@ _GENERIC_KEYS: Final = frozenset({"region", "local", "tags", "roles", "role_name
 APP_KEYS: Final = tuple(key for key in Settings.setting_names() if key not in _GENERIC_KEYS)
 
 
-def partition_of(region: str) -> str:
-    """The AWS partition a region belongs to (aws, aws-cn, aws-us-gov, aws-iso*)."""
-    return next((partition for prefix, partition, _ in _PARTITIONS if region.startswith(prefix)), "aws")
-
-
 def home_region(partition: str) -> str | None:
     """The region STS is called in when only the partition is known."""
-    return next((region for _, name, region in _PARTITIONS if name == partition), None)
+    return next((region for _, name, region in PARTITIONS if name == partition), None)
 
 
 @dataclass(frozen=True)
