@@ -14,7 +14,7 @@ from cross_account.cli.errors import CliError, UsageError, checked_flag, cut, fr
 from cross_account.declaration import SettingsError
 from cross_account.rules import PARTITIONS, ROLE_ARN_RE, validate_external_id, validate_role_arn
 from cross_account.rules import role_arn as build_role_arn
-from cross_account.settings import RoleSpec, Settings
+from cross_account.settings import RoleSpec, Settings, check_numbers_reach_the_app
 
 #: Settings that mark a cdk.json as this app's. Generic names another CDK app may use as well (region, tags,
 #: roles, role_name, ...) do not count on their own.
@@ -36,11 +36,21 @@ class AppRole:
     role_arn: str
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, *, app_settings: bool = False) -> Any:
+    """The JSON document in `path`; with `app_settings` (a cdk.json), a setting whose number the CDK CLI would drop
+    (beyond a double's range: a 5,000-digit one, which Python's JSON reader refuses too) is refused by name first,
+    as the app refuses it."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        content = path.read_bytes()
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    if app_settings:
+        try:
+            check_numbers_reach_the_app(content)
+        except SettingsError as error:
+            raise from_settings_error(error, source=str(path)) from None
+    try:
+        return json.loads(content.decode("utf-8"))
     except RecursionError:
         raise UsageError(f"{path} is not valid JSON: nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as error:  # ValueError: JSONDecodeError, and numbers over 4300 digits
@@ -48,7 +58,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _context_of(path: Path) -> dict[str, Any]:
-    document = _read_json(path)
+    document = _read_json(path, app_settings=True)
     context = document.get("context", {}) if isinstance(document, dict) else None
     if not isinstance(context, dict):
         raise UsageError(f"{path}: 'context' must be a JSON object")
