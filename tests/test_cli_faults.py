@@ -341,6 +341,6 @@ def test_a_folder_where_a_cache_entry_should_be_is_one_warning_and_the_credentia
     again = cli_in_process(*args, env=stub_env)
     assert again.code == 0, again.err
     assert json.loads(again.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"]
-    [line] = again.err.splitlines()
+    [line] = said_lines(again.err)
     assert line == f"cross-account: warning: not cached: the cache entry {entry} is a folder; remove it"
     assert entry.is_dir()

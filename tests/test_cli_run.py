@@ -384,7 +384,7 @@ def test_what_the_command_left_in_the_background_ends_when_it_exits(
     assert result.returncode == 0, result.stderr
     background = _background_pid(pid_file, time.monotonic() + 1)
     assert _gone_soon(background, 0.5), "a background process kept running with the role's keys after exec returned"
-    [line] = result.stderr.splitlines()
+    [line] = said_lines(result.stderr)
     assert line.startswith("cross-account: warning: exec: ending what the command left running"), line
     assert "--keep-background" in line
 
@@ -418,7 +418,7 @@ def test_keep_background_leaves_it_running(stub_sts: StubSts, stub_env: dict[str
     assert result.returncode == 0, result.stderr
     background = _background_pid(pid_file, time.monotonic() + 1)
     try:
-        assert result.stderr == ""
+        assert said_lines(result.stderr) == []
         assert _alive(background), "--keep-background keeps what the command started"
     finally:
         os.kill(background, signal.SIGKILL)
