@@ -174,9 +174,13 @@ def check_source_profile(name: str, environ: Mapping[str, str]) -> None:
     from botocore.exceptions import BotoCoreError
 
     from cross_account.cli.files import home_directory
-    from cross_account.cli.sdk_config import profiles_of
+    from cross_account.cli.sdk_config import check_readable, profiles_of
 
     config = profiles.config_path(environ)
+    if config.exists() and not config.is_file():
+        return  # a device or a FIFO: the writer refuses it, naming its kind, and reads nothing from it
+    if config.is_file():
+        check_readable(config, config)  # one line naming the line botocore cannot read
     given = environ.get("AWS_SHARED_CREDENTIALS_FILE")
     credentials = Path(given).expanduser() if given else home_directory(environ) / ".aws" / "credentials"
     try:
