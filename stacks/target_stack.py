@@ -62,7 +62,7 @@ class TargetStack(Stack):
                 self,
                 f"{prefix}SwitchRoleUrl",
                 value=f"https://signin.aws.amazon.com/switchrole?{query}",
-                description="Console switch-role link (written only for a role that requires no external ID or source identity)",
+                description="Console switch-role link (the console cannot send an external ID or source identity)",
             )
         else:
             Annotations.of(self).add_warning_v2(

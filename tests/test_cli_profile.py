@@ -6,6 +6,7 @@ import configparser
 import json
 import os
 import random
+import secrets
 import shlex
 import stat
 import subprocess
@@ -281,7 +282,7 @@ def test_configure_profile_names_sessions_after_the_caller_as_botocore_uses_it(m
 
     iam = boto3.client("iam", endpoint_url=moto_env["AWS_ENDPOINT_URL"], region_name="us-east-1",
                        aws_access_key_id=SOURCE_ACCESS_KEY, aws_secret_access_key=SOURCE_SECRET)  # fmt: skip
-    user = f"alice-{os.getpid()}-{random.randrange(10**6)}"
+    user = f"alice-{secrets.token_hex(4)}"
     iam.create_user(UserName=user)
     key = iam.create_access_key(UserName=user)["AccessKey"]
     env = {k: v for k, v in moto_env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}

@@ -187,7 +187,9 @@ def check_source_profile(name: str, environ: Mapping[str, str]) -> None:
         found = set(profiles_of(config)) if config.is_file() else set()
         found |= set(raw_config_parse(str(credentials))) if credentials.is_file() else set()
     except (BotoCoreError, OSError, ValueError) as error:
-        raise CliError(f"cannot read the AWS config files to find --source-profile {name} ({type(error).__name__})")
+        raise CliError(
+            f"cannot read the AWS config files to find --source-profile {name} ({type(error).__name__})"
+        ) from None
     if name not in found:
         raise UsageError(
             f"--source-profile {name}: no such profile in {config} or {credentials} (the trusted account's "
@@ -210,3 +212,29 @@ def caller_session_name(request: RoleRequest, environ: Mapping[str, str]) -> str
             f"you ({error}); pass --session-name NAME (your IAM user name) to write the profile offline"
         ) from None
     return session_name_from_arn(caller)
+
+
+def as_text(named: Mapping[str, NamedRole], config: Path) -> str:
+    """The named roles as list shows them after the app's roles."""
+    table = [("NAME", "ROLE", "SOURCE", "SENDS")]
+    table += [
+        (role.name, role.role_arn, role.source_profile or "-", ", ".join(role.described()) or "-")
+        for role in named.values()
+    ]
+    widths = [max(len(cells[i]) for cells in table) for i in range(len(table[0]))]
+    lines = [f"named roles in {config} (cross-account exec NAME -- CMD, assume NAME, console NAME; any folder):"]
+    lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(cells)).rstrip() for cells in table]
+    return "\n".join(lines) + "\n"
+
+
+def as_json(named: Mapping[str, NamedRole]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": role.name,
+            "role_arn": role.role_arn,
+            "source_profile": role.source_profile,
+            "kind": role.kind,
+            "sends": role.described(),
+        }
+        for role in named.values()
+    ]

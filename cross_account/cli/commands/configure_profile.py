@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
 from cross_account.cli import profile as profiles
 from cross_account.cli.commands.common import Shared, Subparsers, options
-from cross_account.cli.names import caller_session_name, check_source_profile
 from cross_account.cli.errors import UsageError, checked_flag
+from cross_account.cli.names import caller_session_name, check_source_profile
 from cross_account.cli.output import emit
 from cross_account.cli.request import RoleRequest, resolve_request
 from cross_account.rules import validate_profile_name

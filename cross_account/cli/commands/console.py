@@ -15,7 +15,9 @@ NAME: Final = "console"
 
 
 def add_parser(commands: Subparsers, shared: Shared) -> None:
-    parser = shared.add_role_command(commands, run, name=NAME, named=True, help="sign in to the role's account in the AWS console")
+    parser = shared.add_role_command(
+        commands, run, name=NAME, named=True, help="sign in to the role's account in the AWS console"
+    )
     parser.add_argument("--print", action="store_true", help="print the sign-in URL (a secret) instead of opening it")
     page = parser.add_mutually_exclusive_group()
     page.add_argument("--service", metavar="NAME", help="the console page of a service: s3, cloudformation, iam, ...")
