@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields, replace
 from functools import cache
 from typing import Any
 
-from aws_cdk import Aws
+from aws_cdk import Annotations, Aws, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -173,6 +173,7 @@ class CrossAccountAssumers(Construct):
         try:
             props = props_of(CrossAccountAssumersProps, "CrossAccountAssumers", props, options, required={})
             props = props.validated()
+            _check_partition(scope, props.role_arns)
             chunks = quotas.policy_chunks(props.role_arns, length=_reckoned_length)
             organization_roles = props.organization_roles
             quotas.check_policy_count("role_arns", len(props.role_arns), len(chunks) + (organization_roles is not None))
@@ -240,6 +241,15 @@ class CrossAccountAssumers(Construct):
         combined = grants[0]
         for grant in grants[1:]:
             combined = combined.combine(grant)
+        principal = identity.grant_principal
+        if combined.success and hasattr(principal, "node") and not _holds_a_policy(principal):
+            # aws-iam reports success for an immutable import (another account's role is one): nothing was added.
+            Annotations.of(self).add_warning_v2(
+                "cross-account:grant-not-attached",
+                f"grant_assume: {principal.node.path} is an immutable import or another account's identity: it "
+                "takes no policy here, so nothing was granted; attach the ManagedPolicyArn output to it in its "
+                "own account",
+            )
         if not combined.success:
             raise SettingsError(
                 "identity",
@@ -249,6 +259,29 @@ class CrossAccountAssumers(Construct):
                 where=self._label,
             )
         return combined
+
+
+def _holds_a_policy(principal: Any) -> bool:
+    """aws-iam adds a grant to a policy construct under the identity ("DefaultPolicy" of its own roles, "Policy"
+    of a mutable import); an immutable import gets none."""
+    return any(principal.node.try_find_child(name) is not None for name in ("DefaultPolicy", "Policy"))
+
+
+def _check_partition(scope: Construct, role_arns: Sequence[str]) -> None:
+    """A role ARN in another partition than the stack's (known from its region) can never be assumed from it."""
+    region = Stack.of(scope).region
+    if tokens.unresolved(region):
+        return
+    partition = rules.partition_of(region)
+    for i, arn in enumerate(role_arns):
+        if isinstance(arn, str) and not tokens.unresolved(arn):
+            declaration.check(
+                f"role_arns[{i}]",
+                arn,
+                arn.split(":")[1] == partition,
+                f"is in partition {arn.split(':')[1]}, but the stack's region {region} is in {partition}: "
+                "a role is assumed within its partition only",
+            )
 
 
 def _in_longest_partition(arn: Any) -> Any:

@@ -73,7 +73,7 @@ class CrossAccountRoleProps:
     #: (IAM's permissions-management actions, `iam:PassRole`, credentials, `sts:AssumeRole`…: attach such a
     #: policy deliberately through `managed_policy_arns`). Synth warnings name grants that act with another
     #: principal's permissions and resource-policy writes. Default: `[]` (grant with CDK's `grant_*`
-    #: methods: the construct is `IGrantable`).
+    #: methods: the construct is an `iam.IRole`).
     allowed_actions: Sequence[str] = setting(rules.validate_action, default=(), shape="list")
     #: Resources for `allowed_actions`: `*` or ARNs `arn:<partition>:<service>:<region>:<account>:<resource>`.
     #: Default: `["*"]`.
@@ -163,6 +163,13 @@ class CrossAccountRoleProps:
             self.service_role_path,
             self.service_role_path is None or bool(self.service_role_services),
             "only applies with service_role_services",
+        )
+        declaration.check(
+            f"{prefix}service_role_path",
+            self.service_role_path,
+            not self.service_role_services or self.service_role_path is not None or self.role_name is not None,
+            "is needed when role_name is unset: a service app's DeployLaneSynthesizer puts its roles under "
+            "/cross-account-lane/<role_name>/ unless told this path",
         )
         if self.service_role_path and not unresolved(self.service_role_path) and not unresolved(self.role_path):
             rules.check_service_role_path(

@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Final
 
 import jsii
-from aws_cdk import Annotations, Aws, Stack, Tags
+from aws_cdk import Annotations, Aws, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
@@ -60,7 +60,7 @@ _REGISTRY_WIDE: Final = (
 _ROLE_NAMES: weakref.WeakKeyDictionary[IConstruct, MutableMapping[tuple[str, str], str]] = weakref.WeakKeyDictionary()
 
 
-@jsii.implements(iam.IGrantable)
+@jsii.implements(iam.IRole)
 class CrossAccountRole(Construct):
     """An IAM role in the target account (B) that principals of a trusted account (A) may assume.
 
@@ -72,9 +72,9 @@ class CrossAccountRole(Construct):
     The trust is secure by default: every statement that allows ``sts:AssumeRole`` requires one
     of ``external_ids`` (``[]`` opts out explicitly); MFA, specific principals, an organization
     and a source identity are one option away. The role grants nothing until you say what: with
-    ``allowed_actions``, ``managed_policy_arns``, or CDK's own grants, since the construct is
-    ``IGrantable`` (``bucket.grant_read(access)``). Without ``role_name`` CloudFormation names
-    the role, so two of them never collide.
+    ``allowed_actions``, ``managed_policy_arns``, or CDK's own grants, since the construct is an
+    ``iam.IRole`` (``bucket.grant_read(access)``, ``iam.ManagedPolicy(roles=[access])``). Without
+    ``role_name`` CloudFormation names the role, so two of them never collide.
 
     A tamper guard, an explicit Deny that no grant lifts, keeps the session from changing its
     own role and the policies that shape it, and from operating its own stack, CDK's bootstrap
@@ -103,8 +103,6 @@ class CrossAccountRole(Construct):
         super().__init__(scope, construct_id)
         self.props: CrossAccountRoleProps = props
         self._partition_and_account: tuple[str, str] | None = None
-        #: The deploy lane's tag value: the role's name (a deploy-time value when CloudFormation names it).
-        self.lane: str = props.role_name or ""
         self.service_role_boundary: iam.IManagedPolicy | None = None
 
         trusted_account = iam.AccountPrincipal(props.trusted_account_id)
@@ -128,7 +126,8 @@ class CrossAccountRole(Construct):
             ),
         )
         set_max_session_duration(self.role, props.max_session_duration_seconds)
-        self.lane = props.role_name or self.role.role_name
+        #: The deploy lane's tag value: the role's name (a deploy-time value when CloudFormation names it).
+        self.lane: str = props.role_name or self.role.role_name
         if props.service_role_services:
             # Apart from the role's inline policy: an unnamed role's lane is its own name, a reference to it.
             iam.Policy(
@@ -159,17 +158,74 @@ class CrossAccountRole(Construct):
         self.node.add_validation(_TrustPolicySize(self.role, _known_quota(props)))
         self.node.add_validation(inline_size)
 
-        self.role_name: str = self.role.role_name
         self.role_path: str = props.role_path
         #: Where the roles of ``service_role_services`` live (none without them).
         self.service_role_path: str | None = self._service_role_path()
         self.external_ids: tuple[str, ...] = tuple(props.external_ids)
-        self.role_arn: str = self.role.role_arn
+
+    # --- an iam.IRole, like aws-iam's own: each member is the role's -------------------------
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
         """The role, for CDK's ``grant_*`` methods (``bucket.grant_read(access)``)."""
         return self.role
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.role_arn
+
+    @property
+    def role_name(self) -> str:
+        return self.role.role_name
+
+    @property
+    def role_ref(self) -> Any:
+        return self.role.role_ref
+
+    @property
+    def assume_role_action(self) -> str:
+        return self.role.assume_role_action
+
+    @property
+    def policy_fragment(self) -> iam.PrincipalPolicyFragment:
+        return self.role.policy_fragment
+
+    @property
+    def principal_account(self) -> str | None:
+        return self.role.principal_account
+
+    @property
+    def stack(self) -> Stack:
+        return self.role.stack
+
+    @property
+    def env(self) -> Any:
+        return self.role.env
+
+    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
+        self.role.apply_removal_policy(policy)
+
+    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        """A statement in the role's own policy (measured against IAM's quota at synth, like any grant)."""
+        return self.role.add_to_principal_policy(statement)
+
+    def add_managed_policy(self, policy: iam.IManagedPolicy) -> None:
+        self.role.add_managed_policy(policy)
+
+    def attach_inline_policy(self, policy: iam.Policy) -> None:
+        self.role.attach_inline_policy(policy)
+
+    def grant(self, grantee: iam.IPrincipal, *actions: str) -> iam.Grant:
+        return self.role.grant(grantee, *actions)
+
+    def grant_pass_role(self, grantee: iam.IPrincipal) -> iam.Grant:
+        return self.role.grant_pass_role(grantee)
+
+    def grant_assume_role(self, grantee: iam.IPrincipal) -> iam.Grant:
+        return self.role.grant_assume_role(grantee)
+
+    def with_(self, *mixins: Any) -> Any:
+        return self.role.with_(*mixins)
 
     def _inline_policies(self) -> dict[str, iam.PolicyDocument]:
         """The role's permissions; with ``cloudformation_stack_names``, CloudFormation's go to those stacks.
@@ -204,7 +260,8 @@ class CrossAccountRole(Construct):
     def _service_role_path(self) -> str | None:
         if not self.props.service_role_services:
             return None
-        return self.props.service_role_path or lane.default_service_role_path(self.props.role_name or self.node.id)
+        # The props refuse service roles with neither a role_name nor a service_role_path.
+        return self.props.service_role_path or lane.default_service_role_path(str(self.props.role_name))
 
     def _service_role_statements(self) -> tuple[list[lane.Statement], list[lane.Statement]]:
         """The service-role delegation's (allows, denies); the boundary's ARN is spelled out, not referenced,

@@ -410,6 +410,22 @@ def check_not_trusted_account(key: str, account_id: str, *, trusted_account_id: 
     )
 
 
+#: Region prefixes outside the standard partition, and the region STS is called in when only the partition is known.
+PARTITIONS: Final = (
+    ("cn-", "aws-cn", "cn-north-1"),
+    ("us-gov-", "aws-us-gov", "us-gov-west-1"),
+    ("us-iso-", "aws-iso", "us-iso-east-1"),
+    ("us-isob-", "aws-iso-b", "us-isob-east-1"),
+    ("eu-isoe-", "aws-iso-e", "eu-isoe-west-1"),
+    ("us-isof-", "aws-iso-f", "us-isof-south-1"),
+)
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to (aws, aws-cn, aws-us-gov, aws-iso*)."""
+    return next((partition for prefix, partition, _ in PARTITIONS if region.startswith(prefix)), "aws")
+
+
 def role_arn(*, partition: str, account_id: str, role_path: str, role_name: str) -> str:
     """The ARN of a role, computed, so the trusted side needs no cross-account reference."""
     return f"arn:{partition}:iam::{account_id}:role{role_path}{role_name}"

@@ -8,7 +8,7 @@
 // A simulation marked `unsafeOidcClaims` (sts:AssumeRoleWithWebIdentity with a token's claims as
 // <issuer>:aud/sub/amr keys) is validated by runSimulation, which drops those keys (the service
 // reference does not list them) and reports what it dropped, then decided by runUnsafeSimulation,
-// which keeps every key but reports no reasons. harness/simulate.py accepts only claim keys as dropped.
+// which keeps every key but reports no reasons. harness/simulate/engine.py accepts only claim keys as dropped.
 import { createRequire } from 'node:module'
 import { getDenialReasons, getGrantReasons, runSimulation } from '@cloud-copilot/iam-simulate'
 

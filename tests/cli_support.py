@@ -329,6 +329,37 @@ class StubStsServer:
         self._thread.join(timeout=5)
 
 
+#: A command for `exec --server`: `threads` threads share `requests` credential requests (argv), each on a new
+#: connection, as an SDK's first fetch; prints {"latencies": [seconds, ...], "failures": N}.
+CREDENTIAL_LOAD = """
+import json, os, sys, threading, time, urllib.request
+requests, threads = int(sys.argv[1]), int(sys.argv[2])
+uri, token = os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"], os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+lock, latencies, failures, left = threading.Lock(), [], [0], [requests]
+def worker():
+    while True:
+        with lock:
+            if not left[0]:
+                return
+            left[0] -= 1
+        start = time.perf_counter()
+        try:
+            with urllib.request.urlopen(urllib.request.Request(uri, headers={"Authorization": token}), timeout=60) as r:
+                ok = "AccessKeyId" in json.load(r)
+        except OSError:
+            ok = False
+        took = time.perf_counter() - start
+        with lock:
+            latencies.append(took)
+            failures[0] += not ok
+pool = [threading.Thread(target=worker) for _ in range(threads)]
+for thread in pool:
+    thread.start()
+for thread in pool:
+    thread.join()
+print(json.dumps({"latencies": latencies, "failures": failures[0]}))
+"""
+
 # --- running the client -------------------------------------------------------------------------
 
 
@@ -438,7 +469,7 @@ class _NoGetpass:
         raise InProcessUnsupported(f"the client prompted {prompt!r} in-process: use run_cli(..., subprocess=True)")
 
 
-def _no_child_process(command: Sequence[str], env: Mapping[str, str]) -> int:
+def _no_child_process(command: Sequence[str], env: Mapping[str, str], **_options: Any) -> int:
     # The child would inherit pytest's file descriptors (its output would bypass the captured stdout), and the
     # signal forwarding would be installed in pytest itself.
     raise InProcessUnsupported(f"exec would start {command[0]!r}: use run_cli(..., subprocess=True)")

@@ -169,19 +169,45 @@ DEEP = "[" * 100_000 + "]" * 100_000
 
 @pytest.mark.parametrize(
     "document",
-    [
-        '{"context": {"trusted_account_id": "111111111111", "max_session_duration_seconds": ' + HUGE + "}}",
-        '{"context": {"trusted_account_id": "111111111111", "allowed_actions": ' + DEEP + "}}",
-        DEEP,
-    ],
-    ids=["5000 digits", "deep setting", "deep document"],
+    ['{"context": {"trusted_account_id": "111111111111", "allowed_actions": ' + DEEP + "}}", DEEP],
+    ids=["deep setting", "deep document"],
 )
-def test_cdk_json_with_huge_numbers_or_deep_nesting(
+def test_cdk_json_with_deep_nesting(
     stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result], tmp_path: Path, document: str
 ) -> None:
     (tmp_path / "app.json").write_text(document)
     result = cli_in_process("assume", "--cdk-json", str(tmp_path / "app.json"), env=stub_env)
     assert_one_line_error(result, "app.json", "is not valid JSON", code=2)
+    assert len(result.err) < 400
+    outputs = cli_in_process("assume", "--from-stack-outputs", str(tmp_path / "app.json"), env=stub_env)
+    assert_one_line_error(outputs, "app.json", code=2)
+    assert stub_sts.requests == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "key"),
+    [
+        ('"max_session_duration_seconds": ' + HUGE, "max_session_duration_seconds"),
+        (
+            '"roles": {"ReadOnly": {"max_session_duration_seconds": ' + HUGE + "}}",
+            "roles.ReadOnly.max_session_duration_seconds",
+        ),
+    ],
+    ids=["setting", "tier's setting"],
+)
+def test_cdk_json_with_a_5000_digit_number_names_the_setting(
+    stub_sts: StubSts,
+    stub_env: dict[str, str],
+    cli_in_process: Callable[..., Result],
+    tmp_path: Path,
+    setting: str,
+    key: str,
+) -> None:
+    (tmp_path / "app.json").write_text('{"context": {"trusted_account_id": "111111111111", ' + setting + "}}")
+    result = cli_in_process("assume", "--cdk-json", str(tmp_path / "app.json"), env=stub_env)
+    assert_one_line_error(
+        result, "app.json", f'invalid setting {key}="<a number of 5000 characters>"', "out of range", code=2
+    )
     assert len(result.err) < 400
     outputs = cli_in_process("assume", "--from-stack-outputs", str(tmp_path / "app.json"), env=stub_env)
     assert_one_line_error(outputs, "app.json", code=2)
@@ -298,3 +324,24 @@ def test_stdout_on_a_full_disk_is_one_line(stub_sts: StubSts, stub_env: dict[str
     assert_one_line_error(result, "cannot write to standard output: No space left on device", code=1)
     for issued in stub_sts.issued:
         assert_clean_stderr(result, issued["SecretAccessKey"], issued["SessionToken"])
+
+
+# --- a folder where a cache entry should be (issue 17, item 11) ----------------------------------------------
+
+
+def test_a_folder_where_a_cache_entry_should_be_is_one_warning_and_the_credentials_still_come(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    """The credentials are good; only their reuse is lost, so the run goes on (as for any cache that cannot be
+    written), and the warning names the entry and what is wrong with it."""
+    args = ("assume", "--role-arn", ROLE_ARN, "--session-name", "alice", "--format", "json")
+    assert cli_in_process(*args, env=stub_env).code == 0
+    [entry] = Path(stub_env["CROSS_ACCOUNT_CACHE_DIR"]).glob("*.json")
+    entry.unlink()
+    entry.mkdir()
+    again = cli_in_process(*args, env=stub_env)
+    assert again.code == 0, again.err
+    assert json.loads(again.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"]
+    [line] = again.err.splitlines()
+    assert line == f"cross-account: warning: not cached: the cache entry {entry} is a folder; remove it"
+    assert entry.is_dir()

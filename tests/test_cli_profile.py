@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import errno
 import json
 import os
 import random
@@ -813,3 +814,56 @@ def test_a_section_botocore_reads_as_the_profile_is_the_profile(
     assert after.count("[") == 1, "no second section"
     profile = botocore_profiles(tmp_path, after)["deploy-b"]
     assert profile["output"] == "json" and profile["role_arn"] == ROLE_ARN and profile["region"] == "eu-west-1"
+
+
+# --- a full disk (issue 17, item 11) ------------------------------------------------------------------------
+
+
+class _FullDisk:
+    """`os.fdopen` whose `failing`-th file opened for writing refuses its write: no space left on the device."""
+
+    def __init__(self, failing: int) -> None:
+        self.failing, self.opened = failing, 0
+        self.real = os.fdopen
+
+    def __call__(self, fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = self.real(fd, mode, *args, **kwargs)
+        if "w" not in mode:
+            return handle
+        self.opened += 1
+        if self.opened != self.failing:
+            return handle
+        return _Refusing(handle)
+
+
+class _Refusing:
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def __enter__(self) -> _Refusing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
+
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("failing", [1, 2], ids=["writing the backup", "writing the new file"])
+def test_a_full_disk_leaves_the_config_as_it_was_and_nothing_beside_it(
+    stub_env: dict[str, str], cli_in_process: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, failing: int
+) -> None:
+    path = config_file(stub_env)
+    path.write_text(BEFORE)
+    before = {entry.name for entry in path.parent.iterdir()}
+    monkeypatch.setattr(os, "fdopen", _FullDisk(failing))
+    result = cli_in_process(*CONFIGURE, env=stub_env)
+    monkeypatch.undo()
+    assert_one_line_error(result, f"cannot write {path}", "No space left on device", code=1)
+    assert path.read_text() == BEFORE
+    left = {entry.name for entry in path.parent.iterdir()} - {f".{path.name}.lock"}
+    assert left == before, "no backup and no temporary file left behind"

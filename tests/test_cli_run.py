@@ -7,11 +7,13 @@ import json
 import os
 import pty
 import select
+import shlex
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -328,3 +330,178 @@ def test_a_command_whose_wrapper_died_before_prctl_kills_itself() -> None:
         os._exit(9 if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL else 1)
     _, status = os.waitpid(middle, 0)
     assert os.waitstatus_to_exitcode(status) == 9
+
+
+# --- the command's background processes (issue 17, item 10) ---------------------------------------------
+
+#: A command that starts a background process that ignores SIGINT (as sh's `&` does without job control), writes
+#: its PID, then runs in the foreground for a while or not at all.
+LEAVES_A_BACKGROUND_PROCESS = 'sleep 31 >/dev/null 2>&1 & echo $! > "$1"; exec sleep "$2"'
+
+
+def _background_pid(path: Path, deadline: float) -> int:
+    while not (path.exists() and path.read_text().strip()):
+        assert time.monotonic() < deadline, "the command never started its background process"
+        time.sleep(0.05)
+    return int(path.read_text())
+
+
+def _gone_soon(pid: int, seconds: float = 10.0) -> bool:
+    """Whether `pid` is gone (or a zombie) within `seconds`; the test's own clean-up kills it by PID otherwise."""
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        return False
+    return True
+
+
+def _exec_leaving(env: dict[str, str], pid_file: Path, foreground: str, *flags: str) -> list[str]:
+    return [
+        str(CLI), "exec", "--role-arn", ROLE_ARN, *flags, "--",
+        "sh", "-c", LEAVES_A_BACKGROUND_PROCESS, "sh", str(pid_file), foreground,
+    ]  # fmt: skip
+
+
+def test_what_the_command_left_in_the_background_ends_when_it_exits(
+    stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "background.pid"
+    result = subprocess.run(
+        _exec_leaving(stub_env, pid_file, "0"), env=stub_env, cwd=stub_env["HOME"], capture_output=True, text=True,
+        timeout=60, start_new_session=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    background = _background_pid(pid_file, time.monotonic() + 1)
+    assert _gone_soon(background, 0.5), "a background process kept running with the role's keys after exec returned"
+    [line] = result.stderr.splitlines()
+    assert line.startswith("cross-account: warning: exec: ending what the command left running"), line
+    assert "--keep-background" in line
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_background_process_that_ignores_sigint_ends_with_the_command(
+    stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path, signum: signal.Signals
+) -> None:
+    pid_file = tmp_path / "background.pid"
+    process = subprocess.Popen(
+        _exec_leaving(stub_env, pid_file, "32"), env=stub_env, cwd=stub_env["HOME"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=default_signal_dispositions,
+    )  # fmt: skip
+    background = _background_pid(pid_file, time.monotonic() + 30)
+    time.sleep(0.2)  # sh has exec'd `sleep 32`
+    process.send_signal(signum)  # to cross-account only, by its PID
+    try:
+        process.communicate(timeout=30)
+    finally:
+        gone = _gone_soon(background, 0.5)
+    assert process.returncode == 128 + signum
+    assert gone, "the background process kept running with the role's keys"
+
+
+def test_keep_background_leaves_it_running(stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path) -> None:
+    pid_file = tmp_path / "background.pid"
+    result = subprocess.run(
+        _exec_leaving(stub_env, pid_file, "0", "--keep-background"), env=stub_env, cwd=stub_env["HOME"],
+        capture_output=True, text=True, timeout=60, start_new_session=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    background = _background_pid(pid_file, time.monotonic() + 1)
+    try:
+        assert result.stderr == ""
+        assert _alive(background), "--keep-background keeps what the command started"
+    finally:
+        os.kill(background, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not Path("/bin/bash").exists(), reason="needs bash for job control")
+def test_ctrl_c_in_an_interactive_shell_ends_a_background_process_that_ignores_it(
+    stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Ctrl-C goes to the terminal's foreground group; the background process ignores it, and is ended after."""
+    pid_file = tmp_path / "background.pid"
+    command = " ".join(shlex.quote(word) for word in _exec_leaving(stub_env, pid_file, "32"))
+    with _interactive_bash(stub_env) as shell:
+        shell.type(command + "\n")
+        background = _background_pid(pid_file, shell.deadline)
+        time.sleep(0.3)  # sh has exec'd `sleep 32`
+        shell.type("\x03")  # Ctrl-C, as typed
+        shell.type("echo status=$?\n")
+        shell.read_until(b"status=130")
+        gone = _gone_soon(background, 0.5)  # while the shell (and the terminal) still lives
+    assert gone, "the background process kept running with the role's keys after Ctrl-C"
+
+
+def _wait_draining(pid: int, fd: int, deadline: float) -> int:
+    while True:
+        waited, status = os.waitpid(pid, os.WNOHANG)
+        if waited:
+            return status
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)  # the test's own clean-up, by its PID
+            pytest.fail("exec did not finish")
+        _drain(fd)
+
+
+#: Asks on the terminal, then works a while; the markers are spelled apart so that the echoed command line holds none.
+ASKS = "import time; x = input('ANS' + 'WER? '); print('GOT', x.upper()); time.sleep(1); print('FIN' + 'ISHED')"
+
+
+@pytest.mark.skipif(not Path("/bin/bash").exists(), reason="needs bash for job control")
+def test_in_an_interactive_shell_the_command_reads_the_terminal_and_ctrl_z_and_fg_work(
+    stub_sts: StubSts, stub_env: dict[str, str]
+) -> None:
+    """The command's group holds the terminal (its prompts work), Ctrl-Z stops the job as the shell sees it, and fg
+    continues the command."""
+    with _interactive_bash(stub_env) as shell:
+        shell.type(f'{CLI} exec --role-arn {ROLE_ARN} --session-name tester -- {sys.executable} -c "{ASKS}"\n')
+        shell.read_until(b"ANSWER? ")
+        shell.type("\x1a")  # Ctrl-Z
+        shell.read_until(b"Stopped")
+        shell.type("fg\n")
+        shell.read_until(b"fg\r\n")
+        time.sleep(0.3)
+        shell.type("blue\n")
+        shell.read_until(b"GOT BLUE")
+        shell.read_until(b"FINISHED")
+        shell.type("echo status=$?\n")
+        shell.read_until(b"status=0")
+
+
+@contextlib.contextmanager
+def _interactive_bash(env: dict[str, str]) -> Iterator[_Pty]:
+    """bash with job control on a new pty (its session, its terminal), as a user's shell; ended by its PID."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(env["HOME"])
+        default_signal_dispositions()
+        os.execve("/bin/bash", ["bash", "--norc", "--noprofile", "-i"], {**env, "PS1": "$ "})  # noqa: S606
+    shell = _Pty(fd, time.monotonic() + 60)
+    try:
+        yield shell
+        shell.type("exit\n")
+        _wait_draining(pid, fd, time.monotonic() + 30)
+    finally:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        os.close(fd)
+
+
+class _Pty:
+    def __init__(self, fd: int, deadline: float) -> None:
+        self.fd, self.deadline, self.seen = fd, deadline, b""
+
+    def type(self, text: str) -> None:
+        os.write(self.fd, text.encode())
+
+    def read_until(self, marker: bytes) -> None:
+        while marker not in self.seen:
+            assert time.monotonic() < self.deadline, f"{marker!r} never came: {self.seen[-500:]!r}"
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            if ready:
+                with contextlib.suppress(OSError):
+                    self.seen += os.read(self.fd, 4096)
+        self.seen = self.seen[self.seen.index(marker) + len(marker) :]

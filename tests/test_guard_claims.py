@@ -13,7 +13,6 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Annotations, Match
 
 from cross_account.declaration import SettingsError
 from cross_account.guard import IAM_WRITES
@@ -22,6 +21,7 @@ from cross_account.role import CrossAccountRole
 from cross_account.settings import Settings
 from harness.node import PROJECT_ROOT
 from harness.synth import cdk_json_context
+from tests.cdk_support import messages
 
 B = cdk.Environment(account="222222222222", region="us-east-1")
 REQUIRED = {"trusted_account_id": "111111111111", "external_ids": ["x-1"]}
@@ -72,8 +72,7 @@ def test_protected_bucket_names_are_checked(value: str, rule: str) -> None:
 def warnings_of(**options: Any) -> dict[str, str]:
     stack = cdk.Stack(cdk.App(), "Deployments", env=B)
     CrossAccountRole(stack, "Access", **{**REQUIRED, **options})
-    found = Annotations.from_stack(stack).find_warning("*", Match.any_value())
-    return {str(w.entry.data).split(" ", 1)[0]: str(w.entry.data) for w in found}
+    return {text.split(" ", 1)[0]: text for text in messages(stack, "warning")}
 
 
 def test_resource_policy_writes_are_named_at_synth() -> None:

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from harness import simulate
-from harness.howto_fixture import howto_model, howto_templates
 from harness.node import PROJECT_ROOT
 from harness.simulate import (
     Request,
@@ -29,6 +28,7 @@ from harness.simulate import (
     standard_scenarios,
     web_identity_request,
 )
+from harness.simulate.howto import howto_model, howto_templates
 from harness.synth import synth
 
 ENV = StackEnv(account="111111111111", region="eu-west-1", partition="aws-cn")

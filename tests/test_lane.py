@@ -15,13 +15,13 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
-from aws_cdk.assertions import Annotations, Match
 
 from cross_account.declaration import SettingsError
 from cross_account.settings import Settings
 from cross_account.synthesizer import ROLE_ARN_VARIABLE, DeployLaneSynthesizer
 from harness.simulate import Request, Scenario, StackEnv, load_synthesized, resolve_intrinsics, run_scenarios
 from harness.synth import cdk_json_context, synth
+from tests.cdk_support import messages
 
 ACCOUNT_B = "222222222222"
 ENV = Environment(account=ACCOUNT_B, region="us-east-1")
@@ -43,7 +43,7 @@ def service_stack(tmp_path: Path, build: Any = None, **synthesizer: Any) -> tupl
 
 
 def errors(stack: Stack) -> list[str]:
-    return [str(e.entry.data) for e in Annotations.from_stack(stack).find_error("*", Match.any_value())]
+    return messages(stack, "error")
 
 
 @pytest.fixture(autouse=True)
@@ -275,3 +275,28 @@ def test_bad_lane_settings_are_one_line_naming_the_setting(overrides: dict[str, 
 def test_a_lane_pattern_with_a_literal_part_narrows_it() -> None:
     context = {**cdk_json_context(), "cloudformation_stack_names": json.dumps(["my-service-*"])}
     assert Settings.from_context(context).role.cloudformation_stack_names == ("my-service-*",)
+
+
+def test_service_roles_of_an_unnamed_role_need_their_path() -> None:
+    from aws_cdk import Stack as CdkStack
+
+    from cross_account.role import CrossAccountRole
+
+    stack = CdkStack(App(), "Deployments", env=ENV)
+    with pytest.raises(SettingsError) as raised:
+        CrossAccountRole(
+            stack,
+            "Access",
+            trusted_account_id="111111111111",
+            external_ids=[],
+            service_role_services=["lambda.amazonaws.com"],
+        )
+    assert raised.value.key == "service_role_path"
+    CrossAccountRole(
+        stack,
+        "Named",
+        trusted_account_id="111111111111",
+        external_ids=[],
+        service_role_services=["lambda.amazonaws.com"],
+        service_role_path="/lane/team-a/",
+    )

@@ -21,8 +21,8 @@ from policy_sentry.analysis.expand import expand
 from policy_sentry.querying.actions import get_action_data
 from policy_sentry.querying.arns import get_matching_raw_arns
 
-from harness.howto_fixture import howto_account_a_policy
 from harness.simulate import PolicyDocument, load_synthesized
+from harness.simulate.howto import howto_account_a_policy
 from harness.synth import synth
 
 #: Findings kept on purpose: (policy name, parliament issue) -> why.

@@ -25,6 +25,7 @@ from cross_account import (
 )
 from cross_account.caller import CallerRequirements
 from harness.node import PROJECT_ROOT
+from tests.cdk_support import messages
 
 B = cdk.Environment(account="222222222222", region="eu-west-1")
 A = cdk.Environment(account="111111111111", region="eu-west-1")
@@ -689,3 +690,55 @@ def test_the_size_bound_from_the_props_is_never_below_the_policies(options: dict
         for p in ([r["Properties"]] if r["Type"] == "AWS::IAM::Policy" else r["Properties"].get("Policies", []))
     )
     assert built <= _size_bound(access.props), (built, _size_bound(access.props))
+
+
+# --- constructs that behave like aws-iam's ---------------------------------------------------
+
+
+def test_the_role_stands_wherever_an_irole_is_expected() -> None:
+    stack = cdk.Stack(fresh_app(), "Deployments", env=B)
+    access = CrossAccountRole(stack, "Access", trusted_account_id="111111111111", external_ids=["x-1"])
+    access.add_to_principal_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=["*"]))
+    iam.ManagedPolicy(
+        stack, "Team", roles=[access], statements=[iam.PolicyStatement(actions=["sns:Publish"], resources=["*"])]
+    )
+    template = Template.from_stack(stack)
+    role = stack.resolve(access.role.role_name)
+    template.has_resource_properties("AWS::IAM::ManagedPolicy", {"Roles": [role]})
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [role],
+            "PolicyDocument": {
+                "Statement": [{"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": "*"}],
+                "Version": "2012-10-17",
+            },
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("identity", "warned"),
+    [
+        (lambda s: iam.Role.from_role_arn(s, "Immutable", "arn:aws:iam::111111111111:role/ci", mutable=False), True),
+        (lambda s: iam.Role.from_role_arn(s, "OtherAccount", "arn:aws:iam::333333333333:role/ci"), True),
+        (lambda s: iam.Role.from_role_arn(s, "Mutable", "arn:aws:iam::111111111111:role/ci"), False),
+        (lambda s: iam.User.from_user_name(s, "Bob", "bob"), False),
+    ],
+    ids=["immutable", "other-account", "mutable-import", "user-import"],
+)
+def test_grant_assume_warns_when_aws_iam_would_drop_the_grant(
+    identity: Callable[[cdk.Stack], iam.IGrantable], warned: bool
+) -> None:
+    stack = cdk.Stack(fresh_app(), "Tooling", env=A)
+    assumers = CrossAccountAssumers(stack, "Assumers", role_arns=[ROLE_X])
+    assumers.grant_assume(identity(stack))
+    warnings = [text for text in messages(stack, "warning") if "nothing was granted" in text]
+    assert bool(warnings) == warned
+
+
+def test_role_arns_in_another_partition_than_the_stack_are_refused() -> None:
+    stack = cdk.Stack(fresh_app(), "Tooling", env=A)
+    with pytest.raises(SettingsError) as caught:
+        CrossAccountAssumers(stack, "Assumers", role_arns=["arn:aws-cn:iam::222222222222:role/R"])
+    assert caught.value.key == "role_arns[0]" and "partition aws-cn" in caught.value.rule

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from harness.howto_fixture import HOWTO_EXTERNAL_ID, howto_model
 from harness.simulate import (
     ADMIN_POLICY,
     TRUST_POLICY,
@@ -33,6 +32,7 @@ from harness.simulate import (
     run_scenarios,
     session_request,
 )
+from harness.simulate.howto import HOWTO_EXTERNAL_ID, howto_model
 from harness.synth import cdk_json_context, synth
 from tests.simulate_support import edit_trust, model_with
 

@@ -135,7 +135,12 @@ class CredentialCache:
             "Credentials": credentials.to_dict(),
         }
         path = self._path(key)
-        write_atomically(path, json.dumps(entry).encode(), mode=0o600, prefix=_TEMPORARY_PREFIX, suffix=".json")
+        try:
+            write_atomically(path, json.dumps(entry).encode(), mode=0o600, prefix=_TEMPORARY_PREFIX, suffix=".json")
+        except IsADirectoryError:
+            raise CliError(f"the cache entry {path} is a folder; remove it") from None
+        except OSError as error:
+            raise CliError(f"cannot write the cache entry {path}: {error.strerror or error}") from None
         return path
 
     def clear(self) -> int:
@@ -210,11 +215,13 @@ def _read_entry(path: Path) -> dict[str, Any] | None:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
+    info = os.fstat(fd)
+    # A file someone else owns, or that others can read, is not trusted (and not reused); nor a folder (which
+    # fdopen refuses), a FIFO or a device.
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        os.close(fd)
+        return None
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        # A file someone else owns, or that others can read, is not trusted (and not reused); nor a FIFO or device.
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-            return None
         data = handle.read(_MAX_ENTRY_BYTES + 1)
     if len(data) > _MAX_ENTRY_BYTES:
         return None

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cross_account.cli.roles import AppRole, app_role, app_role_named, partition_of
+from cross_account.cli.roles import AppRole, app_role, app_role_named
+from cross_account.rules import partition_of
 from cross_account.settings import RoleSpec, Settings
 
 

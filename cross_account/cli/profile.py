@@ -7,6 +7,7 @@ their line; the write is atomic and keeps the file's mode; the old file is backe
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -287,9 +288,16 @@ def _edit_locked(
     if new == old:
         return WriteResult(real, changed=False, backup=None)
     backup = _backup(real, old, mode, now, owner=owner) if old is not None else None
-    _replace_atomically(
-        real, new, mode, expected=old, owner=owner, check=lambda t: check_reads_back(t, profile, values)
-    )
+    try:
+        _replace_atomically(
+            real, new, mode, expected=old, owner=owner, check=lambda t: check_reads_back(t, profile, values)
+        )
+    except BaseException:
+        # The file is unchanged (a full disk, a concurrent edit): a backup of it is only litter.
+        if backup is not None:
+            with contextlib.suppress(OSError):
+                backup.unlink()
+        raise
     return WriteResult(real, changed=True, backup=backup)
 
 
@@ -302,9 +310,15 @@ def _backup(real: Path, data: bytes, mode: int, now: datetime, *, owner: tuple[i
             fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode & 0o777)
         except FileExistsError:
             continue
-        with os.fdopen(fd, "wb") as handle:
-            give(handle.fileno(), owner, real)
-            handle.write(data)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                give(handle.fileno(), owner, real)
+                handle.write(data)
+        except BaseException:
+            # Never half a backup (a full disk): the file itself is not touched yet.
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+            raise
         return candidate
     raise CliError(f"too many backups of {real} this second; try again")
 

@@ -17,13 +17,13 @@ from cross_account.cli.roles import (
     home_region,
     load_settings,
     matching_app_role,
-    partition_of,
     role_from_outputs,
 )
 from cross_account.quotas import MAX_TAGS
 from cross_account.rules import (
     ROLE_ARN_RE,
     mapping_of_tags,
+    partition_of,
     validate_account_id,
     validate_duration,
     validate_external_id,

@@ -12,19 +12,9 @@ from typing import Any, Final
 
 from cross_account.cli.errors import CliError, UsageError, checked_flag, cut, from_settings_error
 from cross_account.declaration import SettingsError
-from cross_account.rules import ROLE_ARN_RE, validate_external_id, validate_role_arn
+from cross_account.rules import PARTITIONS, ROLE_ARN_RE, validate_external_id, validate_role_arn
 from cross_account.rules import role_arn as build_role_arn
-from cross_account.settings import RoleSpec, Settings
-
-#: Region prefixes outside the standard partition, and the region STS is called in when only the partition is known.
-_PARTITIONS: Final = (
-    ("cn-", "aws-cn", "cn-north-1"),
-    ("us-gov-", "aws-us-gov", "us-gov-west-1"),
-    ("us-iso-", "aws-iso", "us-iso-east-1"),
-    ("us-isob-", "aws-iso-b", "us-isob-east-1"),
-    ("eu-isoe-", "aws-iso-e", "eu-isoe-west-1"),
-    ("us-isof-", "aws-iso-f", "us-isof-south-1"),
-)
+from cross_account.settings import RoleSpec, Settings, check_numbers_reach_the_app
 
 #: Settings that mark a cdk.json as this app's. Generic names another CDK app may use as well (region, tags,
 #: roles, role_name, ...) do not count on their own.
@@ -32,14 +22,9 @@ _GENERIC_KEYS: Final = frozenset({"region", "local", "tags", "roles", "role_name
 APP_KEYS: Final = tuple(key for key in Settings.setting_names() if key not in _GENERIC_KEYS)
 
 
-def partition_of(region: str) -> str:
-    """The AWS partition a region belongs to (aws, aws-cn, aws-us-gov, aws-iso*)."""
-    return next((partition for prefix, partition, _ in _PARTITIONS if region.startswith(prefix)), "aws")
-
-
 def home_region(partition: str) -> str | None:
     """The region STS is called in when only the partition is known."""
-    return next((region for _, name, region in _PARTITIONS if name == partition), None)
+    return next((region for _, name, region in PARTITIONS if name == partition), None)
 
 
 @dataclass(frozen=True)
@@ -51,11 +36,21 @@ class AppRole:
     role_arn: str
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, *, app_settings: bool = False) -> Any:
+    """The JSON document in `path`; with `app_settings` (a cdk.json), a setting whose number the CDK CLI would drop
+    (beyond a double's range: a 5,000-digit one, which Python's JSON reader refuses too) is refused by name first,
+    as the app refuses it."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        content = path.read_bytes()
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    if app_settings:
+        try:
+            check_numbers_reach_the_app(content)
+        except SettingsError as error:
+            raise from_settings_error(error, source=str(path)) from None
+    try:
+        return json.loads(content.decode("utf-8"))
     except RecursionError:
         raise UsageError(f"{path} is not valid JSON: nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as error:  # ValueError: JSONDecodeError, and numbers over 4300 digits
@@ -63,7 +58,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _context_of(path: Path) -> dict[str, Any]:
-    document = _read_json(path)
+    document = _read_json(path, app_settings=True)
     context = document.get("context", {}) if isinstance(document, dict) else None
     if not isinstance(context, dict):
         raise UsageError(f"{path}: 'context' must be a JSON object")

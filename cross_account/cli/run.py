@@ -16,6 +16,7 @@ from typing import Final
 from cross_account.cli.credentials import Credentials
 from cross_account.cli.errors import CliError, cut
 from cross_account.cli.formats import CONFLICTING_VARIABLES
+from cross_account.cli.job import Job, Terminal
 
 #: Signals a wrapper should pass on: termination requests, job control from `kill`, user signals.
 FORWARDED: Final = tuple(
@@ -23,8 +24,6 @@ FORWARDED: Final = tuple(
     for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
     if hasattr(signal, name)
 )
-#: Signals a terminal sends to its whole foreground process group, the child included.
-_FROM_TERMINAL: Final = frozenset(getattr(signal, name) for name in ("SIGINT", "SIGQUIT") if hasattr(signal, name))
 
 
 def child_environment(credentials: Credentials, environ: Mapping[str, str]) -> dict[str, str]:
@@ -41,46 +40,50 @@ def child_environment(credentials: Credentials, environ: Mapping[str, str]) -> d
     return env
 
 
-def _in_foreground() -> bool:
-    """Whether our process group owns the terminal, so it already delivered Ctrl-C to the child as well."""
-    for stream in (sys.stdin, sys.stdout, sys.stderr):
-        try:
-            fd = stream.fileno()
-            if os.isatty(fd):
-                return os.tcgetpgrp(fd) == os.getpgrp()
-        except (OSError, ValueError, AttributeError):
-            continue
-    return False
-
-
 def exit_status(returncode: int) -> int:
     """The child's exit code; death by signal N becomes 128 + N, as shells report it."""
     return returncode if returncode >= 0 else 128 - returncode
 
 
-def run_command(command: Sequence[str], env: Mapping[str, str]) -> int:
-    """Run `command` and wait for it, forwarding signals; return its exit status.
+def run_command(
+    command: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    keep_background: bool = False,
+    warn: Callable[[str], None] = lambda _message: None,
+) -> int:
+    """Run `command` as a job of its own (see :mod:`cross_account.cli.job`) and wait for it; return its exit status.
 
-    The child stays in our process group, so it keeps the terminal (cdk's prompts work).
-    Terminal-generated SIGINT/SIGQUIT already reach it, so they are not sent twice.
+    The signals the wrapper gets go to the command's whole process group; the terminal's own (Ctrl-C, Ctrl-Z) reach
+    that group directly, as it holds the terminal while it runs. When the command exits, what it left running in
+    its group is ended (`warn` says so), unless `keep_background`.
     """
-    child: subprocess.Popen[bytes] | None = None
+    job: Job | None = None
     pending: list[int] = []
-    foreground = _in_foreground()
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        if signum in _FROM_TERMINAL and foreground:
-            return
-        if child is None:
+        if job is None:
             pending.append(signum)
-        elif child.poll() is None:
-            child.send_signal(signum)
+        else:
+            job.signal(signum)
 
-    with _forwarding_to(forward):
-        child = _start(command, env)
-        for signum in pending:
-            child.send_signal(signum)
-        return exit_status(child.wait())
+    def continued(_signum: int, _frame: FrameType | None) -> None:
+        if job is not None:
+            job.resume()
+
+    terminal = Terminal()
+    try:
+        with _forwarding_to(forward), _handling(signal.SIGCONT, continued):
+            job = Job(_start(command, env), terminal)
+            try:
+                for signum in pending:
+                    job.signal(signum)
+                return exit_status(job.wait())
+            finally:
+                if not keep_background:
+                    job.end_the_rest(warn)
+    finally:
+        terminal.close()
 
 
 @contextlib.contextmanager
@@ -98,10 +101,21 @@ def _forwarding_to(handler: Callable[[int, FrameType | None], None]) -> Iterator
             signal.signal(signum, earlier)
 
 
+@contextlib.contextmanager
+def _handling(signum: int, handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """`handler` for `signum` while the block runs."""
+    previous = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signum, previous)
+
+
 def _start(command: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
     """Start the child; a command that cannot run gets the shell's exit codes (127 not found, 126 not runnable)."""
     try:
-        return subprocess.Popen(list(command), env=dict(env), preexec_fn=_die_with_parent())
+        # The leader of a new process group: exec's job (cross_account.cli.job).
+        return subprocess.Popen(list(command), env=dict(env), process_group=0, preexec_fn=_die_with_parent())
     except FileNotFoundError:
         interpreter = _missing_interpreter(command[0], env)
         if interpreter is not None:

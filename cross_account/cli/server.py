@@ -45,10 +45,23 @@ _PROFILE_CREDENTIAL_KEYS: Final = (
 _CLIENT_TIMEOUT: Final = 30.0
 #: After a failed renewal, the same failure is answered this long without asking STS again (the SDKs retry at once).
 _FAILURE_HOLD: Final = 5.0
+#: A session is renewed when this part of its length (from when it was received) is left, or the server's margin,
+#: whichever is less: at most once per session, whatever length STS gave it (15 minutes, the least AWS allows, is
+#: all inside the SDKs' 15-minute refresh window).
+_RENEW_WITH_LEFT: Final = 0.5
+#: Connections waiting to be accepted: a parallel build's SDKs all ask at once (the default, 5, made the rest wait
+#: for a SYN retry, a second or more).
+BACKLOG: Final = 1024
+
+
+class _HttpServer(ThreadingHTTPServer):
+    request_queue_size = BACKLOG
+    daemon_threads = True
 
 
 class CredentialServer:
-    """Serve the credentials `provide` returns, asking it again once they are within `margin` of expiry.
+    """Serve the credentials `provide` returns, asking it again once they are within `margin` of expiry, or half
+    their length, whichever is less (so once per session). Requests that come meanwhile wait for that one renewal.
 
     `clock` and `warn` are injectable; `provide` raises CliError on failure: its line is said once on stderr and
     sent as the error message (it holds no secret), and answers for a few seconds without another try.
@@ -69,10 +82,10 @@ class CredentialServer:
         self._clock = clock
         self._warn = warn
         self._margin = margin
+        self._renew_at = self._renewal_time(first)
         self._lock = threading.Lock()
         self._failure: tuple[float, CliError] | None = None
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _HttpServer(("127.0.0.1", 0), self._handler())
         self.port = int(self._server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}{PATH}"
         self._stopping = threading.Event()
@@ -94,9 +107,10 @@ class CredentialServer:
             self._server.handle_request()
 
     def current(self) -> Credentials:
-        """The credentials to hand out: the ones held, or new ones when those are within the margin of expiry."""
+        """The credentials to hand out: the ones held, or new ones once those are due for renewal. The lock makes
+        the requests that come during a renewal wait for it and share its result."""
         with self._lock:
-            if self._current.expiration - self._clock() > self._margin:
+            if self._clock() < self._renew_at:
                 return self._current
             if self._failure is not None and time.monotonic() - self._failure[0] < _FAILURE_HOLD:
                 raise self._failure[1]
@@ -108,7 +122,14 @@ class CredentialServer:
                 self._failure = (time.monotonic(), error)
                 raise
             self._failure = None
+            self._renew_at = self._renewal_time(self._current)
             return self._current
+
+    def _renewal_time(self, credentials: Credentials) -> datetime:
+        """When to renew `credentials`, received now: `margin` before they expire, or when half of what is left
+        now remains, whichever comes later."""
+        left = credentials.expiration - self._clock()
+        return credentials.expiration - min(self._margin, left * _RENEW_WITH_LEFT)
 
     def _authorized(self, header: str | None) -> int:
         """200 with the right token, 401 without one, 403 with another."""

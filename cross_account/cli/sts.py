@@ -97,6 +97,7 @@ class Sts:
         self._credentials = credentials
         self._session: Any = None
         self._client: Any = None
+        self._caller_arn: str | None = None
 
     @property
     def region(self) -> str | None:
@@ -120,12 +121,18 @@ class Sts:
         return within(self.deadline, "resolving the source credentials", resolve, context)
 
     def caller_arn(self, context: CallContext) -> str:
-        context = _for(context, "GetCallerIdentity")
-        reply = within(self.deadline, "GetCallerIdentity", lambda: self._sts().get_caller_identity(), context)
-        arn = reply.get("Arn") if isinstance(reply, dict) else None
-        if not isinstance(arn, str) or not _CALLER_ARN.match(arn):
-            raise CliError("GetCallerIdentity: the reply holds no caller ARN (a proxy, or a wrong AWS_ENDPOINT_URL?)")
-        return arn
+        """Who the source credentials are (GetCallerIdentity), asked once: it does not change while the client
+        runs, and `exec --server` assumes the role again without asking each time."""
+        if self._caller_arn is None:
+            context = _for(context, "GetCallerIdentity")
+            reply = within(self.deadline, "GetCallerIdentity", lambda: self._sts().get_caller_identity(), context)
+            arn = reply.get("Arn") if isinstance(reply, dict) else None
+            if not isinstance(arn, str) or not _CALLER_ARN.match(arn):
+                raise CliError(
+                    "GetCallerIdentity: the reply holds no caller ARN (a proxy, or a wrong AWS_ENDPOINT_URL?)"
+                )
+            self._caller_arn = arn
+        return self._caller_arn
 
     def assume_role(self, params: Mapping[str, Any], context: CallContext) -> dict[str, Any]:
         context = _for(context, "AssumeRole")

@@ -35,11 +35,19 @@ def add_parser(commands: Subparsers, shared: Shared) -> None:
         help="serve the credentials on 127.0.0.1 (container-credentials protocol) and renew them before they "
         "expire, instead of putting them in the environment",
     )
+    parser.add_argument(
+        "--keep-background",
+        action="store_true",
+        help="leave running what CMD started in the background (a daemon on purpose); by default, when CMD exits, "
+        "what it left in its process group gets SIGTERM, then SIGKILL 2 s later, as it holds the role's keys",
+    )
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
     """Run CMD with the role's credentials (and AWS_REGION) in its environment; AWS_PROFILE is removed.
-    Signals are passed on, and the exit code is CMD's (128+N when a signal N ended it).
+    CMD runs in a process group of its own, which holds the terminal while it runs; signals are passed on to that
+    group, and the exit code is CMD's (128+N when a signal N ended it). When CMD exits, what it left running in its
+    group is ended (SIGTERM, then SIGKILL), unless --keep-background.
 
     With --server, the credentials are served to CMD instead (AWS_CONTAINER_CREDENTIALS_FULL_URI on 127.0.0.1,
     with a fresh AWS_CONTAINER_AUTHORIZATION_TOKEN), and the role is assumed again before they expire, so a
@@ -54,7 +62,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
         if args.server:
             return _exec_with_server(args, environ, cwd)
         credentials = obtain_credentials(args, environ=environ, cwd=cwd)
-    return run_command(args.command_line, child_environment(credentials, environ))
+    return run_command(
+        args.command_line, child_environment(credentials, environ), keep_background=args.keep_background, warn=warn
+    )
 
 
 def _no_command(named: str | None) -> str:
@@ -94,6 +104,6 @@ def _exec_with_server(args: argparse.Namespace, environ: Mapping[str, str], cwd:
     logger(args.verbose)(f"serving the role's credentials at {server.url}")
     try:
         env = server_environment(environ, url=server.url, token=server.token, credentials=first)
-        return run_command(args.command_line, env)
+        return run_command(args.command_line, env, keep_background=args.keep_background, warn=warn)
     finally:
         server.stop()

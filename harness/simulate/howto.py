@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from harness.simulate import IamModel, PolicyDocument, StackEnv, load_templates
+from harness.simulate.model import IamModel, PolicyDocument, StackEnv, load_templates
 
 ACCOUNT_A: Final = "111111111111"
 ACCOUNT_B: Final = "222222222222"
