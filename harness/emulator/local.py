@@ -105,7 +105,7 @@ def start(root: Path = ROOT) -> int:
     _write_private(root / ENV_FILE.name, text)
     _write_private(root / PID_FILE.name, f"{process.pid}\n")
     print(f"# MiniStack runs on {emulator.endpoint} (PID {process.pid}); stop it: make emulator-stop", file=sys.stderr)
-    print(f"# these lines are in {root / ENV_FILE.name}: eval \"$(cat {root / ENV_FILE.name})\"", file=sys.stderr)
+    print(f"# these lines are in {root / ENV_FILE.name}: source {root / ENV_FILE.name}", file=sys.stderr)
     sys.stdout.write(text)
     return 0
 
