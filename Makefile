@@ -24,7 +24,7 @@ $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
 	# Bytecode matters: this machine sets PYTHONDONTWRITEBYTECODE, and synth is 2.4x slower without it.
-	$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -r requirements-dev.txt -e .
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -r requirements-dev.txt -e '.[cdk]'
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json

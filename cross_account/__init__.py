@@ -7,7 +7,8 @@ Constructs:
 - :class:`DeployStagingBucket` (B) and :class:`DeployLaneSynthesizer` (a service app's stacks): the deploy lane.
 
 The settings contract (:class:`Settings`), the props and their rules have no CDK import;
-the ``cross-account`` client reuses them.
+the ``cross-account`` client reuses them. A plain install is the client (boto3 only); the constructs
+need the ``cdk`` extra: ``pip install 'cross-account-assumerole[cdk]'``.
 """
 
 from importlib import import_module
@@ -41,7 +42,30 @@ __all__ = [
 ]
 
 
+#: What the construct modules import from the ``cdk`` extra (pyproject.toml's optional dependencies), and the
+#: distribution each comes with.
+_CDK_MODULES = {"aws_cdk": "aws-cdk-lib", "jsii": "aws-cdk-lib", "constructs": "constructs"}
+CDK_EXTRA = "cross-account-assumerole[cdk]"
+
+
+class MissingCdkError(ImportError):
+    """A construct was asked for in an install without the ``cdk`` extra (the client-only install)."""
+
+    def __init__(self, name: str, module: str) -> None:
+        distribution = _CDK_MODULES[module]
+        super().__init__(
+            f"{name} needs the CDK part ({distribution} is not installed): pip install '{CDK_EXTRA}'", name=module
+        )
+
+
 def __getattr__(name: str) -> object:
     if name in _CONSTRUCTS:
-        return getattr(import_module(_CONSTRUCTS[name]), name)
+        try:
+            module = import_module(_CONSTRUCTS[name])
+        except ModuleNotFoundError as missing:
+            top = (missing.name or "").partition(".")[0]
+            if top in _CDK_MODULES:
+                raise MissingCdkError(name, top) from None
+            raise
+        return getattr(module, name)
     raise AttributeError(f"module 'cross_account' has no attribute {name!r}")

@@ -1,7 +1,10 @@
-"""The package as a user gets it: build the wheel and sdist, install the wheel into a fresh venv, and
-synthesize the README's reuse sample as a new CDK app in an empty folder, with the real CDK CLI.
+"""The package as a user gets it: build the wheel and sdist, install the wheel into fresh venvs, and
+- with the ``cdk`` extra, synthesize the README's reuse sample as a new CDK app in an empty folder, with the real
+  CDK CLI;
+- without it (the client-only install: boto3, nothing from CDK), run ``cross-account`` against moto, and see a
+  construct refuse in one line that names the extra.
 
-About 6 s (build 2 s, install 1 s from uv's cache, synth 2-3 s); deselect with ``-m 'not package'``.
+About 9 s (build 2 s, installs 1-3 s each from uv's cache, synth 2-3 s); deselect with ``-m 'not package'``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import pytest
 
 import cross_account
 from harness.node import NPM_BIN_DIR, PROJECT_ROOT, use_pinned_node
+from tests.cli_support import ROLE_ARN, Result, assert_clean_stderr, base_environment
+from tests.test_cli_assume import caller
 from tests.test_reuse import readme_sample
 
 pytestmark = pytest.mark.package
@@ -63,6 +68,12 @@ def test_the_wheel_ships_types_licence_and_the_package_version(dist: Path) -> No
     assert metadata["Version"] == cross_account.__version__
     assert metadata["License-Expression"] == "Apache-2.0"
     assert "Typing :: Typed" in metadata.get_all("Classifier", [])
+    # A plain install is the client; CDK comes with the extra that cross_account's ImportError names.
+    requires = metadata.get_all("Requires-Dist", [])
+    assert [r for r in requires if "extra ==" not in r] == ["boto3>=1.44"]
+    assert {r.split("<")[0].split(">")[0] for r in requires if 'extra == "cdk"' in r} == {"aws-cdk-lib", "constructs"}
+    extra = cross_account.CDK_EXTRA
+    assert extra == f"{metadata['Name']}[cdk]"
 
 
 def test_the_sdist_holds_what_the_wheel_is_built_from(dist: Path) -> None:
@@ -72,19 +83,29 @@ def test_the_sdist_holds_what_the_wheel_is_built_from(dist: Path) -> None:
     assert not [n for n in names if n.startswith("tests/")]
 
 
-def test_the_readme_sample_synthesizes_from_the_installed_wheel(dist: Path, tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
+def fresh_venv(dist: Path, venv: Path, extra: str = "") -> Path:
+    """A new venv with the built wheel (and ``extra``, e.g. ``[cdk]``) installed; its bin folder."""
     run([UV, "venv", "--quiet", "--python", PROJECT_ROOT / ".venv" / "bin" / "python", venv])
     # The runtime pins as constraints: the versions the tests use, so uv's cache serves them.
     wheel = only(dist, f"{NAME}-*.whl")
-    run([UV, "pip", "install", "--quiet", "--python", venv / "bin" / "python", "-c", "requirements.txt", wheel],
-        cwd=PROJECT_ROOT)  # fmt: skip
+    run([UV, "pip", "install", "--quiet", "--python", venv / "bin" / "python", "-c", "requirements.txt",
+         f"{wheel}{extra}"], cwd=PROJECT_ROOT)  # fmt: skip
+    return venv / "bin"
+
+
+def outside_the_checkout(env: dict[str, str]) -> dict[str, str]:
+    """``env`` without what points Python at the checkout or the dev venv (the Makefile exports PYTHONPATH)."""
+    return {k: v for k, v in env.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "CDK_"))}
+
+
+def test_the_readme_sample_synthesizes_from_the_installed_wheel(dist: Path, tmp_path: Path) -> None:
+    venv = fresh_venv(dist, tmp_path / "venv", "[cdk]").parent
 
     app_dir = tmp_path / "new-app"
     app_dir.mkdir()
     (app_dir / "app.py").write_text(readme_sample() + RECORD_ORIGIN)
     (app_dir / "cdk.json").write_text(json.dumps({"app": f"{venv / 'bin' / 'python'} app.py"}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "CDK_"))}
+    env = outside_the_checkout(dict(os.environ))
     use_pinned_node(env)
     run([NPM_BIN_DIR / "cdk", "synth", "--quiet", "--no-notices"], cwd=app_dir, env=env)
 
@@ -116,3 +137,77 @@ def iam_resources(template: Path) -> dict[str, list[str | None]]:
             props = resource.get("Properties", {})
             found.setdefault(resource["Type"], []).append(props.get("RoleName") or props.get("GroupName"))
     return found
+
+
+# --- the client-only install: the wheel without the extra ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client_only(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin folder of a fresh venv with the wheel alone (``pip install cross-account-assumerole``)."""
+    return fresh_venv(dist, tmp_path_factory.mktemp("client-only") / "venv")
+
+
+def in_venv(bin_dir: Path, *args: str, env: dict[str, str], cwd: Path) -> Result:
+    completed = subprocess.run(
+        [str(bin_dir / args[0]), *args[1:]], env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+    return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+#: What the client-only venv's Python finds: where cross_account comes from, and which of the others exist.
+PROBE = """
+import importlib.util, json
+import cross_account, cross_account.cli.main, cross_account.settings
+print(json.dumps({"cross_account": cross_account.__file__} | {
+    name: importlib.util.find_spec(name) and name for name in ("boto3", "aws_cdk", "constructs", "jsii")
+}))
+"""
+
+
+def test_the_client_only_install_has_nothing_from_cdk(client_only: Path, tmp_path: Path) -> None:
+    env = outside_the_checkout(dict(os.environ))
+    found = in_venv(client_only, "python", "-c", PROBE, env=env, cwd=tmp_path)
+    assert found.code == 0, found.err
+    modules = json.loads(found.out)
+    assert modules["cross_account"].startswith(str(client_only.parent)), modules
+    assert modules["boto3"] is not None
+    assert modules["aws_cdk"] is None and modules["constructs"] is None and modules["jsii"] is None, modules
+
+
+def test_the_client_only_install_assumes_the_role_against_moto(
+    client_only: Path, moto_url: str, tmp_path: Path
+) -> None:
+    env = outside_the_checkout(base_environment(tmp_path / "home", moto_url))
+    cwd = tmp_path / "home"  # an empty folder: no cdk.json, the role named on the command line
+
+    helped = in_venv(client_only, "cross-account", "--help", env=env, cwd=cwd)
+    assert helped.code == 0, helped.err
+    assert helped.out.startswith("usage: cross-account"), helped.out
+
+    assume = ["assume", "--role-arn", ROLE_ARN, "--external-id", "client-only-1", "--session-name", "teammate"]
+    assumed = in_venv(client_only, "cross-account", *assume, "--format", "json", env=env, cwd=cwd)
+    assert assumed.code == 0, assumed.err
+    assert_clean_stderr(assumed)
+    document = json.loads(assumed.out)
+    credentials = {
+        "AWS_ACCESS_KEY_ID": document["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": document["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": document["SessionToken"],
+    }
+    assert caller(env, credentials) == "arn:aws:sts::222222222222:assumed-role/CrossAccountAccessRole/teammate"
+
+
+@pytest.mark.parametrize(
+    "statement", ["from cross_account import CrossAccountRole", "import cross_account as c; c.DeployLaneSynthesizer"]
+)
+def test_a_construct_without_the_extra_names_it_in_one_line(client_only: Path, tmp_path: Path, statement: str) -> None:
+    refused = in_venv(client_only, "python", "-c", statement, env=outside_the_checkout(dict(os.environ)), cwd=tmp_path)
+    assert refused.code == 1
+    name = statement.rsplit(".", 1)[-1].rsplit(" ", 1)[-1]
+    assert refused.err.splitlines()[-1] == (
+        f"cross_account.MissingCdkError: {name} needs the CDK part (aws-cdk-lib is not installed): "
+        "pip install 'cross-account-assumerole[cdk]'"
+    )
+    # No chain through jsii's or aws_cdk's import: the one line is the whole story.
+    assert "ModuleNotFoundError" not in refused.err and "During handling" not in refused.err, refused.err
