@@ -16,8 +16,7 @@ import boto3
 import pytest
 
 from harness.emulator.lane_flow import LANE_TAG_KEY, SERVICE_APP
-from harness.emulator.local import alive
-from harness.emulator.server import EMULATOR_PYTHON, LOCAL_STATE_ROOT, ROOT_SECRET
+from harness.emulator.server import EMULATOR_PYTHON, LOCAL_STATE_ROOT, ROOT_SECRET, alive
 from harness.node import NODE, NODE_BIN_DIR, NPM_BIN_DIR, PROJECT_ROOT
 
 pytestmark = pytest.mark.skipif(

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from harness.emulator.server import LOCAL_STATE_ROOT, stop_pid
+from harness.emulator.server import LOCAL_STATE_ROOT, alive, stop_pid
 
 ROOT: Final = LOCAL_STATE_ROOT / "emulator"
 PID_FILE: Final = ROOT / "emulator.pid"
@@ -45,14 +45,6 @@ def running_pid(pid_file: Path = PID_FILE) -> int | None:
     except (OSError, ValueError):
         return None
     return pid if alive(pid) else None
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -209,19 +209,21 @@ def stop_pid(pid: int) -> bool:
     except ProcessLookupError:
         return False
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline and _group_alive(pid):
+    while time.monotonic() < deadline and alive(pid):
         time.sleep(0.05)
+    # Anything left in the group (the leader, or a child it started) goes now.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
     return True
 
 
-def _group_alive(pgid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie waiting for its reaper does not)."""
     try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
         return False
-    return True
+    return state != "Z"
 
 
 @contextlib.contextmanager
