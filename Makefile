@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup synth test lint typecheck check clean demo package
+.PHONY: setup synth test lint typecheck check clean demo package emulator emulator-stop
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -43,6 +43,14 @@ $(EMU_STAMP): requirements-emulator.txt $(PY_STAMP)
 # The README's main command: deploy both stacks into the emulator, assume the role, show every refusal.
 demo: setup $(EMU_STAMP)
 	$(PY) -m harness.demo
+
+# A local account B that stays up: both stacks deployed, alice ready; prints the lines that point a shell at it.
+emulator: setup $(EMU_STAMP)
+	@$(PY) -m harness.emulator.local start
+
+# Stops it by its PID (harmless when nothing runs).
+emulator-stop:
+	@$(PYTHON) -m harness.emulator.local stop
 
 synth: setup
 	cdk synth --no-notices --quiet

@@ -369,24 +369,19 @@ class CrossAccountRole(Construct):
             ),
         ]
         partition, account = self._arn_parts()
-        statements += [
-            iam.PolicyStatement.from_json(statement)
-            for statement in (
-                *guard.identity_statements(partition=partition, account=account, lane_path=self._service_role_path()),
-                *guard.bucket_statements(partition=partition, protected_buckets=props.protected_bucket_names),
-            )
-        ]
-        statements += [
-            iam.PolicyStatement.from_json(statement)
-            for statement in lane.lane_statements(
+        # Written as JSON and read in one jsii call: a call per statement costs, once per role and account.
+        plain = [
+            *guard.identity_statements(partition=partition, account=account, lane_path=self._service_role_path()),
+            *guard.bucket_statements(partition=partition, protected_buckets=props.protected_bucket_names),
+            *lane.lane_statements(
                 lane=self.lane,
                 stack_arns=self._arn("cloudformation", "stack/*"),
-                account=self._arn_parts()[1],
+                account=account,
                 staging=self._arn("s3", f"{lane.STAGING_BUCKET_PREFIX}*", region="", in_account=False),
-            )
+            ),
         ]
         if props.service_role_services:
-            statements += [iam.PolicyStatement.from_json(s) for s in self._service_role_statements()[1]]
+            plain += self._service_role_statements()[1]
         if shaping_policies:
             statements.append(
                 iam.PolicyStatement(
@@ -396,21 +391,33 @@ class CrossAccountRole(Construct):
                     resources=shaping_policies,
                 )
             )
-        policy = iam.Policy(self, "TamperGuard", statements=statements, roles=[self.role])
+        policy = iam.Policy(
+            self,
+            "TamperGuard",
+            document=iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": plain}),
+            statements=statements,
+            roles=[self.role],
+        )
         if props.service_role_services:
-            self.service_role_boundary = self._boundary(statements)
+            self.service_role_boundary = self._boundary(statements, plain)
         return policy
 
-    def _boundary(self, denies: list[iam.PolicyStatement]) -> iam.ManagedPolicy:
-        """The service roles' permissions boundary: at most the role's own permissions, with its guard inside."""
-        path = self._service_role_path()
+    def _boundary(self, denies: list[iam.PolicyStatement], plain: list[lane.Statement]) -> iam.ManagedPolicy:
+        """The service roles' permissions boundary: at most the role's own permissions, with its guard inside
+        (but for what only IAM or STS actions meet: the boundary allows none)."""
         return iam.ManagedPolicy(
             self,
             "ServiceRoleBoundary",
             managed_policy_name=f"{self.lane}-ServiceRoleBoundary",
-            path=path,
+            path=self._service_role_path(),
             description=f"Boundary of the roles that sessions of {self.props.role_name or 'the role'} create",
-            statements=[*self._permissions, *(s for s in denies if not _on_identities_only(s))],
+            document=iam.PolicyDocument.from_json(
+                {"Version": "2012-10-17", "Statement": [s for s in plain if not _on_identities_only(s)]}
+            ),
+            statements=[
+                *self._permissions,
+                *(s for s in denies if not _on_identities_only(s.to_statement_json())),
+            ],
         )
 
 
@@ -448,14 +455,14 @@ def _warnings(props: CrossAccountRoleProps) -> list[tuple[str, str]]:
     return warnings
 
 
-def _on_identities_only(statement: iam.PolicyStatement) -> bool:
-    """A guard statement that only IAM or STS actions can meet: a boundary that allows none needs no copy
-    (a managed policy holds 6,144 characters)."""
-    document = statement.to_statement_json()
-    actions = document.get("Action") or document.get("NotAction")
-    resources = document.get("Resource") or document.get("NotResource")
-    actions = [actions] if isinstance(actions, str) else actions
-    resources = [resources] if isinstance(resources, (str, dict)) else resources
+def _on_identities_only(document: dict[str, Any]) -> bool:
+    """A guard statement (as JSON) that only IAM or STS actions can meet: a boundary that allows none needs no
+    copy (a managed policy holds 6,144 characters)."""
+    def listed(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else [value]
+
+    actions = listed(document.get("Action") or document.get("NotAction"))
+    resources = listed(document.get("Resource") or document.get("NotResource"))
     if "Action" in document and all(a.startswith(("iam:", "sts:")) for a in actions):
         return True
     return all(isinstance(r, str) and ":iam::" in r for r in resources)

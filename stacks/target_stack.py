@@ -48,6 +48,13 @@ class TargetStack(Stack):
             value=assume_role_command(spec, access.role_arn),
             description="Assume the role with the AWS CLI from the trusted account",
         )
+        self._add_switch_role_url(spec, prefix)
+
+    def _add_switch_role_url(self, spec: RoleSpec, prefix: str) -> None:
+        """The console's switch-role link, only where it can work: the console sends neither an external ID nor a
+        source identity (`cross-account console` signs in to such roles instead)."""
+        if spec.caller.external_ids or spec.caller.source_identity:
+            return
         path_and_name = spec.role_path.lstrip("/") + spec.role_name
         if len(path_and_name) <= CONSOLE_SWITCH_ROLE_MAX:
             query = urlencode({"roleName": path_and_name, "account": self.account, "displayName": spec.role_name})

@@ -393,6 +393,17 @@ def base_environment(home: Path, endpoint: str) -> dict[str, str]:
     return env
 
 
+def add_source_profile(home: Path, name: str = "account-a") -> None:
+    """A source profile `name` in `home`'s shared credentials file (the fake source keys): configure-profile
+    refuses a --source-profile that does not exist."""
+    credentials = home / ".aws" / "credentials"
+    credentials.parent.mkdir(parents=True, exist_ok=True)
+    old = credentials.read_text() if credentials.is_file() else ""
+    credentials.write_text(
+        f"{old}[{name}]\naws_access_key_id = {SOURCE_ACCESS_KEY}\naws_secret_access_key = {SOURCE_SECRET}\n"
+    )
+
+
 @dataclass(frozen=True)
 class Result:
     code: int

@@ -19,6 +19,7 @@ from tests.cli_support import (
     Reply,
     Result,
     StubSts,
+    add_source_profile,
     assert_clean_stderr,
     assert_one_line_error,
     run_cli,
@@ -313,6 +314,7 @@ def test_an_empty_home_never_puts_credentials_in_the_current_folder(
     ids=["assume", "configure-profile"],
 )
 def test_stdout_on_a_full_disk_is_one_line(stub_sts: StubSts, stub_env: dict[str, str], args: tuple[str, ...]) -> None:
+    add_source_profile(Path(stub_env["HOME"]), "a")
     # A real process: the subject is its standard output, /dev/full (every write fails with ENOSPC).
     with Path("/dev/full").open("w") as full:
         completed = subprocess.run(

@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import random
+import secrets
 import shlex
 import stat
 import subprocess
@@ -27,6 +28,7 @@ from tests.cli_support import (
     SOURCE_SECRET,
     Result,
     StubSts,
+    add_source_profile,
     assert_one_line_error,
     run_cli,
 )
@@ -79,6 +81,7 @@ external_id = 12345678TESTID
 duration_seconds = 3600
 role_session_name = alice
 region = eu-west-1
+cross_account_version = 1
 
 # the next one is SSO
 [sso-session corp]
@@ -90,6 +93,13 @@ CONFIGURE = (
     "configure-profile", "deploy-b", "--source-profile", "account-a", "--role-arn", ROLE_ARN,
     "--external-id", "12345678TESTID", "--session-name", "alice", "--duration", "3600", "--region", "eu-west-1",
 )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _source_profile(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """account-a exists (configure-profile refuses a --source-profile that does not), in base_environment's home."""
+    if {"stub_env", "moto_env"} & set(request.fixturenames):
+        add_source_profile(tmp_path / "home")
 
 
 def config_file(env: dict[str, str]) -> Path:
@@ -153,7 +163,10 @@ def test_a_change_makes_a_second_backup(stub_env: dict[str, str], cli_in_process
     assert cli_in_process(*CONFIGURE, env=stub_env).code == 0
     assert cli_in_process(*CONFIGURE[:-2], "--region", "eu-central-1", env=stub_env).code == 0
     assert [b.read_text() for b in backups(path)] == [BEFORE, AFTER]
-    assert path.read_text() == AFTER.replace("region = eu-west-1\n\n# the next", "region = eu-central-1\n\n# the next")
+    assert path.read_text() == AFTER.replace(
+        "region = eu-west-1\ncross_account_version = 1\n\n# the next",
+        "region = eu-central-1\ncross_account_version = 1\n\n# the next",
+    )
 
 
 def test_new_file_in_a_new_folder_is_private(tmp_path: Path, stub_env: dict[str, str]) -> None:
@@ -248,35 +261,80 @@ def test_boto3_sends_every_field_of_the_profile(stub_sts: StubSts, stub_env: dic
     }
 
 
-def test_configure_profile_is_offline_and_says_how_sessions_are_named(
-    stub_sts: StubSts, stub_env: dict[str, str], moto_env: dict[str, str]
+def test_configure_profile_with_a_session_name_or_credential_process_is_offline(
+    stub_sts: StubSts, stub_env: dict[str, str]
 ) -> None:
-    # Issue 10: writing a config file is an offline act. No credentials at all, and an endpoint that records calls.
+    # Issue 10: with --session-name (or --credential-process) writing a config file is an offline act.
     offline = {k: v for k, v in stub_env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     args = ("configure-profile", "deploy-b", "--source-profile", "account-a", "--role-arn", ROLE_ARN)
-    result = run_cli(*args, env=offline)
-    assert result.code == 0, result.err
-    assert stub_sts.requests == [], "no call to AWS"
-    assert "role_session_name" not in config_file(offline).read_text()
-    assert "sessions will be named by the SDK that uses the profile (botocore-session-<time>" in result.out
     named = run_cli(*args, "--session-name", "alice", env=offline)
+    assert named.code == 0, named.err
     assert "sessions will be named alice (--session-name)" in named.out
     assert "role_session_name = alice\n" in config_file(offline).read_text()
     process = run_cli(*args[:2], "--credential-process", *args[2:], env=offline)
     assert "sessions will be named after the caller" in process.out
-    assert stub_sts.requests == []
+    assert stub_sts.requests == [], "no call to AWS"
 
-    # The profile without a session name works: botocore names the session itself.
-    env = write_source_credentials(moto_env)
-    assert run_cli(*args, env=env).code == 0
+
+def test_configure_profile_names_sessions_after_the_caller_as_botocore_uses_it(moto_env: dict[str, str]) -> None:
+    # Issue 18: a profile the AWS CLI and boto3 use names its sessions after the IAM user, as exec does, so the
+    # target account's CloudTrail shows who acted (not botocore-session-<time>).
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=moto_env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                       aws_access_key_id=SOURCE_ACCESS_KEY, aws_secret_access_key=SOURCE_SECRET)  # fmt: skip
+    user = f"alice-{secrets.token_hex(4)}"
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    env = {k: v for k, v in moto_env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    Path(env["AWS_SHARED_CREDENTIALS_FILE"]).write_text(
+        f"[account-a]\naws_access_key_id = {key['AccessKeyId']}\naws_secret_access_key = {key['SecretAccessKey']}\n"
+    )
+    args = ("configure-profile", "deploy-b", "--source-profile", "account-a", "--role-arn", ROLE_ARN)
+    result = run_cli(*args, "--region", "us-east-1", env=env, check_leaks=False)
+    assert result.code == 0, result.err
+    assert key["SecretAccessKey"] not in result.out + result.err
+    assert f"sessions will be named {user} (your name, looked up with profile account-a)" in result.out
+    assert f"role_session_name = {user}\n" in config_file(env).read_text()
+    # botocore reads the profile as the AWS CLI does, assumes the role, and the session carries the user's name.
     probe = as_profile(
-        {**env, "AWS_DEFAULT_REGION": "us-east-1"},
-        "import boto3; print(boto3.Session(profile_name='deploy-b').client('sts').get_caller_identity()['Arn'])",
+        env, "import boto3; print(boto3.Session(profile_name='deploy-b').client('sts').get_caller_identity()['Arn'])"
     )
     assert probe.returncode == 0, probe.stderr
-    assert probe.stdout.strip().startswith(
-        "arn:aws:sts::222222222222:assumed-role/CrossAccountAccessRole/botocore-session-"
-    )
+    assert probe.stdout.strip() == f"arn:aws:sts::222222222222:assumed-role/CrossAccountAccessRole/{user}"
+    aws = subprocess.run(
+        [str(Path(sys.executable).parent / "aws"), "sts", "get-caller-identity", "--profile", "deploy-b"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert aws.returncode == 0, aws.stderr
+    assert json.loads(aws.stdout)["Arn"].endswith(f"assumed-role/CrossAccountAccessRole/{user}")
+
+
+def test_configure_profile_without_a_usable_source_refuses_and_names_session_name(
+    stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    # A source profile without credentials: the name cannot be looked up, and nothing is written.
+    env = {k: v for k, v in stub_env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    config_file(env).write_text("[profile keyless]\nregion = us-east-1\n")
+    result = cli_in_process("configure-profile", "deploy-b", "--source-profile", "keyless", "--role-arn", ROLE_ARN,
+                            env=env)  # fmt: skip
+    assert_one_line_error(result, "cannot look up your name with --source-profile keyless", "--session-name", code=1)
+    assert config_file(env).read_text() == "[profile keyless]\nregion = us-east-1\n"
+
+
+def test_a_source_profile_that_does_not_exist_is_refused_offline(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    # Issue 18: a typo in --source-profile is refused before anything is called or written, naming the known ones.
+    config_file(stub_env).write_text(BEFORE)
+    result = cli_in_process("configure-profile", "deploy-b", "--source-profile", "acount-a", "--role-arn", ROLE_ARN,
+                            env=stub_env)  # fmt: skip
+    assert_one_line_error(result, "--source-profile acount-a: no such profile", "account-a, default", code=2)
+    assert config_file(stub_env).read_text() == BEFORE
+    assert stub_sts.requests == []
+    # One in the shared credentials file only (as aws configure writes it) is found.
+    ok = cli_in_process(*CONFIGURE, env=stub_env)
+    assert ok.code == 0, ok.err
 
 
 def test_credential_process_profile_works_with_boto3_and_the_aws_cli(moto_env: dict[str, str]) -> None:
@@ -420,7 +478,7 @@ def test_config_written_by_cwd_settings_not_by_shell_region(
 ) -> None:
     (tmp_path / "cdk.json").write_text(json.dumps({"context": {"region": "eu-north-1", "external_ids": ["app-id"]}}))
     env = {**stub_env, "AWS_REGION": "ap-south-1"}
-    args = ("configure-profile", "b", "--source-profile", "a", "--session-name", "s1")
+    args = ("configure-profile", "b", "--source-profile", "account-a", "--session-name", "s1")
     assert cli_in_process(*args, env=env, cwd=tmp_path).code == 0
     text = config_file(env).read_text()
     assert "region = eu-north-1\n" in text and "external_id = app-id\n" in text

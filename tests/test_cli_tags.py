@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import ACCESS_DENIED, ROLE_ARN, Reply, Result, StubSts, assert_one_line_error, sts_error_xml
+from tests.cli_support import (
+    ACCESS_DENIED,
+    ROLE_ARN,
+    Reply,
+    Result,
+    StubSts,
+    add_source_profile,
+    assert_one_line_error,
+    sts_error_xml,
+)
 from tests.test_cli_assume import write_cdk_json
 
 ASSUME = ("assume", "--role-arn", ROLE_ARN, "--session-name", "alice", "--format", "json")
@@ -142,6 +151,7 @@ def test_packed_policy_too_large_is_explained(
 def test_configure_profile_needs_credential_process_for_tags(
     stub_env: dict[str, str], cli_in_process: Callable[..., Result]
 ) -> None:
+    add_source_profile(Path(stub_env["HOME"]))
     base = ("configure-profile", "tagged", "--source-profile", "account-a", "--role-arn", ROLE_ARN, "--tag", "team=a b")
     refused = cli_in_process(*base, env=stub_env)
     assert_one_line_error(refused, "cannot send session tags", "--credential-process", code=2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness.emulator.fixtures import start_emulator
-from harness.emulator.server import EMULATOR_PYTHON, LOCAL_STATE_ROOT, ROOT_SECRET, Emulator, run_emulator
+from harness.emulator.server import EMULATOR_PYTHON, LOCAL_STATE_ROOT, ROOT_SECRET, Emulator, alive, run_emulator
 
 pytestmark = pytest.mark.skipif(
     not EMULATOR_PYTHON.exists(), reason="no emulator venv: run `make test` (it creates .venv-emulator)"
@@ -28,14 +27,6 @@ def client(emulator: Emulator, service: str, key: str, secret: str = ROOT_SECRET
     return boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name="us-east-1").client(
         service, endpoint_url=emulator.endpoint
     )
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def listening_addresses(port: int) -> set[str]:

@@ -38,7 +38,8 @@ def test_stack_ids_and_environments() -> None:
 def test_target_outputs() -> None:
     role_arn = {"Fn::GetAtt": [role_logical_id(), "Arn"]}
     out = outputs("TargetStack")
-    assert sorted(out) == ["AssumeRoleCommand", "ExternalId", "RoleArn", "StagingBucket", "SwitchRoleUrl"]
+    # The default trust requires an external ID, which the console's switch-role cannot send: no link.
+    assert sorted(out) == ["AssumeRoleCommand", "ExternalId", "RoleArn", "StagingBucket"]
     assert out["RoleArn"]["Value"] == role_arn
     assert out["ExternalId"]["Value"] == "12345678TESTID"
     assert out["AssumeRoleCommand"]["Value"] == {
@@ -51,10 +52,18 @@ def test_target_outputs() -> None:
             ],
         ]
     }
+
+
+def test_switch_role_url_only_where_the_console_can_switch() -> None:
+    # Issue 18: the console's switch-role sends neither an external ID nor a source identity.
+    out = outputs("TargetStack", {"external_ids": "[]"})
     assert out["SwitchRoleUrl"]["Value"] == (
         "https://signin.aws.amazon.com/switchrole?roleName=CrossAccountAccessRole"
         "&account=222222222222&displayName=CrossAccountAccessRole"
     )
+    assert "SwitchRoleUrl" in outputs("TargetStack", {"external_ids": "[]", "require_mfa": "true"})
+    assert "SwitchRoleUrl" not in outputs("TargetStack", {"external_ids": "[]", "require_source_identity": "true"})
+    assert "SwitchRoleUrl" not in outputs("TargetStack", {"external_ids": '["a-1234567890", "b-1234567890"]'})
 
 
 def test_target_outputs_follow_the_options() -> None:
@@ -66,11 +75,15 @@ def test_target_outputs_follow_the_options() -> None:
         "aws sts assume-role --role-arn <arn> --role-session-name $USER"
         " --serial-number <your-mfa-device-arn> --token-code <6-digit-code> --source-identity $USER"
     )
-    assert "roleName=ops%2FCrossAccountAccessRole" in out["SwitchRoleUrl"]["Value"]
+    assert "SwitchRoleUrl" not in out  # the source identity: the console cannot send one
+    assert (
+        "roleName=ops%2FCrossAccountAccessRole"
+        in outputs("TargetStack", {**overrides, "require_source_identity": "false"})["SwitchRoleUrl"]["Value"]
+    )
 
 
 def test_no_switch_role_url_beyond_the_consoles_limit() -> None:
-    out = outputs("TargetStack", {"role_path": "/" + "p" * 50 + "/"})
+    out = outputs("TargetStack", {"role_path": "/" + "p" * 50 + "/", "external_ids": "[]"})
     assert "SwitchRoleUrl" not in out
     assert "RoleArn" in out
 
@@ -144,7 +157,7 @@ def test_tiers_give_each_role_its_outputs_and_group() -> None:
             *(
                 f"{tier}{name}"
                 for tier in ("ReadOnly", "Deploy")
-                for name in ("RoleArn", "ExternalId", "AssumeRoleCommand", "SwitchRoleUrl")
+                for name in ("RoleArn", "ExternalId", "AssumeRoleCommand")
             ),
         ]
     )

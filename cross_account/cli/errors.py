@@ -35,6 +35,14 @@ class CliError(Exception):
         super().__init__(one_line(message))
 
 
+class AccessDeniedError(CliError):
+    """AssumeRole of `role_arn` was refused: the role's trust or the caller's policy said no."""
+
+    def __init__(self, message: str, *, role_arn: str) -> None:
+        super().__init__(message)
+        self.role_arn = role_arn
+
+
 class UsageError(CliError):
     """Bad input (a flag, a setting, a file the user named): exit status 2, as for argparse's own errors."""
 
@@ -220,7 +228,10 @@ def _access_denied(context: CallContext, message: str) -> CliError:
             f"(5) the role's trust or your group's policy does not allow sts:TagSession, or not the tag keys "
             f"{', '.join(context.tags)} (allow_session_tags, allowed_session_tag_keys)"
         )
-    return CliError(f"AccessDenied: cannot assume {context.role_arn}. Likely causes: {'; '.join(causes)}. {message}")
+    return AccessDeniedError(
+        f"AccessDenied: cannot assume {context.role_arn}. Likely causes: {'; '.join(causes)}. {message}",
+        role_arn=context.role_arn,
+    )
 
 
 def _mfa_cause(context: CallContext) -> str:

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, Final, NoReturn
 
 from cross_account import __version__
 from cross_account.cli.commands import (
@@ -195,6 +195,9 @@ def build_parser() -> _Parser:
     return parser
 
 
+_EXEC_HINT: Final = "; exec runs the command after --: cross-account exec [NAME] [flags] -- CMD [ARG ...]"
+
+
 def _split_command(argv: Sequence[str]) -> tuple[list[str], list[str] | None]:
     """`exec [flags] -- CMD ...`: everything after the first `--` belongs to CMD, untouched by argparse."""
     items = list(argv)
@@ -205,10 +208,14 @@ def _split_command(argv: Sequence[str]) -> tuple[list[str], list[str] | None]:
 
 
 def _run(arguments: list[str], command_line: list[str] | None) -> int:
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(arguments)
+        args, extra = parser.parse_known_args(arguments)
     except _ParserExit as done:  # --help, --version
         return done.status
+    if extra:
+        hint = _EXEC_HINT if args.command == exec_command.NAME and command_line is None else ""
+        parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     if command_line is not None and args.command != exec_command.NAME:
         raise UsageError(f"{args.command} takes no command after --")
     args.command_line = command_line or []

@@ -33,6 +33,10 @@ from cross_account.cli.files import (
 )
 from cross_account.cli.sdk_config import check_readable, check_reads_back
 
+#: Marks a profile written by configure-profile, so `exec NAME` finds it (the SDKs ignore keys they do not know).
+MARKER_KEY: Final = "cross_account_version"
+MARKER_VALUE: Final = "1"
+
 #: Keys this command owns in a profile. Any other key (output, cli_pager, …) is left alone.
 OWNED_KEYS: Final = (
     "role_arn",
@@ -43,6 +47,7 @@ OWNED_KEYS: Final = (
     "role_session_name",
     "credential_process",
     "region",
+    MARKER_KEY,
 )
 
 _HEADER: Final = re.compile(r"\s*\[(?P<header>.+)\]")
@@ -363,6 +368,7 @@ def profile_values(
         "duration_seconds": str(duration) if duration is not None else None,
         "role_session_name": session_name,
         "credential_process": None,
+        MARKER_KEY: MARKER_VALUE,
     }
     if region is not None:
         values["region"] = region
@@ -373,6 +379,7 @@ def credential_process_values(command: str, *, region: str | None) -> dict[str, 
     """A credential_process profile; the role keys go, or the SDKs would assume the role instead."""
     values: dict[str, Any] = {key: None for key in OWNED_KEYS if key != "region"}
     values["credential_process"] = command
+    values[MARKER_KEY] = MARKER_VALUE
     if region is not None:
         values["region"] = region
     return values

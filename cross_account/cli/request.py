@@ -220,8 +220,9 @@ def _find_role(flags: RoleOptions, cdk_json: Path, environ: Mapping[str, str]) -
         app = app_role(settings, account=flags.account, tier=flags.tier, partition=partition_of(region))
         return _Found(app.role_arn, _settings_origin(flags, cdk_json, explicit=explicit), app, region)
     raise UsageError(
-        "no role to assume: pass --role-arn ARN, or --from-stack-outputs FILE (cdk deploy --outputs-file), "
-        "or run in the app's folder (cdk.json)"
+        "no role to assume: name one (cross-account exec NAME -- CMD, NAME written by configure-profile NAME), "
+        "pass --role-arn ARN, or --from-stack-outputs FILE (cdk deploy --outputs-file), or run in the app's folder "
+        "(cdk.json; CROSS_ACCOUNT_CDK_JSON selects it from anywhere)"
     )
 
 

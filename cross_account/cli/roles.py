@@ -80,7 +80,11 @@ def _not_this_app(path: Path, instead: str) -> UsageError:
 def load_settings(
     path: Path,
     *,
-    instead: str = "pass --role-arn ARN or --from-stack-outputs FILE (or --cdk-json with this app's file)",
+    instead: str = (
+        "name the role instead: a NAME written by cross-account configure-profile NAME (cross-account exec NAME -- "
+        "CMD), or pass --role-arn ARN (or --from-stack-outputs FILE), or select this app's cdk.json with --cdk-json "
+        "or CROSS_ACCOUNT_CDK_JSON"
+    ),
 ) -> Settings:
     """The app's settings from cdk.json's context, by the app's own parser; refused when it is another app's (the
     message ends with `instead`: what to do)."""

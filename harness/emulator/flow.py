@@ -39,7 +39,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from harness.emulator.lane_flow import LANE_CONTEXT, LaneSteps
-from harness.emulator.server import LOCAL_STATE_ROOT, Emulator, run_emulator
+from harness.emulator.server import LOCAL_STATE_ROOT, Emulator, alive, run_emulator
 from harness.node import NODE, NODE_BIN_DIR, NPM_BIN_DIR, PROJECT_ROOT
 from harness.synth import cdk_json_context
 
@@ -592,16 +592,8 @@ def run_flow(*, keep: bool = False, echo: Callable[[str], None] | None = None, p
             echo(f"MiniStack on {emulator.endpoint} (PID {pid}), IAM enforced")
             echo(f"run folder: {workspace.root.relative_to(PROJECT_ROOT)}")
         rows = Flow(emulator, workspace, echo=echo, presynth=presynth).run()
-    rows.append(Row(f"emulator stopped (PID {pid})", "stopped", "running" if _alive(pid) else "stopped"))
+    rows.append(Row(f"emulator stopped (PID {pid})", "stopped", "running" if alive(pid) else "stopped"))
     result = FlowResult(rows, time.monotonic() - started, workspace)
     if result.ok and not keep:
         workspace.remove()
     return result
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

@@ -164,12 +164,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-@contextlib.contextmanager
-def run_emulator(state_dir: Path, *, tls: bool = False) -> Iterator[Emulator]:
-    """Start MiniStack with IAM enforced, yield it once it answers, and always stop it by PID.
-
-    ``tls``: serve HTTPS (the flow's deploy lane needs it: the staging bucket denies plain HTTP).
-    """
+def start_emulator(state_dir: Path, *, tls: bool = False) -> tuple[subprocess.Popen[bytes], Emulator]:
+    """Start MiniStack with IAM enforced, in a process group of its own; return it once it answers. The caller
+    stops it (:func:`stop`, or :func:`stop_pid` from another process); a failed start stops it here."""
     if not EMULATOR_PYTHON.exists():
         raise EmulatorError(f"{EMULATOR_PYTHON} is missing: run `make .venv-emulator/.installed` (or `make demo`)")
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -197,7 +194,46 @@ def run_emulator(state_dir: Path, *, tls: bool = False) -> Iterator[Emulator]:
             if time.monotonic() > deadline:
                 raise EmulatorError(f"MiniStack did not answer within {READY_TIMEOUT_SECONDS:.0f} s")
             time.sleep(0.05)
-        ca_bundle = str(certificate) if certificate else None
-        yield Emulator(endpoint=endpoint, port=port, pid=process.pid, state_dir=state_dir, ca_bundle=ca_bundle)
+    except BaseException:
+        stop(process)
+        raise
+    ca_bundle = str(certificate) if certificate else None
+    return process, Emulator(endpoint=endpoint, port=port, pid=process.pid, state_dir=state_dir, ca_bundle=ca_bundle)
+
+
+def stop_pid(pid: int) -> bool:
+    """Stop an emulator another process started, by its PID (its process group): SIGTERM, then SIGKILL after the
+    grace period. Returns whether it was running."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and alive(pid):
+        time.sleep(0.05)
+    # Anything left in the group (the leader, or a child it started) goes now.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    return True
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie waiting for its reaper does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@contextlib.contextmanager
+def run_emulator(state_dir: Path, *, tls: bool = False) -> Iterator[Emulator]:
+    """Start MiniStack with IAM enforced, yield it once it answers, and always stop it by PID.
+
+    ``tls``: serve HTTPS (the flow's deploy lane needs it: the staging bucket denies plain HTTP).
+    """
+    process, emulator = start_emulator(state_dir, tls=tls)
+    try:
+        yield emulator
     finally:
         stop(process)

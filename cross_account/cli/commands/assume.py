@@ -15,7 +15,9 @@ NAME: Final = "assume"
 
 
 def add_parser(commands: Subparsers, shared: Shared) -> None:
-    parser = shared.add_role_command(commands, run, name=NAME, help="assume the role and print its credentials")
+    parser = shared.add_role_command(
+        commands, run, name=NAME, named=True, help="assume the role and print its credentials"
+    )
     parser.add_argument("--format", choices=FORMATS, default="env", help="env (default): export lines for eval")
 
 

@@ -44,15 +44,29 @@ class Shared:
     examples: str
 
     def add_role_command(
-        self, commands: Subparsers, run: Callable[..., int], *, name: str, help: str, source: bool = True, **extra: Any
+        self,
+        commands: Subparsers,
+        run: Callable[..., int],
+        *,
+        name: str,
+        help: str,
+        source: bool = True,
+        named: bool = False,
+        **extra: Any,
     ) -> argparse.ArgumentParser:
-        """The parser of a command that takes the role flags (and the source flags unless `source` is false): its
-        description is `run`'s docstring, and its --help ends with the examples."""
+        """The parser of a command that takes the role flags (and the source flags unless `source` is false; and a
+        role's NAME first when `named`): its description is `run`'s docstring, and its --help ends with the examples."""
         parents = [self.role, self.source] if source else [self.role]
         parser: argparse.ArgumentParser = commands.add_parser(
             name, parents=parents, help=help, epilog=self.examples,
             formatter_class=argparse.RawDescriptionHelpFormatter, description=doc(run), **extra,
         )  # fmt: skip
+        if named:
+            parser.add_argument(
+                "named", metavar="NAME", nargs="?",
+                help="a role profile written by configure-profile NAME: its role, external ID, MFA device, duration "
+                "and source profile, from any folder (flags given here win)",
+            )  # fmt: skip
         return parser
 
 
@@ -72,20 +86,23 @@ def doc(command: Callable[..., int]) -> str:
     return inspect.cleandoc(command.__doc__ or "")
 
 
-def options(args: argparse.Namespace, **overrides: Any) -> RoleOptions:
-    """The role flags of `args`, as given."""
+def options(args: argparse.Namespace, environ: Mapping[str, str], **overrides: Any) -> RoleOptions:
+    """The role flags of `args`, completed by the role NAME names (if any) and $CROSS_ACCOUNT_CDK_JSON."""
+    from cross_account.cli.names import with_named_role
+
     values: dict[str, Any] = {field.name: getattr(args, field.name, None) for field in dataclasses.fields(RoleOptions)}
     values.update(overrides)
-    return RoleOptions(**values)
+    return RoleOptions(**with_named_role(getattr(args, "named", None), values, environ))
 
 
 def role_session(
     args: argparse.Namespace, *, environ: Mapping[str, str], cwd: Path, direct_mfa: bool = False
 ) -> RoleSession:
     """The request of the role flags, and where its credentials come from (the cache, the MFA session, STS)."""
-    request, mfa_token = resolve_request(options(args), cwd=cwd, environ=environ)
-    check_allowed(request.role_arn, request.origin, load_user_config(environ))
-    say(f"assuming {request.role_arn} (from {request.origin})")
+    request, mfa_token = resolve_request(options(args, environ), cwd=cwd, environ=environ)
+    origin = _origin(args, request.origin, environ)
+    check_allowed(request.role_arn, origin, load_user_config(environ))
+    say(f"assuming {request.role_arn} (from {origin})")
     log = logger(args.verbose)
     keychain = find_keychain(environ) if request.profile is not None or not args.no_cache else None
     keys = _keychain_keys(keychain, request.profile, log)
@@ -107,6 +124,19 @@ def role_session(
         direct_mfa=direct_mfa,
         source_keys=keys,
     )
+
+
+def _origin(args: argparse.Namespace, origin: str, environ: Mapping[str, str]) -> str:
+    """Where the role came from, as the user set it: a named role's profile, or $CROSS_ACCOUNT_CDK_JSON."""
+    from cross_account.cli import profile as profiles
+    from cross_account.cli.names import CDK_JSON_VARIABLE
+
+    named = getattr(args, "named", None)
+    if named:
+        return f"named role {named} in {profiles.config_path(environ)}"
+    if args.cdk_json is None and environ.get(CDK_JSON_VARIABLE) and origin.startswith("--cdk-json "):
+        return f"{CDK_JSON_VARIABLE}={origin.removeprefix('--cdk-json ')}"
+    return origin
 
 
 def _keychain_keys(

@@ -15,7 +15,9 @@ NAME: Final = "console"
 
 
 def add_parser(commands: Subparsers, shared: Shared) -> None:
-    parser = shared.add_role_command(commands, run, name=NAME, help="sign in to the role's account in the AWS console")
+    parser = shared.add_role_command(
+        commands, run, name=NAME, named=True, help="sign in to the role's account in the AWS console"
+    )
     parser.add_argument(
         "--print",
         action="store_true",

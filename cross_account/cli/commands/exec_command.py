@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -11,10 +12,12 @@ from cross_account.cli import profile as profiles
 from cross_account.cli.assume import utc_now
 from cross_account.cli.cache import CREDENTIAL_PROCESS_MARGIN
 from cross_account.cli.commands.common import Shared, Subparsers, obtain_credentials, role_session
-from cross_account.cli.errors import UsageError
+from cross_account.cli.errors import AccessDeniedError, CliError, UsageError
 from cross_account.cli.output import PROG, logger, warn
 
 NAME: Final = "exec"
+#: Set in the command's environment by exec (not secret): the role its credentials belong to.
+ROLE_ARN_VARIABLE: Final = "CROSS_ACCOUNT_ROLE_ARN"
 
 
 def add_parser(commands: Subparsers, shared: Shared) -> None:
@@ -22,8 +25,9 @@ def add_parser(commands: Subparsers, shared: Shared) -> None:
         commands,
         run,
         name=NAME,
-        help="run a command with the role's credentials: exec [flags] -- CMD ...",
-        usage=f"{PROG} exec [flags] -- CMD [ARG ...]",
+        named=True,
+        help="run a command with the role's credentials: exec [NAME] [flags] -- CMD ...",
+        usage=f"{PROG} exec [NAME] [flags] -- CMD [ARG ...]",
     )
     parser.add_argument(
         "--server",
@@ -53,13 +57,39 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
     from cross_account.cli.run import child_environment, run_command
 
     if not args.command_line:
-        raise UsageError("exec needs a command after --, e.g. cross-account exec -- npx cdk deploy MyService")
-    if args.server:
-        return _exec_with_server(args, environ, cwd)
-    credentials = obtain_credentials(args, environ=environ, cwd=cwd)
+        raise UsageError(_no_command(args.named))
+    with _nested_refusal(args, environ):
+        if args.server:
+            return _exec_with_server(args, environ, cwd)
+        credentials = obtain_credentials(args, environ=environ, cwd=cwd)
     return run_command(
         args.command_line, child_environment(credentials, environ), keep_background=args.keep_background, warn=warn
     )
+
+
+def _no_command(named: str | None) -> str:
+    if named is None:
+        return "exec needs a command after --, e.g. cross-account exec -- npx cdk deploy MyService"
+    return (
+        f"exec needs a command after --: cross-account exec {named} -- CMD ... runs CMD in the role named {named}; "
+        f"for the command {named} itself, write cross-account exec [NAME] -- {named}"
+    )
+
+
+@contextlib.contextmanager
+def _nested_refusal(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterator[None]:
+    """Inside another exec (CROSS_ACCOUNT_ROLE_ARN is set, and its keys are the source), a refusal is that: one line."""
+    outer = environ.get(ROLE_ARN_VARIABLE)
+    try:
+        yield
+    except AccessDeniedError as error:
+        if not outer or args.profile is not None:
+            raise
+        raise CliError(
+            f"AccessDenied: this command already runs in a session of {outer} ({ROLE_ARN_VARIABLE} is set by an "
+            f"outer cross-account exec), which may not assume {error.role_arn}: run the command without "
+            "cross-account exec, or leave the outer one first"
+        ) from None
 
 
 def _exec_with_server(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
