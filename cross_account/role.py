@@ -458,6 +458,7 @@ def _warnings(props: CrossAccountRoleProps) -> list[tuple[str, str]]:
 def _on_identities_only(document: dict[str, Any]) -> bool:
     """A guard statement (as JSON) that only IAM or STS actions can meet: a boundary that allows none needs no
     copy (a managed policy holds 6,144 characters)."""
+
     def listed(value: Any) -> list[Any]:
         return value if isinstance(value, list) else [value]
 

@@ -20,6 +20,7 @@ from tests.cli_support import (
     add_source_profile,
     assert_one_line_error,
     run_cli,
+    said_lines,
 )
 from tests.test_cli_assume import write_cdk_json
 
@@ -200,7 +201,7 @@ def test_a_nested_exec_is_told_so_in_one_line(
     inner = [sys.executable, "-m", "cross_account.cli", "exec", "--role-arn", ROLE_ARN, "--", "true"]
     result = run_cli("exec", "--role-arn", ROLE_ARN, "--", *inner, env=stub_env, subprocess=True)
     assert result.code == 1
-    lines = result.err.splitlines()
+    lines = said_lines(result.err)  # besides the two role lines (outer, inner) and the file cache's note
     assert lines == [
         f"cross-account: AccessDenied: this command already runs in a session of {ROLE_ARN} (CROSS_ACCOUNT_ROLE_ARN "
         f"is set by an outer cross-account exec), which may not assume {ROLE_ARN}: run the command without "

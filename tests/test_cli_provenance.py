@@ -108,9 +108,12 @@ def test_configure_profile_refuses_an_account_outside_the_list(
     stub_env: dict[str, str], cloned: Path, cli_in_process: Callable[..., Result]
 ) -> None:
     config(stub_env, 'allowed_accounts = ["222222222222"]\n')
-    result = cli_in_process("configure-profile", "b", "--source-profile", "a", env=stub_env, cwd=cloned)
+    aws_config = Path(stub_env["AWS_CONFIG_FILE"])
+    aws_config.write_text("[profile a]\nregion = us-east-1\n")
+    flags = ("configure-profile", "b", "--source-profile", "a", "--session-name", "alice")
+    result = cli_in_process(*flags, env=stub_env, cwd=cloned)
     assert_one_line_error(result, "account 999999999999 is not in allowed_accounts", code=2)
-    assert not Path(stub_env["AWS_CONFIG_FILE"]).exists()
+    assert aws_config.read_text() == "[profile a]\nregion = us-east-1\n", "no profile written"
 
 
 @pytest.mark.parametrize(
@@ -158,3 +161,24 @@ def test_the_config_path_follows_the_override_then_xdg(
         result = run_cli("assume", "--session-name", "alice", env={**stub_env, **extra}, cwd=cloned)
         assert_one_line_error(result, f"allowed_accounts of {where}", code=2)
     assert "(none)" in result.err, "an empty list allows no account"
+
+
+def test_a_named_role_and_the_cdk_json_variable_are_named_as_origins(
+    stub_sts: StubSts, stub_env: dict[str, str], cloned: Path, cli_in_process: Callable[..., Result]
+) -> None:
+    aws_config = Path(stub_env["AWS_CONFIG_FILE"])
+    aws_config.write_text("[profile a]\nregion = us-east-1\n")
+    flags = ("configure-profile", "deploy-b", "--source-profile", "a", "--session-name", "alice")
+    assert cli_in_process(*flags, "--role-arn", ROLE_ARN, "--credential-process", env=stub_env).code == 0
+    Path(stub_env["AWS_SHARED_CREDENTIALS_FILE"]).write_text(
+        "[a]\naws_access_key_id = AKIAPROFILEA00000001\naws_secret_access_key = profile-a-secret-0123456789\n"
+    )
+    named = cli_in_process("assume", "deploy-b", env=stub_env)
+    assert named.code == 0, named.err
+    assert role_lines(named.err) == [f"cross-account: assuming {ROLE_ARN} (from named role deploy-b in {aws_config})"]
+    selected = cli_in_process(
+        "assume", "--session-name", "alice", env={**stub_env, "CROSS_ACCOUNT_CDK_JSON": str(cloned / "cdk.json")}
+    )
+    assert selected.code == 0, selected.err
+    [line] = role_lines(selected.err)
+    assert line.endswith(f"(from CROSS_ACCOUNT_CDK_JSON={cloned / 'cdk.json'}, target_account_id)")
