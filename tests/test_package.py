@@ -211,3 +211,29 @@ def test_a_construct_without_the_extra_names_it_in_one_line(client_only: Path, t
     )
     # No chain through jsii's or aws_cdk's import: the one line is the whole story.
     assert "ModuleNotFoundError" not in refused.err and "During handling" not in refused.err, refused.err
+
+
+def test_the_client_only_install_runs_a_named_role_from_an_empty_folder(
+    client_only: Path, moto_url: str, tmp_path: Path
+) -> None:
+    """The teammate's path: the client alone, configured once, used from any folder with the AWS CLI."""
+    home = tmp_path / "home"
+    env = outside_the_checkout(base_environment(home, moto_url))
+    (home / ".aws" / "credentials").write_text(
+        f"[account-a]\naws_access_key_id = {env.pop('AWS_ACCESS_KEY_ID')}\n"
+        f"aws_secret_access_key = {env.pop('AWS_SECRET_ACCESS_KEY')}\n"
+    )
+    # The AWS CLI comes from the project's venv; the client from the client-only one, found first.
+    env["PATH"] = f"{client_only}{os.pathsep}{PROJECT_ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
+    empty = tmp_path / "anywhere"
+    empty.mkdir()
+    configure = ["configure-profile", "deploy-b", "--source-profile", "account-a", "--role-arn", ROLE_ARN]
+    configure += ["--external-id", "client-only-2", "--session-name", "teammate", "--region", "us-east-1"]
+    configured = in_venv(client_only, "cross-account", *configure, env=env, cwd=empty)
+    assert configured.code == 0, configured.err
+    ran = in_venv(
+        client_only, "cross-account", "exec", "deploy-b", "--", "aws", "sts", "get-caller-identity", env=env, cwd=empty
+    )
+    assert ran.code == 0, ran.err
+    arn = json.loads(ran.out)["Arn"]
+    assert arn == "arn:aws:sts::222222222222:assumed-role/CrossAccountAccessRole/teammate"
