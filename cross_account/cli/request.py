@@ -169,13 +169,13 @@ def _check_tags_allowed(app: AppRole, tags: tuple[tuple[str, str], ...], cdk_jso
     if not tags:
         return
     spec = app.spec
-    if not spec.allow_session_tags:
+    if not spec.caller.session_tags:
         raise UsageError(
             f"the role {app.role_arn} does not accept session tags (allow_session_tags is false in {cdk_json}): its "
             "trust has no sts:TagSession, so AssumeRole with tags would be denied; drop --tag, or set "
             "allow_session_tags=true and redeploy"
         )
-    allowed = set(spec.allowed_session_tag_keys)
+    allowed = set(spec.caller.session_tag_keys)
     refused = [key for key, _ in tags if allowed and key not in allowed]
     if refused:
         raise UsageError(
@@ -265,9 +265,9 @@ def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, st
     region = _region_for(found, flags, environ)
     external_id = flags.external_id or found.external_id
     if app is not None:
-        external_id = external_id or (app.spec.external_ids[0] if app.spec.external_ids else None)
+        external_id = external_id or next(iter(app.spec.caller.external_ids), None)
         _check_app_rules(app, flags, tags, cdk_json, region)
-    required = bool(app and app.spec.require_source_identity and flags.source_identity is None)
+    required = bool(app and app.spec.caller.source_identity and flags.source_identity is None)
     request = RoleRequest(
         role_arn=found.arn,
         origin=found.origin,
@@ -282,7 +282,7 @@ def resolve_request(options: RoleOptions, *, cwd: Path, environ: Mapping[str, st
         assumers_group=app.spec.assumers_group_name if app else None,
         tags=tags,
         transitive_tag_keys=transitive,
-        mfa_max_age=app.spec.mfa_max_age_seconds if app else None,
+        mfa_max_age=app.spec.caller.mfa_max_age_seconds if app else None,
     )
     return request, flags.mfa_token
 
@@ -291,7 +291,7 @@ def _check_app_rules(
     app: AppRole, flags: RoleOptions, tags: tuple[tuple[str, str], ...], cdk_json: Path, region: str | None
 ) -> None:
     """What the app's trust requires of a request, checked before any call: MFA, and the session tags it takes."""
-    if app.spec.require_mfa and flags.mfa_serial is None:
+    if app.spec.caller.mfa and flags.mfa_serial is None:
         partition = partition_of(region or app.settings.region)
         raise UsageError(
             f"the role requires MFA (require_mfa in {cdk_json}): pass --mfa-serial "
