@@ -20,6 +20,7 @@ import boto3
 import pytest
 
 from cross_account.cli.run import FORWARDED, exit_status
+from harness.emulator.server import alive
 from tests.cli_support import (
     CLI,
     ROLE_ARN,
@@ -286,15 +287,6 @@ def test_a_script_whose_interpreter_is_missing_is_126_bad_interpreter(
     assert_one_line_error(on_path, "deploy.sh: /nonexistent/bin/interpreter: bad interpreter", code=126)
 
 
-def _alive(pid: int) -> bool:
-    """Running (a zombie waiting for its reaper is not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_the_command_dies_with_a_wrapper_killed_by_sigkill(
     stub_sts: StubSts, stub_env: dict[str, str], tmp_path: Path
@@ -315,9 +307,9 @@ def test_the_command_dies_with_a_wrapper_killed_by_sigkill(
     pid = int(report.read_text())
     process.kill()  # SIGKILL: no handler runs, nothing is forwarded
     process.wait(timeout=30)
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(pid):
+    if alive(pid):
         os.kill(pid, signal.SIGKILL)  # the test's own clean-up, by its PID
         pytest.fail("the command kept running with the role's keys after its wrapper was killed")
 
@@ -358,9 +350,9 @@ def _background_pid(path: Path, deadline: float) -> int:
 def _gone_soon(pid: int, seconds: float = 10.0) -> bool:
     """Whether `pid` is gone (or a zombie) within `seconds`; the test's own clean-up kills it by PID otherwise."""
     deadline = time.monotonic() + seconds
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(pid):
+    if alive(pid):
         os.kill(pid, signal.SIGKILL)
         return False
     return True
@@ -419,7 +411,7 @@ def test_keep_background_leaves_it_running(stub_sts: StubSts, stub_env: dict[str
     background = _background_pid(pid_file, time.monotonic() + 1)
     try:
         assert said_lines(result.stderr) == []
-        assert _alive(background), "--keep-background keeps what the command started"
+        assert alive(background), "--keep-background keeps what the command started"
     finally:
         os.kill(background, signal.SIGKILL)
 
