@@ -22,7 +22,14 @@ LANE_TAG_KEY: Final = "cross-account:deploy-lane"
 STAGING_BUCKET_PREFIX: Final = "cross-account-deploys-"
 #: What a session does in the staging bucket: read, and write objects under its lane's prefix.
 STAGING_BUCKET_ACTIONS: Final = ("s3:Get*", "s3:List*", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
-STAGING_OBJECT_WRITES: Final = ("s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject", "s3:ReplicateObject")
+#: What a lane may do only under its own prefix: read an object (another lane's template or code), or write one.
+STAGING_OBJECT_ACCESS: Final = (
+    "s3:GetObject*",
+    "s3:PutObject*",
+    "s3:DeleteObject*",
+    "s3:RestoreObject",
+    "s3:ReplicateObject",
+)
 
 STACK_READS: Final = ("cloudformation:Describe*", "cloudformation:Get*", "cloudformation:List*")
 #: The writes that make a stack (or may): the stack does not exist yet, so only the request's tags tell.
@@ -44,7 +51,8 @@ ACCOUNT_WIDE_STACKSETS: Final = (
     "cloudformation:ActivateOrganizationsAccess",
     "cloudformation:DeactivateOrganizationsAccess",
 )
-#: What a session may do to the roles it creates, under the lane's path and with the lane's boundary.
+#: What a session may do to the roles it creates, under the lane's path and with the lane's boundary
+#: (each takes ``iam:PermissionsBoundary``, the boundary of the role it acts on).
 SERVICE_ROLE_WRITES: Final = (
     "iam:CreateRole",
     "iam:DeleteRole",
@@ -52,12 +60,11 @@ SERVICE_ROLE_WRITES: Final = (
     "iam:DeleteRolePolicy",
     "iam:AttachRolePolicy",
     "iam:DetachRolePolicy",
-    "iam:TagRole",
-    "iam:UntagRole",
-    "iam:UpdateRole",
-    "iam:UpdateRoleDescription",
     "iam:PutRolePermissionsBoundary",
 )
+#: Their upkeep, under the path: IAM lists no ``iam:PermissionsBoundary`` for these, so a condition on it
+#: would always refuse (CloudFormation tags a role it creates with the stack's tags: CreateRole needs TagRole).
+SERVICE_ROLE_UPKEEP: Final = ("iam:TagRole", "iam:UntagRole", "iam:UpdateRole", "iam:UpdateRoleDescription")
 SERVICE_ROLE_READS: Final = ("iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies")
 
 
@@ -106,6 +113,17 @@ def lane_statements(*, lane: str, stack_arns: str, account: str, staging: str) -
             "Resource": stack_arns,
             "Condition": {**not_this_lane, "Null": {"cloudformation:CreateAction": "true"}},
         },
+        # A stack of the lane may not be handed to another lane either: the tag says which lane made it.
+        {
+            "Sid": "DenyOtherLanesTag",
+            "Effect": "Deny",
+            "Action": [*STACK_CREATION, *STACK_TAGGING, "cloudformation:UpdateStack"],
+            "Resource": "*",
+            "Condition": {
+                "Null": {f"aws:RequestTag/{LANE_TAG_KEY}": "false"},
+                "StringNotEquals": {f"aws:RequestTag/{LANE_TAG_KEY}": lane},
+            },
+        },
         {
             "Sid": "DenyServiceRoles",
             "Effect": "Deny",
@@ -149,7 +167,12 @@ def service_role_statements(
             "Resource": path_arn,
             "Condition": with_boundary,
         },
-        {"Sid": "ServiceRoleReads", "Effect": "Allow", "Action": list(SERVICE_ROLE_READS), "Resource": path_arn},
+        {
+            "Sid": "ServiceRoleUpkeep",
+            "Effect": "Allow",
+            "Action": [*SERVICE_ROLE_UPKEEP, *SERVICE_ROLE_READS],
+            "Resource": path_arn,
+        },
         {
             "Sid": "PassServiceRoles",
             "Effect": "Allow",
@@ -162,7 +185,7 @@ def service_role_statements(
         {
             "Sid": "DenyServiceRolesWithoutTheBoundary",
             "Effect": "Deny",
-            "Action": [a for a in SERVICE_ROLE_WRITES if a not in ("iam:DeleteRole", "iam:UntagRole")],
+            "Action": [a for a in SERVICE_ROLE_WRITES if a != "iam:DeleteRole"],
             "Resource": path_arn,
             "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
         },

@@ -93,7 +93,7 @@ class DeployStagingBucket(Construct):
             iam.PolicyStatement(
                 effect=iam.Effect.DENY,
                 principals=[iam.AnyPrincipal()],
-                actions=list(lane.STAGING_OBJECT_WRITES),
+                actions=list(lane.STAGING_OBJECT_ACCESS),
                 not_resources=[own],
                 conditions={"ArnEquals": {"aws:PrincipalArn": access.role_arn}},
             )

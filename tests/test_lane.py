@@ -173,13 +173,13 @@ def test_the_staging_bucket_is_private_encrypted_tls_only_and_expires_objects() 
     assert tls and all(s["Effect"] == "Deny" for s in tls)
 
 
-def bucket_request(overrides: dict[str, Any] | None, role: str, key: str) -> Request:
-    """alice's PutObject into the staging bucket as a session of ``role``, with the bucket's policy."""
+def bucket_request(overrides: dict[str, Any] | None, role: str, key: str, action: str = "s3:PutObject") -> Request:
+    """alice's ``action`` on an object of the staging bucket as a session of ``role``, with the bucket's policy."""
     access = load_synthesized(synth(overrides)).role(role)
     resolved = model_bucket_policy(overrides)
     return Request(
         principal=access.session_arn("alice"),
-        action="s3:PutObject",
+        action=action,
         resource=f"arn:aws:s3:::{BUCKET}/{key}",
         identity_policies=access.policies,
         resource_policy=resolved,
@@ -221,6 +221,20 @@ TIERS = {"roles": json.dumps({"ReadOnly": {"allowed_actions": ["s3:*"]}, "Deploy
 )
 def test_each_lane_writes_its_own_prefix_only(role: str, key: str, expect: str) -> None:
     (outcome,) = run_scenarios([Scenario(key, (bucket_request(TIERS, role, key),), expect)])  # type: ignore[arg-type]
+    assert outcome.as_expected, outcome.decisions
+
+
+@pytest.mark.parametrize(
+    ("role", "key", "expect"),
+    [
+        # Another lane's template and code are its own to read too.
+        ("CrossAccountAccessRole-ReadOnly", "CrossAccountAccessRole-Deploy/template.json", "Denied"),
+        ("CrossAccountAccessRole-ReadOnly", "CrossAccountAccessRole-ReadOnly/template.json", "Allowed"),
+    ],
+)
+def test_each_lane_reads_its_own_prefix_only(role: str, key: str, expect: str) -> None:
+    request = bucket_request(TIERS, role, key, action="s3:GetObject")
+    (outcome,) = run_scenarios([Scenario(key, (request,), expect)])  # type: ignore[arg-type]
     assert outcome.as_expected, outcome.decisions
 
 

@@ -43,6 +43,7 @@ LANE_STATEMENTS = {
     "DenyStackCreationOutsideTheLane",
     "DenyTaggingOutsideTheLane",
     "DenyServiceRoles",
+    "DenyOtherLanesTag",
     "DenyAccountWideStackSets",
     "DenyStagingBucketSettings",
     "DenyStagingBucketsElsewhere",
@@ -54,6 +55,7 @@ LANE_STATEMENTS = {
 }
 
 OUTSIDE = "DenyStacksOutsideTheLane"
+OTHER_LANES_TAG = "DenyOtherLanesTag"
 CREATION = "DenyStackCreationOutsideTheLane"
 TAGGING = "DenyTaggingOutsideTheLane"
 SERVICE_ROLE = "DenyServiceRoles"
@@ -92,13 +94,27 @@ def _stack_rows(world: str) -> list[Row]:
         row("CreateStack_in_the_lane", "CreateStack", stack("my-service"), "Allowed", **LANE_REQUEST),
         row("CreateChangeSet_in_the_lane", "CreateChangeSet", stack("my-service"), "Allowed", **LANE_REQUEST),
         row("CreateStack_untagged", "CreateStack", stack("my-service"), "Denied", CREATION),
-        row(
+        Row(
+            world,
             "CreateStack_other_lanes_tag",
-            "CreateStack",
+            "cloudformation:CreateStack",
             stack("my-service"),
             "Denied",
             CREATION,
-            **{f"aws:RequestTag/{TAG}": "CrossAccountAccessRole-Admin"},
+            context={f"aws:RequestTag/{TAG}": "CrossAccountAccessRole-Admin"},
+            also=(OTHER_LANES_TAG,),
+        ),
+        # Its own stack may not be handed to another lane: the tag says which lane made it.
+        *(
+            row(
+                f"{a}_lane_stack_to_another_lane",
+                a,
+                stack("my-service"),
+                "Denied",
+                OTHER_LANES_TAG,
+                **{**LANE_TAGGED, f"aws:RequestTag/{TAG}": "CrossAccountAccessRole-Admin"},
+            )
+            for a in ("TagResource", "UpdateStack")
         ),
         row("CreateChangeSet_untagged", "CreateChangeSet", stack("my-service"), "Denied", CREATION),
         # Later writes: on a stack of the lane, yes; on the administrator's, whatever its name, no.
@@ -210,6 +226,8 @@ def _service_role_rows(world: str) -> list[Row]:
     return [
         iam_row("CreateRole_with_the_boundary", "CreateRole", mine, "Allowed", **WITH_BOUNDARY),
         iam_row("AttachRolePolicy_with_the_boundary", "AttachRolePolicy", mine, "Allowed", **WITH_BOUNDARY),
+        # Tagging (CloudFormation tags the roles it creates) and upkeep take no boundary key: the path decides.
+        *(iam_row(f"{a}_lane_role", a, mine, "Allowed") for a in ("TagRole", "UntagRole", "UpdateRoleDescription")),
         iam_row("CreateRole_without_a_boundary", "CreateRole", mine, "Denied", without),
         iam_row("CreateRole_with_another_boundary", "CreateRole", mine, "Denied", without, **OTHER_BOUNDARY),
         iam_row("PutRolePolicy_without_the_boundary", "PutRolePolicy", mine, "Denied", without),
