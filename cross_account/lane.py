@@ -73,6 +73,11 @@ def staging_bucket_name(account: str, region: str) -> str:
     return f"{STAGING_BUCKET_PREFIX}{account}-{region}"
 
 
+def boundary_policy_name(lane: str) -> str:
+    """The name of the lane's permissions boundary, under its service-role path."""
+    return f"{lane}-ServiceRoleBoundary"
+
+
 def default_service_role_path(lane: str) -> str:
     """Where a lane's service roles live, apart from every other role: ``/cross-account-lane/<lane>/``."""
     return f"/cross-account-lane/{lane}/"

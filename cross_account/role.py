@@ -104,6 +104,13 @@ class CrossAccountRole(Construct):
         self.props: CrossAccountRoleProps = props
         self._partition_and_account: tuple[str, str] | None = None
         self.service_role_boundary: iam.IManagedPolicy | None = None
+        #: Where the roles of ``service_role_services`` live (none without them). The props refuse service
+        #: roles with neither a role_name nor a service_role_path.
+        self.service_role_path: str | None = (
+            (props.service_role_path or lane.default_service_role_path(str(props.role_name)))
+            if props.service_role_services
+            else None
+        )
 
         trusted_account = iam.AccountPrincipal(props.trusted_account_id)
         (_, conditions), *more_statements = trust_statements(props)
@@ -128,12 +135,13 @@ class CrossAccountRole(Construct):
         set_max_session_duration(self.role, props.max_session_duration_seconds)
         #: The deploy lane's tag value: the role's name (a deploy-time value when CloudFormation names it).
         self.lane: str = props.role_name or self.role.role_name
-        if props.service_role_services:
+        service_role_allows, self._service_role_denies = self._service_role_statements()
+        if service_role_allows:
             # Apart from the role's inline policy: an unnamed role's lane is its own name, a reference to it.
             iam.Policy(
                 self,
                 "ServiceRoles",
-                statements=[iam.PolicyStatement.from_json(s) for s in self._service_role_statements()[0]],
+                statements=[iam.PolicyStatement.from_json(s) for s in service_role_allows],
                 roles=[self.role],
             )
         for action, more_conditions in more_statements:
@@ -159,8 +167,6 @@ class CrossAccountRole(Construct):
         self.node.add_validation(inline_size)
 
         self.role_path: str = props.role_path
-        #: Where the roles of ``service_role_services`` live (none without them).
-        self.service_role_path: str | None = self._service_role_path()
         self.external_ids: tuple[str, ...] = tuple(props.external_ids)
 
     # --- an iam.IRole, like aws-iam's own: each member is the role's -------------------------
@@ -257,18 +263,13 @@ class CrossAccountRole(Construct):
         self._permissions = list(statements)
         return {"CrossAccountPermissions": iam.PolicyDocument(statements=statements)} if statements else {}
 
-    def _service_role_path(self) -> str | None:
-        if not self.props.service_role_services:
-            return None
-        # The props refuse service roles with neither a role_name nor a service_role_path.
-        return self.props.service_role_path or lane.default_service_role_path(str(self.props.role_name))
-
     def _service_role_statements(self) -> tuple[list[lane.Statement], list[lane.Statement]]:
-        """The service-role delegation's (allows, denies); the boundary's ARN is spelled out, not referenced,
-        since the boundary holds the guard, which names it."""
-        path = self._service_role_path()
-        assert path is not None
-        boundary = self._arn("iam", f"policy{path}{self.lane}-ServiceRoleBoundary", region="")
+        """The service-role delegation's (allows, denies), none without service roles; the boundary's ARN is
+        spelled out, not referenced, since the boundary holds the guard, which names it."""
+        path = self.service_role_path
+        if path is None:
+            return [], []
+        boundary = self._arn("iam", f"policy{path}{lane.boundary_policy_name(self.lane)}", region="")
         return lane.service_role_statements(
             path_arn=self._arn("iam", f"role{path}*", region=""),
             role_arns=self._arn("iam", "role/*", region=""),
@@ -371,7 +372,7 @@ class CrossAccountRole(Construct):
         partition, account = self._arn_parts()
         # Written as JSON and read in one jsii call: a call per statement costs, once per role and account.
         plain = [
-            *guard.identity_statements(partition=partition, account=account, lane_path=self._service_role_path()),
+            *guard.identity_statements(partition=partition, account=account, lane_path=self.service_role_path),
             *guard.bucket_statements(partition=partition, protected_buckets=props.protected_bucket_names),
             *lane.lane_statements(
                 lane=self.lane,
@@ -380,8 +381,7 @@ class CrossAccountRole(Construct):
                 staging=self._arn("s3", f"{lane.STAGING_BUCKET_PREFIX}*", region="", in_account=False),
             ),
         ]
-        if props.service_role_services:
-            plain += self._service_role_statements()[1]
+        plain += self._service_role_denies
         if shaping_policies:
             statements.append(
                 iam.PolicyStatement(
@@ -408,8 +408,8 @@ class CrossAccountRole(Construct):
         return iam.ManagedPolicy(
             self,
             "ServiceRoleBoundary",
-            managed_policy_name=f"{self.lane}-ServiceRoleBoundary",
-            path=self._service_role_path(),
+            managed_policy_name=lane.boundary_policy_name(self.lane),
+            path=self.service_role_path,
             description=f"Boundary of the roles that sessions of {self.props.role_name or 'the role'} create",
             document=iam.PolicyDocument.from_json(
                 {"Version": "2012-10-17", "Statement": [s for s in plain if not _on_identities_only(s)]}

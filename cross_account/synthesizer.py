@@ -100,7 +100,8 @@ class DeployLaneSynthesizer(CliCredentialsStackSynthesizer):
             )
         stack.tags.set_tag(lane.LANE_TAG_KEY, self.lane)
         boundary = (
-            f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy{self.service_role_path}{self.lane}-ServiceRoleBoundary"
+            f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy{self.service_role_path}"
+            f"{lane.boundary_policy_name(self.lane)}"
         )
         Aspects.of(stack).add(_LaneRoles(self.service_role_path, boundary))
 

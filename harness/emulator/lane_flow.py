@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
+from cross_account.lane import LANE_TAG_KEY, staging_bucket_name
 from harness.node import PROJECT_ROOT
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ PLAIN_TEMPLATE: Final = SERVICE_APP / "plain-template.yaml"
 CLI_STACK: Final = "MyQueues"
 UNTAGGED_STACK: Final = "MyQueuesUntagged"
 ADMIN_STACK: Final = "AdminService"
-LANE_TAG_KEY: Final = "cross-account:deploy-lane"  # cross_account.lane.LANE_TAG_KEY, without importing CDK
 #: What TargetStack needs for MyService: its Lambda function, log group and the function's role.
 LANE_CONTEXT: Final = {
     "service_role_services": json.dumps(["lambda.amazonaws.com"]),
@@ -44,10 +44,6 @@ LANE_CONTEXT: Final = {
     ),
 }
 ACCESS_DENIED: Final = "AccessDenied"
-
-
-def staging_bucket(account: str, region: str) -> str:
-    return f"cross-account-deploys-{account}-{region}"
 
 
 class LaneSteps:
@@ -119,7 +115,7 @@ class LaneSteps:
         """Who runs the lane's commands: alice, with this role and external ID."""
         self.alice, self.role_arn, self.external_id = alice, role_arn, external_id
         self.lane = role_arn.rsplit("/", 1)[1]
-        self.bucket = staging_bucket(self.flow.account_b, "us-east-1")
+        self.bucket = staging_bucket_name(self.flow.account_b, "us-east-1")
 
     def run(self, alice: Keys, role_arn: str, external_id: str) -> None:
         self.begin(alice, role_arn, external_id)
