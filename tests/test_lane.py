@@ -314,3 +314,16 @@ def test_service_roles_of_an_unnamed_role_need_their_path() -> None:
         service_role_services=["lambda.amazonaws.com"],
         service_role_path="/lane/team-a/",
     )
+
+
+@pytest.mark.parametrize("days", [0, 3651, 1.5, "30"])
+def test_object_expiration_days_is_a_whole_number_of_days_in_range(days: Any) -> None:
+    from aws_cdk import Stack as CdkStack
+
+    from cross_account.staging import DeployStagingBucket
+
+    stack = CdkStack(App(), "Deployments", env=ENV)
+    with pytest.raises(SettingsError) as raised:
+        DeployStagingBucket(stack, "Staging", object_expiration_days=days)
+    assert str(raised.value).startswith("Deployments/Staging (DeployStagingBucket): invalid object_expiration_days=")
+    assert "1 to 3650" in raised.value.rule
