@@ -593,7 +593,7 @@ def assert_clean_stderr(result: Result, *secrets_: str) -> None:
 #: from (before any call), and each session written in plaintext to the opt-in file cache.
 ROLE_LINE = re.compile(r"^cross-account: assuming arn:[\w-]+:iam::\d{12}:role/\S+ \(from [^()]+\)$")
 PLAINTEXT_LINE = re.compile(
-    r"^cross-account: note: wrote the (MFA session|session of \S+) in plaintext to \S+ \(0600; "
+    r"^cross-account: note: wrote the (MFA session|session \S+) for \S+ in plaintext to \S+ \(0600; "
 )
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from cross_account.cli.credentials import Credentials
+from cross_account.cli.credentials import Issued
 from cross_account.cli.errors import MFA_CODE, checked_flag
 from cross_account.cli.prompt import ask
 from cross_account.cli.request import RoleRequest
@@ -106,15 +106,15 @@ def _assume_params(request: RoleRequest, session_name: str, source_identity: str
 def call_assume_role(
     request: RoleRequest,
     *,
-    mfa_token: str | None,
     sts: Sts,
+    mfa_code: Callable[[str], str] = prompt_mfa_token,
     via: Sts | None = None,
-    prompt: Callable[[str], str] = prompt_mfa_token,
     log: Callable[[str], None] = lambda _message: None,
     now: Callable[[], datetime] = utc_now,
-) -> Credentials:
+) -> Issued:
     """GetCallerIdentity when needed (default names, chaining check), then AssumeRole; the reply is checked.
 
+    `mfa_code`: gives the code for the request's MFA device, asked for only once AssumeRole is about to be called.
     `via`: AssumeRole is called with these credentials (an MFA session, which carries the MFA already) instead of
     the source credentials of `sts`, which still answer GetCallerIdentity.
     """
@@ -129,9 +129,11 @@ def call_assume_role(
     params = _assume_params(request, session_name, source_identity)
     if request.mfa_serial is not None and via is None:
         params["SerialNumber"] = request.mfa_serial
-        params["TokenCode"] = mfa_token or prompt(request.mfa_serial)
+        params["TokenCode"] = mfa_code(request.mfa_serial)
     log(f"assuming {request.role_arn} as session {session_name} (role from {request.origin})")
+    asked = now()
     reply = (via or sts).assume_role(params, context)
-    return credentials_from_reply(
+    credentials = credentials_from_reply(
         reply, role_arn=request.role_arn, session_name=session_name, region=sts.region, now=now()
     )
+    return Issued(credentials, asked)

@@ -41,6 +41,8 @@ REUSE_MARGIN: Final = timedelta(minutes=5)
 #: botocore refreshes credential_process credentials from 15 minutes before they expire.
 CREDENTIAL_PROCESS_MARGIN: Final = timedelta(minutes=15)
 _ENTRY_VERSION: Final = 1
+#: The ``kind`` field of an MFA session's entry (its ``role_arn`` is the MFA device).
+MFA_SESSION_KIND: Final = "mfa-session"
 _ENTRY_NAME: Final = re.compile(r"^[0-9a-f]{64}\.json$", re.ASCII)
 #: How clear() tells a stray temporary file (from a write that was killed) from an entry.
 _TEMPORARY_PREFIX: Final = ".tmp-"
@@ -101,6 +103,13 @@ def cache_key(fields: Mapping[str, Any]) -> str:
     """A stable hash of the fields; ``None`` and absent differ from any string."""
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def describe(fields: Mapping[str, Any], credentials: Credentials) -> str:
+    """What an entry holds, for messages: ``MFA session for <device>`` or ``session <name> for <role>``."""
+    if fields.get("kind") == MFA_SESSION_KIND:
+        return f"MFA session for {credentials.role_arn}"
+    return f"session {credentials.session_name} for {credentials.role_arn}"
 
 
 class EntryStore(Protocol):
@@ -219,13 +228,10 @@ class CredentialCache:
         }
         where = self.store.write(key, json.dumps(entry).encode(), credentials.expiration)
         if self.store.plaintext and self._announce is not None:
-            what = (
-                "the MFA session" if fields.get("kind") == "mfa-session" else f"the session of {credentials.role_arn}"
-            )
             kept = min(credentials.expiration, issued + self.keep) if self.keep is not None else credentials.expiration
             self._announce(
-                f"wrote {what} in plaintext to {where} (0600; there is no keychain and {FILE_CACHE_VARIABLE} is on), "
-                f"kept until {iso8601(kept)}"
+                f"wrote the {describe(fields, credentials)} in plaintext to {where} (0600; there is no keychain "
+                f"and {FILE_CACHE_VARIABLE} is on), kept until {iso8601(kept)}"
             )
         return where
 

@@ -92,6 +92,15 @@ class Credentials:
         return env
 
 
+@dataclass(frozen=True)
+class Issued:
+    """A session STS just issued, and when it was asked for by this machine's clock (after any MFA prompt, before
+    the call): what the cache measures the entry's age from, so an MFA age is never counted short."""
+
+    credentials: Credentials
+    asked: datetime
+
+
 def iso8601(moment: datetime) -> str:
     """UTC, second precision, ``Z`` suffix: what STS returns and what credential_process expects."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

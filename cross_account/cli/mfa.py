@@ -16,14 +16,15 @@ also goes to AssumeRole directly.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
-from cross_account.cli.assume import prompt_mfa_token, utc_now
-from cross_account.cli.cache import CredentialCache, cache_key
-from cross_account.cli.credentials import Credentials, iso8601
-from cross_account.cli.errors import CallContext, CliError
+from cross_account.cli.assume import utc_now
+from cross_account.cli.cache import MFA_SESSION_KIND
+from cross_account.cli.credentials import Issued
+from cross_account.cli.errors import CallContext
 from cross_account.cli.request import RoleRequest
+from cross_account.cli.sources import StsSource
 from cross_account.cli.sts import Source, Sts, credentials_from_reply
 from cross_account.rules import MIN_SESSION_SECONDS, ROLE_CHAINING_MAX_SECONDS
 
@@ -32,7 +33,7 @@ MFA_SESSION_SECONDS: Final = 43200
 #: An MFA session is used for a role only while it is this much younger than the role's MFA age limit: the
 #: AssumeRole call and clock skew must fit.
 AGE_MARGIN: Final = timedelta(seconds=60)
-#: The name the cache and the messages give an MFA session.
+#: The session name an MFA session's credentials carry (STS gives it none).
 SESSION_NAME: Final = "mfa-session"
 
 
@@ -59,7 +60,7 @@ def session_fields(request: RoleRequest, source: Source) -> dict[str, Any]:
     """What identifies an MFA session: the device and which source credentials asked. ``role_arn`` is the subject
     the cache checks its credentials against: for an MFA session, the device."""
     return {
-        "kind": SESSION_NAME,
+        "kind": MFA_SESSION_KIND,
         "role_arn": request.mfa_serial,
         "source_profile": request.profile,
         "source_access_key": source.fingerprint,
@@ -75,59 +76,54 @@ def lifetime(mfa_max_age: int | None, keep: timedelta | None = None) -> int:
     return max(MIN_SESSION_SECONDS, min(mfa_max_age, longest))
 
 
-def mfa_session(
-    request: RoleRequest,
-    *,
-    source: Source,
-    mfa_token: str | None,
-    sts: Sts,
-    cache: CredentialCache,
-    log: Callable[[str], None],
-    notice: Callable[[str], None],
-    prompt: Callable[[str], str] = prompt_mfa_token,
-) -> Credentials:
-    """The cached MFA session for the request's device, young enough for its role; else a new one (asking the code
-    once), cached."""
-    assert request.mfa_serial is not None
-    fields = session_fields(request, source)
-    key = cache_key(fields)
-    max_age = timedelta(seconds=request.mfa_max_age) - AGE_MARGIN if request.mfa_max_age is not None else None
-    try:
-        cached = cache.get(key, fields=fields, need_mfa=True, max_age=max_age)
-    except CliError as error:  # a keychain that refuses: ask for a code instead
-        notice(f"the cached MFA session is not read: {error}")
-        cached = None
-    if cached is not None:
-        log(f"cached MFA session for {request.mfa_serial} (expires {iso8601(cached.expiration)})")
-        return cached
-    duration = lifetime(request.mfa_max_age, cache.keep)
-    issued = cache.clock()
-    params = {
-        "SerialNumber": request.mfa_serial,
-        "TokenCode": mfa_token or prompt(request.mfa_serial),
-        "DurationSeconds": duration,
-    }
-    context = CallContext(
-        role_arn=request.role_arn, external_id=None, mfa_serial=request.mfa_serial, profile=request.profile
-    )
-    reply = sts.get_session_token(params, context)
-    credentials = credentials_from_reply(
-        reply,
-        role_arn=request.mfa_serial,
-        session_name=SESSION_NAME,
-        region=sts.region,
-        now=utc_now(),
-        operation="GetSessionToken",
-    )
-    log(f"new MFA session for {request.mfa_serial}, expires {iso8601(credentials.expiration)}")
-    if request.mfa_max_age is not None:
-        notice(
-            f"the MFA session lasts {duration} s: the role accepts MFA sign-ins at most {request.mfa_max_age} s old "
-            "(mfa_max_age_seconds in the app's settings); roles ask for a new code after that"
+class MfaSessionSource(StsSource):
+    """sts:GetSessionToken with the request's MFA device and code, for as long as :func:`lifetime` allows (`keep`:
+    how long the cache keeps an entry, if it limits that)."""
+
+    def __init__(
+        self,
+        request: RoleRequest,
+        *,
+        sts: Sts,
+        mfa_code: Callable[[str], str],
+        keep: timedelta | None,
+        notice: Callable[[str], None],
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        assert request.mfa_serial is not None
+        self.request = request
+        self._serial = request.mfa_serial
+        self._sts = sts
+        self._mfa_code = mfa_code
+        self._keep = keep
+        self._notice = notice
+        self._clock = clock
+
+    def issue(self) -> Issued:
+        duration = lifetime(self.request.mfa_max_age, self._keep)
+        params = {"SerialNumber": self._serial, "TokenCode": self._mfa_code(self._serial), "DurationSeconds": duration}
+        context = CallContext(
+            role_arn=self.request.role_arn, external_id=None, mfa_serial=self._serial, profile=self.request.profile
         )
-    try:
-        cache.put(key, credentials, fields=fields, mfa=True, issued=issued)
-    except (CliError, OSError) as error:
-        # Good for this role; the next one asks for a code again.
-        notice(f"the MFA session is not cached: {error}")
-    return credentials
+        asked = self._clock()
+        reply = self._sts.get_session_token(params, context)
+        credentials = credentials_from_reply(
+            reply,
+            role_arn=self._serial,
+            session_name=SESSION_NAME,
+            region=self._sts.region,
+            now=self._clock(),
+            operation="GetSessionToken",
+        )
+        if self.request.mfa_max_age is not None:
+            self._notice(
+                f"the MFA session lasts {duration} s: the role accepts MFA sign-ins at most "
+                f"{self.request.mfa_max_age} s old (mfa_max_age_seconds in the app's settings); roles ask for a new "
+                "code after that"
+            )
+        return Issued(credentials, asked)
+
+
+def max_age(request: RoleRequest) -> timedelta | None:
+    """How young a cached MFA session must be to serve the request's role: its MFA age limit, less the margin."""
+    return timedelta(seconds=request.mfa_max_age) - AGE_MARGIN if request.mfa_max_age is not None else None

@@ -1,25 +1,30 @@
-"""The role's credentials for one run of a command: from the cache, else from STS, through the cached MFA session
-when one serves (see :mod:`cross_account.cli.mfa`). `exec --server` asks again each time its session nears expiry.
+"""The role's credentials for one run of a command, from sources composed for the request (see
+:mod:`cross_account.cli.sources`):
+
+- with a cache, and an MFA session that serves (see :mod:`cross_account.cli.mfa`):
+  ``Cached(AssumeRole(via=Cached(MfaSession)))``: one MFA prompt for many roles;
+- with a cache otherwise: ``Cached(AssumeRole)``, the MFA code (if any) sent with AssumeRole;
+- without a cache: ``AssumeRole``.
+
+`exec --server` asks again each time its session nears expiry.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from cross_account.cli import mfa
-from cross_account.cli.assume import call_assume_role, source_of, utc_now
-from cross_account.cli.cache import REUSE_MARGIN, CredentialCache, cache_key
-from cross_account.cli.credentials import Credentials, iso8601
-from cross_account.cli.errors import CliError
+from cross_account.cli.assume import source_of, utc_now
+from cross_account.cli.cache import REUSE_MARGIN, CredentialCache
+from cross_account.cli.credentials import Credentials
 from cross_account.cli.request import RoleRequest
+from cross_account.cli.sources import AssumeRoleSource, CachedSource, CredentialSource, MfaCode
 from cross_account.cli.sts import Source, Sts
 
 
 class RoleSession:
-    """Credentials for one request; the MFA code given on the command line is used once (a code works once), later
-    ones are asked on the terminal."""
+    """Credentials for one request, reused from the cache while they have more than `margin` left."""
 
     def __init__(
         self,
@@ -32,22 +37,25 @@ class RoleSession:
         log: Callable[[str], None],
         warn: Callable[[str], None],
         notice: Callable[[str], None],
-        direct_mfa: bool = False,
+        margin: timedelta = REUSE_MARGIN,
+        unchained: bool = False,
         source_keys: tuple[str, str] | None = None,
     ) -> None:
-        """`direct_mfa`: send the MFA code with AssumeRole even where the MFA session would serve (the session must
-        not be role-chained: a console session over one hour). `source_keys`: the --profile's keys, from the
-        keychain."""
+        """`mfa_token`: the code given on the command line, used once (later ones are asked on the terminal).
+        `unchained`: the role session must not be role-chained (a console session over one hour), so the MFA
+        session does not serve. `source_keys`: the --profile's keys, from the keychain."""
         self.request = request
         self.sts = Sts(profile=request.profile, region=request.region, deadline=deadline, keys=source_keys)
-        self._mfa_token = mfa_token
+        self._mfa_code = MfaCode(mfa_token)
         self._environ = environ
         self._cache = cache
         self._log = log
         self._warn = warn
         self._notice = notice
-        self._direct_mfa = direct_mfa
+        self._margin = margin
+        self._unchained = unchained
         self._source: Source | None = None
+        self._chain: CredentialSource | None = None
 
     @property
     def source(self) -> Source:
@@ -61,59 +69,54 @@ class RoleSession:
         source credentials are temporary, or the role is assumed from the MFA session."""
         return self.source.temporary or self._via_mfa_session()
 
-    def credentials(self, margin: timedelta = REUSE_MARGIN) -> Credentials:
-        """From the cache when a session has more than `margin` left; else from STS (and cached)."""
-        if self._cache is None:
-            return self._assume(via_mfa_session=False)
-        fields = self.request.cache_fields(self.source.fingerprint)
-        key = cache_key(fields)
-        mfa_needed = self.request.mfa_serial is not None
-        try:
-            cached = self._cache.get(
-                key, fields=fields, margin=margin, need_mfa=mfa_needed, need_unchained=self._direct_mfa and mfa_needed
-            )
-        except CliError as error:  # a keychain that refuses: the session is asked for again
-            self._warn(f"the cache is not read: {error}")
-            cached = None
-        if cached is not None:
-            self._log(
-                f"cached session {cached.session_name} for {cached.role_arn} (expires {iso8601(cached.expiration)})"
-            )
-            return dataclasses.replace(cached, region=self.request.region or cached.region)
-        credentials = self._assume(self._via_mfa_session())
-        self._log(f"new session {credentials.session_name}, expires {iso8601(credentials.expiration)}")
-        try:
-            self._cache.put(key, credentials, fields=fields, mfa=mfa_needed, chained=self.chained())
-        except (CliError, OSError) as error:
-            # The credentials are good; only reuse is lost.
-            self._warn(f"not cached: {error}")
-        return credentials
+    @property
+    def chain(self) -> CredentialSource:
+        """The sources composed for the request (built once, on first use: it resolves the source credentials)."""
+        if self._chain is None:
+            self._chain = self._compose()
+        return self._chain
+
+    def credentials(self) -> Credentials:
+        """From the cache when a session has more than the margin left; else from STS (and cached)."""
+        return self.chain.retrieve()
 
     def _via_mfa_session(self) -> bool:
-        return self._cache is not None and not self._direct_mfa and mfa.serves(self.request, self.source)
+        return self._cache is not None and not self._unchained and mfa.serves(self.request, self.source)
 
-    def _take_token(self) -> str | None:
-        token, self._mfa_token = self._mfa_token, None
-        return token
-
-    def _assume(self, via_mfa_session: bool) -> Credentials:
-        now = self._cache.clock if self._cache is not None else utc_now
-        if not via_mfa_session:
-            if self._cache is not None and self.request.mfa_serial is not None:
-                reason = (
-                    "--console-duration is over 3600 s" if self._direct_mfa else mfa.why_not(self.request, self.source)
-                )
-                self._log(f"the MFA code goes to AssumeRole itself, not through an MFA session: {reason}")
-            return call_assume_role(self.request, mfa_token=self._take_token(), sts=self.sts, log=self._log, now=now)
-        assert self._cache is not None
-        session = mfa.mfa_session(
-            self.request,
-            source=self.source,
-            mfa_token=self._take_token(),
-            sts=self.sts,
-            cache=self._cache,
+    def _compose(self) -> CredentialSource:
+        request, cache = self.request, self._cache
+        via = self._mfa_session(cache) if cache is not None and self._via_mfa_session() else None
+        if via is None and cache is not None and request.mfa_serial is not None:
+            reason = "--console-duration is over 3600 s" if self._unchained else mfa.why_not(request, self.source)
+            self._log(f"the MFA code goes to AssumeRole itself, not through an MFA session: {reason}")
+        clock = cache.clock if cache is not None else utc_now
+        assume = AssumeRoleSource(request, sts=self.sts, mfa_code=self._mfa_code, via=via, log=self._log, clock=clock)
+        if cache is None:
+            return assume
+        return CachedSource(
+            assume,
+            cache,
+            fields=request.cache_fields(self.source.fingerprint),
             log=self._log,
-            notice=self._notice,
+            warn=self._warn,
+            margin=self._margin,
+            mfa=request.mfa_serial is not None,
+            chained=self.chained(),
+            unchained=self._unchained,
+            region=request.region,
         )
-        via = Sts(profile=None, region=self.request.region, deadline=self.sts.deadline, credentials=session)
-        return call_assume_role(self.request, mfa_token=None, sts=self.sts, via=via, log=self._log, now=now)
+
+    def _mfa_session(self, cache: CredentialCache) -> CredentialSource:
+        """The MFA session for the request's device, from the cache while it is young enough for the role."""
+        session = mfa.MfaSessionSource(
+            self.request, sts=self.sts, mfa_code=self._mfa_code, keep=cache.keep, notice=self._notice, clock=cache.clock
+        )
+        return CachedSource(
+            session,
+            cache,
+            fields=mfa.session_fields(self.request, self.source),
+            log=self._log,
+            warn=self._warn,
+            mfa=True,
+            max_age=mfa.max_age(self.request),
+        )

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import inspect
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
@@ -96,9 +97,15 @@ def options(args: argparse.Namespace, environ: Mapping[str, str], **overrides: A
 
 
 def role_session(
-    args: argparse.Namespace, *, environ: Mapping[str, str], cwd: Path, direct_mfa: bool = False
+    args: argparse.Namespace,
+    *,
+    environ: Mapping[str, str],
+    cwd: Path,
+    margin: timedelta = REUSE_MARGIN,
+    unchained: bool = False,
 ) -> RoleSession:
-    """The request of the role flags, and where its credentials come from (the cache, the MFA session, STS)."""
+    """The request of the role flags, and where its credentials come from (the cache, the MFA session, STS): a
+    cached session serves while it has more than `margin` left; `unchained`: the session must not be role-chained."""
     request, mfa_token = resolve_request(options(args, environ), cwd=cwd, environ=environ)
     origin = _origin(args, request.origin, environ)
     check_allowed(request.role_arn, origin, load_user_config(environ))
@@ -121,7 +128,8 @@ def role_session(
         log=log,
         warn=warn,
         notice=note,
-        direct_mfa=direct_mfa,
+        margin=margin,
+        unchained=unchained,
         source_keys=keys,
     )
 
@@ -157,7 +165,7 @@ def obtain_credentials(args: argparse.Namespace, *, environ: Mapping[str, str], 
     else from STS (and cached)."""
     # botocore asks a credential_process again from 15 minutes before expiry: hand it a fresh session then.
     margin = CREDENTIAL_PROCESS_MARGIN if getattr(args, "format", None) == "credential-process" else REUSE_MARGIN
-    return role_session(args, environ=environ, cwd=cwd).credentials(margin)
+    return role_session(args, environ=environ, cwd=cwd, margin=margin).credentials()
 
 
 def usable_cache(

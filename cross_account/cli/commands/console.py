@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> int:
 
     seconds = console.console_duration(args.console_duration)
     page_wait = None if args.print else console.page_seconds(environ)
-    session = role_session(args, environ=environ, cwd=cwd, direct_mfa=seconds > console.DEFAULT_CONSOLE_SECONDS)
+    session = role_session(args, environ=environ, cwd=cwd, unchained=seconds > console.DEFAULT_CONSOLE_SECONDS)
     request = session.request
     partition = request.role_arn.split(":")[1]
     target = console.Console(

@@ -97,9 +97,9 @@ def _exec_with_server(args: argparse.Namespace, environ: Mapping[str, str], cwd:
     from cross_account.cli.server import CredentialServer, check_default_profile, server_environment
 
     check_default_profile(profiles.config_path(environ))
-    session = role_session(args, environ=environ, cwd=cwd)
-    first = session.credentials(CREDENTIAL_PROCESS_MARGIN)
-    server = CredentialServer(lambda: session.credentials(CREDENTIAL_PROCESS_MARGIN), first, clock=utc_now, warn=warn)
+    session = role_session(args, environ=environ, cwd=cwd, margin=CREDENTIAL_PROCESS_MARGIN)
+    first = session.credentials()
+    server = CredentialServer(session.credentials, first, clock=utc_now, warn=warn)
     server.start()
     logger(args.verbose)(f"serving the role's credentials at {server.url}")
     try:
