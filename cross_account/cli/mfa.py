@@ -15,6 +15,7 @@ also goes to AssumeRole directly.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -76,47 +77,39 @@ def lifetime(mfa_max_age: int | None, keep: timedelta | None = None) -> int:
     return max(MIN_SESSION_SECONDS, min(mfa_max_age, longest))
 
 
+@dataclasses.dataclass
 class MfaSessionSource(StsSource):
     """sts:GetSessionToken with the request's MFA device and code, for as long as :func:`lifetime` allows (`keep`:
     how long the cache keeps an entry, if it limits that)."""
 
-    def __init__(
-        self,
-        request: RoleRequest,
-        *,
-        sts: Sts,
-        mfa_code: Callable[[str], str],
-        keep: timedelta | None,
-        notice: Callable[[str], None],
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        assert request.mfa_serial is not None
-        self.request = request
-        self._serial = request.mfa_serial
-        self._sts = sts
-        self._mfa_code = mfa_code
-        self._keep = keep
-        self._notice = notice
-        self._clock = clock
+    request: RoleRequest
+    _: dataclasses.KW_ONLY
+    sts: Sts
+    mfa_code: Callable[[str], str]
+    keep: timedelta | None
+    notice: Callable[[str], None]
+    clock: Callable[[], datetime] = utc_now
 
     def issue(self) -> Issued:
-        duration = lifetime(self.request.mfa_max_age, self._keep)
-        params = {"SerialNumber": self._serial, "TokenCode": self._mfa_code(self._serial), "DurationSeconds": duration}
+        serial = self.request.mfa_serial
+        assert serial is not None, "an MFA session needs the request's MFA device"
+        duration = lifetime(self.request.mfa_max_age, self.keep)
+        params = {"SerialNumber": serial, "TokenCode": self.mfa_code(serial), "DurationSeconds": duration}
         context = CallContext(
-            role_arn=self.request.role_arn, external_id=None, mfa_serial=self._serial, profile=self.request.profile
+            role_arn=self.request.role_arn, external_id=None, mfa_serial=serial, profile=self.request.profile
         )
-        asked = self._clock()
-        reply = self._sts.get_session_token(params, context)
+        asked = self.clock()
+        reply = self.sts.get_session_token(params, context)
         credentials = credentials_from_reply(
             reply,
-            role_arn=self._serial,
+            role_arn=serial,
             session_name=SESSION_NAME,
-            region=self._sts.region,
-            now=self._clock(),
+            region=self.sts.region,
+            now=self.clock(),
             operation="GetSessionToken",
         )
         if self.request.mfa_max_age is not None:
-            self._notice(
+            self.notice(
                 f"the MFA session lasts {duration} s: the role accepts MFA sign-ins at most "
                 f"{self.request.mfa_max_age} s old (mfa_max_age_seconds in the app's settings); roles ask for a new "
                 "code after that"

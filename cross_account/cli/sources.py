@@ -55,35 +55,27 @@ class MfaCode:
         return given or self._prompt(serial)
 
 
+@dataclasses.dataclass
 class AssumeRoleSource(StsSource):
     """sts:AssumeRole for the request, with the source credentials of `sts` (and the MFA code, if the role needs
     one); or, given `via`, with its credentials, while GetCallerIdentity still goes to the source credentials."""
 
-    def __init__(
-        self,
-        request: RoleRequest,
-        *,
-        sts: Sts,
-        mfa_code: Callable[[str], str],
-        via: CredentialSource | None = None,
-        log: Callable[[str], None],
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.request = request
-        self.via = via
-        self._sts = sts
-        self._mfa_code = mfa_code
-        self._log = log
-        self._clock = clock
+    request: RoleRequest
+    _: dataclasses.KW_ONLY
+    sts: Sts
+    mfa_code: Callable[[str], str]
+    log: Callable[[str], None]
+    via: CredentialSource | None = None
+    clock: Callable[[], datetime] = utc_now
 
     def issue(self) -> Issued:
-        caller = None
+        via = None
         if self.via is not None:
-            caller = Sts(
-                profile=None, region=self.request.region, deadline=self._sts.deadline, credentials=self.via.retrieve()
+            via = Sts(
+                profile=None, region=self.request.region, deadline=self.sts.deadline, credentials=self.via.retrieve()
             )
         return call_assume_role(
-            self.request, sts=self._sts, mfa_code=self._mfa_code, via=caller, log=self._log, now=self._clock
+            self.request, sts=self.sts, mfa_code=self.mfa_code, via=via, log=self.log, now=self.clock
         )
 
 
