@@ -421,3 +421,8 @@ def test_rotate_with_two_keys_already_changes_nothing_and_says_so(
 def test_rotate_without_stored_keys_is_one_line(stub_env: dict[str, str]) -> None:
     result = run_cli("rotate", "nobody", env=defaults(stub_env, MEMORY))
     assert_one_line_error(result, "the keychain has no access key for profile nobody", "cross-account add nobody")
+
+
+def test_rotate_takes_the_shared_sts_timeout_and_its_rule(stub_env: dict[str, str]) -> None:
+    result = run_cli("rotate", "nobody", "--sts-timeout", "0", env=defaults(stub_env, MEMORY))
+    assert_one_line_error(result, "invalid --sts-timeout=0: must be a whole number of seconds", code=2)

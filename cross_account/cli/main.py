@@ -159,8 +159,18 @@ def _role_flags() -> _Parser:
     return parent
 
 
-def _source_flags() -> _Parser:
+def _timeout_flag() -> _Parser:
     parent = _Parser(add_help=False)
+    parent.add_argument(
+        "--sts-timeout",
+        metavar="SECONDS",
+        help=f"deadline of each call to AWS, retries included (default ${DEADLINE_VARIABLE}, else {DEFAULT_DEADLINE})",
+    )
+    return parent
+
+
+def _source_flags(timeout: _Parser) -> _Parser:
+    parent = _Parser(add_help=False, parents=[timeout])
     parent.add_argument("--profile", metavar="P", help="source credentials of the trusted account (default chain)")
     parent.add_argument(
         "--no-cache", action="store_true", help="neither read nor write the credential cache (keychain or file)"
@@ -170,11 +180,6 @@ def _source_flags() -> _Parser:
         action="store_true",
         help="where there is no OS keychain, cache sessions in plaintext 0600 files, kept 1 hour "
         "(CROSS_ACCOUNT_FILE_CACHE=1; CROSS_ACCOUNT_FILE_CACHE_SECONDS); said on stderr whenever one is written",
-    )
-    parent.add_argument(
-        "--sts-timeout",
-        metavar="SECONDS",
-        help=f"deadline of each STS call, retries included (default ${DEADLINE_VARIABLE}, else {DEFAULT_DEADLINE})",
     )
     return parent
 
@@ -189,7 +194,8 @@ def build_parser() -> _Parser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
-    shared = Shared(role=_role_flags(), source=_source_flags(), examples=EXAMPLES)
+    timeout = _timeout_flag()
+    shared = Shared(role=_role_flags(), source=_source_flags(timeout), timeout=timeout, examples=EXAMPLES)
     for command in _COMMANDS:
         command.add_parser(commands, shared)
     return parser

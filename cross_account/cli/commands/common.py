@@ -42,6 +42,8 @@ class Shared:
 
     role: argparse.ArgumentParser
     source: argparse.ArgumentParser
+    #: --sts-timeout alone (part of `source`), for commands that call AWS without assuming the role.
+    timeout: argparse.ArgumentParser
     examples: str
 
     def add_role_command(

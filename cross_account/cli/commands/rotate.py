@@ -11,7 +11,7 @@ from cross_account.cli import source_keys
 from cross_account.cli.commands.common import Shared, Subparsers, doc, require_keychain
 from cross_account.cli.errors import checked_flag
 from cross_account.cli.output import emit, logger
-from cross_account.cli.sts import DEADLINE_VARIABLE, DEFAULT_DEADLINE, parse_deadline
+from cross_account.cli.sts import parse_deadline
 from cross_account.rules import validate_profile_name, validate_region
 
 NAME: Final = "rotate"
@@ -20,15 +20,10 @@ NAME: Final = "rotate"
 def add_parser(commands: Subparsers, shared: Shared) -> None:
     parser = commands.add_parser(
         NAME, help="replace a profile's access key in the keychain with a new one, and delete the old one",
-        description=doc(run),
+        description=doc(run), parents=[shared.timeout],
     )  # fmt: skip
     parser.add_argument("profile", metavar="PROFILE", help="a profile whose keys `cross-account add` stored")
     parser.add_argument("--region", metavar="REGION", help="where STS checks the new key (default us-east-1)")
-    parser.add_argument(
-        "--sts-timeout",
-        metavar="SECONDS",
-        help=f"deadline of each call, retries included (default ${DEADLINE_VARIABLE}, else {DEFAULT_DEADLINE})",
-    )
     parser.add_argument("-v", "--verbose", action="store_true", help="say what happens on stderr (never secrets)")
 
 
