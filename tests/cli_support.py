@@ -591,6 +591,8 @@ def assert_clean_stderr(result: Result, *secrets_: str) -> None:
 
 #: The lines the client always prints on stderr, failure or not: which role it assumes and where the role came
 #: from (before any call), and each session written in plaintext to the opt-in file cache.
+#: The warning of a session (alice's, of ROLE_ARN) that cannot be cached: its credentials still come.
+NOT_CACHED = f"cross-account: warning: the session alice for {ROLE_ARN} is not cached: "
 ROLE_LINE = re.compile(r"^cross-account: assuming arn:[\w-]+:iam::\d{12}:role/\S+ \(from [^()]+\)$")
 PLAINTEXT_LINE = re.compile(
     r"^cross-account: note: wrote the (MFA session|session \S+) for \S+ in plaintext to \S+ \(0600; "

@@ -16,6 +16,7 @@ import pytest
 from cross_account.cli.cache import CREDENTIAL_PROCESS_MARGIN, CredentialCache, cache_key, default_directory
 from cross_account.cli.credentials import Credentials
 from tests.cli_support import (
+    NOT_CACHED,
     ROLE_ARN,
     Result,
     StubSts,
@@ -276,7 +277,7 @@ def test_unusable_cache_folder_warns_and_still_prints_credentials(
     result = cli_in_process(*ASSUME, env={**stub_env, "CROSS_ACCOUNT_CACHE_DIR": str(not_a_folder / "cache")})
     assert result.code == 0
     assert json.loads(result.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"]
-    assert said_lines(result.err)[0].startswith("cross-account: warning: not cached: ")
+    assert said_lines(result.err)[0].startswith(NOT_CACHED)
     assert stub_sts.issued[-1]["SecretAccessKey"] not in result.err
 
 
@@ -368,7 +369,7 @@ def test_a_cache_folder_owned_by_another_user_is_not_read(
     result = cli_in_process(*ASSUME, env=stub_env)
     assert result.code == 0
     assert json.loads(result.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"], "not the planted entry"
-    assert said_lines(result.err)[0].startswith("cross-account: warning: not cached: ")
+    assert said_lines(result.err)[0].startswith(NOT_CACHED)
     assert "belongs to another user" in result.err
 
 

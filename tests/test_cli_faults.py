@@ -15,6 +15,7 @@ import pytest
 
 from tests.cli_support import (
     CLI,
+    NOT_CACHED,
     ROLE_ARN,
     Reply,
     Result,
@@ -344,5 +345,5 @@ def test_a_folder_where_a_cache_entry_should_be_is_one_warning_and_the_credentia
     assert again.code == 0, again.err
     assert json.loads(again.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"]
     [line] = said_lines(again.err)
-    assert line == f"cross-account: warning: not cached: the cache entry {entry} is a folder; remove it"
+    assert line == f"{NOT_CACHED}the cache entry {entry} is a folder; remove it"
     assert entry.is_dir()

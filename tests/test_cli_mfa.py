@@ -14,6 +14,7 @@ from cross_account.cli.credentials import iso8601
 from tests.cli_support import (
     MFA_REJECTED,
     ROLE_ARN,
+    SOURCE_ACCESS_KEY,
     Reply,
     Result,
     StubSts,
@@ -198,3 +199,17 @@ def test_mfa_session_against_moto(moto_env: dict[str, str], cli_in_process: Call
     second = cli_in_process(*assume(OTHER_ROLE), env=moto_env)
     assert first.code == second.code == 0, first.err + second.err
     assert json.loads(second.out)["RoleArn"] == OTHER_ROLE
+
+
+def test_through_the_mfa_session_the_callers_name_is_still_asked_with_the_source_keys(
+    stub_sts: StubSts, stub_env: dict[str, str], cli_in_process: Callable[..., Result]
+) -> None:
+    flags = ("assume", "--role-arn", ROLE_ARN, "--format", "json", *MFA, "--mfa-token", "123456")
+    result = cli_in_process(*flags, env=stub_env)
+    assert result.code == 0, result.err
+    [session] = calls(stub_sts, "GetSessionToken")
+    [caller] = calls(stub_sts, "GetCallerIdentity")
+    [assumed] = calls(stub_sts, "AssumeRole")
+    mfa_key = stub_sts.issued[0]["AccessKeyId"]
+    assert (session["_KeyId"], caller["_KeyId"]) == (SOURCE_ACCESS_KEY, SOURCE_ACCESS_KEY)
+    assert assumed["_KeyId"] == mfa_key and "TokenCode" not in assumed

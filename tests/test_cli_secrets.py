@@ -164,7 +164,7 @@ def test_the_file_cache_never_writes_a_session_valid_longer_than_it_keeps_one(
     result = cli_in_process(*flags, env=env)
     assert result.code == 0, result.err
     [warning] = said_lines(result.err)
-    assert "not cached: the session is valid for 7" in warning  # 7200 s, less the time since STS issued it
+    assert "is not cached: the session is valid for 7" in warning  # 7200 s, less the time since STS issued it
     assert "longer than the file cache keeps entries (3600 s, CROSS_ACCOUNT_FILE_CACHE_SECONDS)" in warning
     assert list(Path(env["HOME"]).rglob("*.json")) == []
 
@@ -225,7 +225,7 @@ def test_a_keychain_that_refuses_is_a_warning_and_the_credentials_still_come(
     assert result.code == 0, result.err
     assert json.loads(result.out)["AccessKeyId"] == stub_sts.issued[-1]["AccessKeyId"]
     [warning] = said_lines(result.err)
-    assert "not cached: the keychain (" in warning and "refused to write cross-account/session:" in warning
+    assert "is not cached: the keychain (" in warning and "refused to write cross-account/session:" in warning
     assert list(Path(env["HOME"]).rglob("*.json")) == [], "no fallback to plaintext"
 
 

@@ -3,6 +3,7 @@ used once, and which chain a request gets."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,12 @@ import pytest
 
 from cross_account.cli import mfa
 from cross_account.cli.cache import CredentialCache
-from cross_account.cli.credentials import Credentials, Issued
+from cross_account.cli.credentials import Credentials, Issued, iso8601
 from cross_account.cli.errors import CliError
 from cross_account.cli.request import RoleRequest
 from cross_account.cli.session import RoleSession
 from cross_account.cli.sources import AssumeRoleSource, CachedSource, MfaCode, StsSource
-from tests.cli_support import ROLE_ARN
+from tests.cli_support import ROLE_ARN, StubSts
 
 NOW = datetime(2030, 6, 1, 12, 0, 0, tzinfo=UTC)
 MFA_SERIAL = "arn:aws:iam::111111111111:mfa/alice"
@@ -127,14 +128,9 @@ def test_a_cache_that_refuses_costs_reuse_only(tmp_path: Path) -> None:
 
     assert source.retrieve().access_key_id == "ASIAISSUED0000000001"
     assert source.retrieve().access_key_id == "ASIAISSUED0000000002"
-    assert (
-        said.warnings
-        == [
-            "the cache is not read: the keychain refused to read",
-            "not cached: the keychain refused to write",
-        ]
-        * 2
-    )
+    read = f"the cache is not read for the session for {ROLE_ARN}: the keychain refused to read"
+    written = f"the session alice for {ROLE_ARN} is not cached: the keychain refused to write"
+    assert said.warnings == [read, written, read, written]
 
 
 def test_the_mfa_code_given_is_used_once_then_asked_for() -> None:
@@ -196,7 +192,7 @@ def role_session(tmp_path: Path, *, environ: dict[str, str] = LONG_TERM, cache: 
     logs: list[str] = []
     session = RoleSession(
         request,
-        None,
+        MfaCode(None),
         environ=environ,
         deadline=30,
         cache=CredentialCache(tmp_path / "cache") if cache else None,
@@ -210,7 +206,7 @@ def role_session(tmp_path: Path, *, environ: dict[str, str] = LONG_TERM, cache: 
 
 def test_with_a_cache_and_long_term_keys_the_role_is_assumed_through_the_cached_mfa_session(tmp_path: Path) -> None:
     session, _ = role_session(tmp_path)
-    chain = session.chain
+    chain = session.credential_source
     assert isinstance(chain, CachedSource) and isinstance(chain.inner, AssumeRoleSource)
     via = chain.inner.via
     assert isinstance(via, CachedSource) and isinstance(via.inner, mfa.MfaSessionSource)
@@ -230,18 +226,55 @@ def test_with_a_cache_and_long_term_keys_the_role_is_assumed_through_the_cached_
         ),
     ],
 )
-def test_otherwise_the_mfa_code_goes_to_assume_role_and_the_log_says_why(
+def test_otherwise_the_mfa_code_goes_to_assume_role_and_says_why(
     tmp_path: Path, case: str, kwargs: dict[str, Any], reason: str
 ) -> None:
-    session, logs = role_session(tmp_path, **kwargs)
-    chain = session.chain
+    session, _ = role_session(tmp_path, **kwargs)
+    chain = session.credential_source
     assert isinstance(chain, CachedSource) and isinstance(chain.inner, AssumeRoleSource)
     assert chain.inner.via is None, case
     assert chain.unchained == (case == "console over an hour")
-    assert any(reason in line for line in logs), logs
+    assert chain.inner.why_not_via is not None and reason in chain.inner.why_not_via
 
 
 def test_without_a_cache_the_role_is_assumed_directly(tmp_path: Path) -> None:
     session, _ = role_session(tmp_path, cache=False)
-    assert isinstance(session.chain, AssumeRoleSource) and session.chain.via is None
+    assert isinstance(session.credential_source, AssumeRoleSource) and session.credential_source.via is None
     assert not session.chained()
+
+
+def test_a_code_given_for_the_first_request_is_never_sent_with_a_later_one(
+    stub_sts: StubSts, stub_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`exec --server --mfa-token` where the cached sessions serve the first request: the code goes unused, and
+    a renewal that needs one asks for a fresh code, never sends the stale one (STS would refuse it)."""
+    for key, value in stub_env.items():
+        monkeypatch.setenv(key, value)  # the stub's endpoint, for the MFA session's own STS client
+    stub_sts.lifetime = timedelta(minutes=5, seconds=30)  # a role session reusable for 30 s (5 minutes' margin)
+    offset = timedelta(0)
+    cache = CredentialCache(Path(stub_env["CROSS_ACCOUNT_CACHE_DIR"]), clock=lambda: datetime.now(UTC) + offset)
+    request = RoleRequest(
+        role_arn=ROLE_ARN, origin="--role-arn", session_name="alice", mfa_serial=MFA_SERIAL, mfa_max_age=900
+    )
+
+    def session(code: MfaCode) -> RoleSession:
+        return RoleSession(
+            request, code, environ=stub_env, deadline=30, cache=cache, log=print, warn=print, notice=print
+        )
+
+    session(MfaCode("111111")).credentials()  # an earlier run: MFA session and role session cached
+    typed: list[str] = []
+    server = session(MfaCode("222222", prompt=lambda serial: typed.append(serial) or "333333"))
+    server.credentials()  # served from the cache: "222222" unused
+    assert [r["TokenCode"] for r in stub_sts.requests if r["Action"] == "GetSessionToken"] == ["111111"]
+
+    # The renewal: the role session nears expiry, and the MFA session is too old for the role's 900 s.
+    offset = timedelta(seconds=40)
+    for entry in Path(stub_env["CROSS_ACCOUNT_CACHE_DIR"]).glob("*.json"):
+        document = json.loads(entry.read_text())
+        if document["Key"].get("kind") == "mfa-session":
+            document["Issued"] = iso8601(datetime.now(UTC) - timedelta(seconds=1000))
+            entry.write_text(json.dumps(document))
+    server.credentials()
+    assert [r["TokenCode"] for r in stub_sts.requests if r["Action"] == "GetSessionToken"] == ["111111", "333333"]
+    assert typed == [MFA_SERIAL]

@@ -107,7 +107,7 @@ def call_assume_role(
     request: RoleRequest,
     *,
     sts: Sts,
-    mfa_code: Callable[[str], str] = prompt_mfa_token,
+    mfa_code: Callable[[str], str],
     via: Sts | None = None,
     log: Callable[[str], None] = lambda _message: None,
     now: Callable[[], datetime] = utc_now,

@@ -105,11 +105,13 @@ def cache_key(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def describe(fields: Mapping[str, Any], credentials: Credentials) -> str:
-    """What an entry holds, for messages: ``MFA session for <device>`` or ``session <name> for <role>``."""
+def describe(fields: Mapping[str, Any], credentials: Credentials | None = None) -> str:
+    """What an entry holds, for messages: ``MFA session for <device>``, or ``session <name> for <role>`` (without
+    the name before the session exists)."""
     if fields.get("kind") == MFA_SESSION_KIND:
-        return f"MFA session for {credentials.role_arn}"
-    return f"session {credentials.session_name} for {credentials.role_arn}"
+        return f"MFA session for {fields.get('role_arn')}"
+    name = f" {credentials.session_name}" if credentials is not None else ""
+    return f"session{name} for {fields.get('role_arn')}"
 
 
 class EntryStore(Protocol):
@@ -209,11 +211,14 @@ class CredentialCache:
         chained: bool = False,
     ) -> Path | str:
         """Write atomically: a reader sees the old entry or the new one, never half of one. `issued`: when the
-        session was asked for (default: now), which :meth:`get` measures ``max_age`` from; `chained`: the session
-        was assumed with temporary credentials. Returns where the entry went."""
-        issued = issued or self.clock()
-        if self.keep is not None and credentials.expiration - issued > self.keep + _CLOCK_SLACK:
-            seconds = round((credentials.expiration - issued).total_seconds())
+        session was asked for (default: now), which :meth:`get` measures ``max_age`` and ``keep`` from; `chained`:
+        the session was assumed with temporary credentials. Returns where the entry went.
+
+        With ``keep``, a session valid for longer from now is not written: nothing on disk outlives it."""
+        now = self.clock()
+        issued = issued or now
+        if self.keep is not None and credentials.expiration - now > self.keep + _CLOCK_SLACK:
+            seconds = round((credentials.expiration - now).total_seconds())
             raise CliError(
                 f"the session is valid for {seconds} s, longer than the file cache keeps entries "
                 f"({int(self.keep.total_seconds())} s, {FILE_CACHE_SECONDS_VARIABLE}): it is not written in plaintext"

@@ -34,8 +34,8 @@ MFA_SESSION_SECONDS: Final = 43200
 #: An MFA session is used for a role only while it is this much younger than the role's MFA age limit: the
 #: AssumeRole call and clock skew must fit.
 AGE_MARGIN: Final = timedelta(seconds=60)
-#: The session name an MFA session's credentials carry (STS gives it none).
-SESSION_NAME: Final = "mfa-session"
+#: The session name an MFA session's credentials carry (STS gives it none): the word its cache entries' kind is.
+SESSION_NAME: Final = MFA_SESSION_KIND
 
 
 def serves(request: RoleRequest, source: Source) -> bool:
@@ -77,7 +77,7 @@ def lifetime(mfa_max_age: int | None, keep: timedelta | None = None) -> int:
     return max(MIN_SESSION_SECONDS, min(mfa_max_age, longest))
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class MfaSessionSource(StsSource):
     """sts:GetSessionToken with the request's MFA device and code, for as long as :func:`lifetime` allows (`keep`:
     how long the cache keeps an entry, if it limits that)."""

@@ -29,7 +29,7 @@ class RoleSession:
     def __init__(
         self,
         request: RoleRequest,
-        mfa_token: str | None,
+        mfa_code: MfaCode,
         *,
         environ: Mapping[str, str],
         deadline: float,
@@ -41,12 +41,13 @@ class RoleSession:
         unchained: bool = False,
         source_keys: tuple[str, str] | None = None,
     ) -> None:
-        """`mfa_token`: the code given on the command line, used once (later ones are asked on the terminal).
-        `unchained`: the role session must not be role-chained (a console session over one hour), so the MFA
-        session does not serve. `source_keys`: the --profile's keys, from the keychain."""
+        """`mfa_code`: the code given on the command line serves the first :meth:`credentials` only (a renewal of
+        `exec --server` asks for a new one). `unchained`: the role session must not be role-chained (a console
+        session over one hour), so the MFA session does not serve. `source_keys`: the --profile's keys, from the
+        keychain."""
         self.request = request
         self.sts = Sts(profile=request.profile, region=request.region, deadline=deadline, keys=source_keys)
-        self._mfa_code = MfaCode(mfa_token)
+        self._mfa_code = mfa_code
         self._environ = environ
         self._cache = cache
         self._log = log
@@ -55,7 +56,7 @@ class RoleSession:
         self._margin = margin
         self._unchained = unchained
         self._source: Source | None = None
-        self._chain: CredentialSource | None = None
+        self._credential_source: CredentialSource | None = None
 
     @property
     def source(self) -> Source:
@@ -70,15 +71,18 @@ class RoleSession:
         return self.source.temporary or self._via_mfa_session()
 
     @property
-    def chain(self) -> CredentialSource:
+    def credential_source(self) -> CredentialSource:
         """The sources composed for the request (built once, on first use: it resolves the source credentials)."""
-        if self._chain is None:
-            self._chain = self._compose()
-        return self._chain
+        if self._credential_source is None:
+            self._credential_source = self._compose()
+        return self._credential_source
 
     def credentials(self) -> Credentials:
         """From the cache when a session has more than the margin left; else from STS (and cached)."""
-        return self.chain.retrieve()
+        try:
+            return self.credential_source.retrieve()
+        finally:
+            self._mfa_code.forget()
 
     def _via_mfa_session(self) -> bool:
         return self._cache is not None and not self._unchained and mfa.serves(self.request, self.source)
@@ -86,11 +90,18 @@ class RoleSession:
     def _compose(self) -> CredentialSource:
         request, cache = self.request, self._cache
         via = self._mfa_session(cache) if cache is not None and self._via_mfa_session() else None
+        why_not_via = None
         if via is None and cache is not None and request.mfa_serial is not None:
-            reason = "--console-duration is over 3600 s" if self._unchained else mfa.why_not(request, self.source)
-            self._log(f"the MFA code goes to AssumeRole itself, not through an MFA session: {reason}")
-        clock = cache.clock if cache is not None else utc_now
-        assume = AssumeRoleSource(request, sts=self.sts, mfa_code=self._mfa_code, via=via, log=self._log, clock=clock)
+            why_not_via = "--console-duration is over 3600 s" if self._unchained else mfa.why_not(request, self.source)
+        assume = AssumeRoleSource(
+            request,
+            sts=self.sts,
+            mfa_code=self._mfa_code,
+            log=self._log,
+            via=via,
+            why_not_via=why_not_via,
+            clock=cache.clock if cache is not None else utc_now,
+        )
         if cache is None:
             return assume
         return CachedSource(

@@ -43,22 +43,30 @@ class StsSource(abc.ABC):
 
 
 class MfaCode:
-    """The MFA code: the one given (--mfa-token, or piped in) is used once, as a code works once; later ones are
-    asked for on the terminal."""
+    """The MFA code for a device: the one given (--mfa-token) at most once, as a code works once, and only until
+    :meth:`forget`; else asked for (on the terminal, or one line of standard input)."""
 
     def __init__(self, given: str | None, prompt: Callable[[str], str] = prompt_mfa_token) -> None:
         self._given = given
         self._prompt = prompt
 
+    def __repr__(self) -> str:
+        return "MfaCode(<hidden>)"
+
     def __call__(self, serial: str) -> str:
         given, self._given = self._given, None
         return given or self._prompt(serial)
 
+    def forget(self) -> None:
+        """Drop the given code unused: it was typed for the first request, and is stale for any later one."""
+        self._given = None
 
-@dataclasses.dataclass
+
+@dataclasses.dataclass(frozen=True)
 class AssumeRoleSource(StsSource):
     """sts:AssumeRole for the request, with the source credentials of `sts` (and the MFA code, if the role needs
-    one); or, given `via`, with its credentials, while GetCallerIdentity still goes to the source credentials."""
+    one; `why_not_via`: why it is not assumed through an MFA session, logged when the code is sent); or, given
+    `via`, with its credentials, while GetCallerIdentity still goes to the source credentials."""
 
     request: RoleRequest
     _: dataclasses.KW_ONLY
@@ -66,10 +74,13 @@ class AssumeRoleSource(StsSource):
     mfa_code: Callable[[str], str]
     log: Callable[[str], None]
     via: CredentialSource | None = None
+    why_not_via: str | None = None
     clock: Callable[[], datetime] = utc_now
 
     def issue(self) -> Issued:
         via = None
+        if self.via is None and self.why_not_via is not None:
+            self.log(f"the MFA code goes to AssumeRole itself, not through an MFA session: {self.why_not_via}")
         if self.via is not None:
             via = Sts(
                 profile=None, region=self.request.region, deadline=self.sts.deadline, credentials=self.via.retrieve()
@@ -79,7 +90,7 @@ class AssumeRoleSource(StsSource):
         )
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class CachedSource:
     """`inner` behind the credential cache (aws-vault's CachedSessionProvider): a session for exactly `fields` with
     more than `margin` left is reused; else `inner` is asked, and what it issues is written, with the time it was
@@ -115,7 +126,7 @@ class CachedSource:
                 need_unchained=self.unchained,
             )
         except CliError as error:  # a keychain that refuses: the session is asked for again
-            self.warn(f"the cache is not read: {error}")
+            self.warn(f"the cache is not read for the {describe(self.fields)}: {error}")
             cached = None
         if cached is not None:
             self.log(f"cached {describe(self.fields, cached)} (expires {iso8601(cached.expiration)})")
@@ -128,5 +139,6 @@ class CachedSource:
                 key, credentials, fields=self.fields, mfa=self.mfa, issued=issued.asked, chained=self.chained
             )
         except (CliError, OSError) as error:
-            self.warn(f"not cached: {error}")  # the credentials are good; only reuse is lost
+            # The credentials are good; only reuse is lost.
+            self.warn(f"the {describe(self.fields, credentials)} is not cached: {error}")
         return credentials

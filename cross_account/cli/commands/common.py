@@ -29,6 +29,7 @@ from cross_account.cli.keychain import Keychain, find_keychain
 from cross_account.cli.output import logger, note, say, warn
 from cross_account.cli.request import RoleOptions, resolve_request
 from cross_account.cli.session import RoleSession
+from cross_account.cli.sources import MfaCode
 from cross_account.cli.sts import parse_deadline
 from cross_account.cli.user_config import check_allowed, load_user_config
 
@@ -123,7 +124,7 @@ def role_session(
         )
     return RoleSession(
         request,
-        mfa_token,
+        MfaCode(mfa_token),
         environ=environ,
         deadline=parse_deadline(args.sts_timeout, environ),
         cache=cache,
