@@ -9,7 +9,9 @@ Cases:
 - howto: the how-to's script (awscli from requirements-dev.txt, jq from the system);
 - assume, cache miss: same inputs (explicit session name and external ID), the cache emptied before each run;
 - assume, cache miss, default session name: adds GetCallerIdentity;
-- assume, cache hit: the session is already cached (no STS call, no boto3 import).
+- assume, cache hit: the session is already cached (no STS call, no boto3 import);
+- assume, cache hit, keyring detecting: the same without PYTHON_KEYRING_BACKEND, so keyring looks for a
+  keychain itself, as on a user's machine (it finds none here, and the file cache serves).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from cross_account.cli.keychain import BACKEND_VARIABLE  # noqa: E402
 from tests.cli_support import CLI, ROLE_ARN, MotoServer, base_environment  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -107,6 +110,8 @@ def main() -> int:
                     "assume, cache miss": (empty_cache, explicit),
                     # Primed by the miss just before it in each round (same inputs, same cache key).
                     "assume, cache hit": (expect_cached, explicit),
+                    # As on a user's machine: keyring looks for a keychain itself (none here: the file cache).
+                    "assume, cache hit, keyring detecting": (expect_cached, f"unset {BACKEND_VARIABLE}; {explicit}"),
                 },
                 env,
                 cwd,

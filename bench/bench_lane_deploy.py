@@ -25,7 +25,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-from harness.emulator.flow import Flow, FlowError, Keys, Workspace
+from harness.emulator.errors import FlowError
+from harness.emulator.flow import Flow, Keys, Workspace
 from harness.emulator.lane_flow import SERVICE_APP, SERVICE_STACK, LaneSteps
 from harness.emulator.server import run_emulator
 

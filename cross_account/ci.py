@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Final
 
 from cross_account import declaration, rules
@@ -108,6 +108,16 @@ OIDC_PROVIDER_ARN_RE: Final = re.compile(
 )
 
 
+def _audience(key: str, value: Any) -> str:
+    check(
+        key,
+        value,
+        isinstance(value, str) and 1 <= len(value) <= 255 and not any(c in value for c in "*?"),
+        "must be the exact aud claim, 1-255 characters, no wildcard",
+    )
+    return str(value)
+
+
 @dataclass(frozen=True, kw_only=True)
 class CiRepository:
     """One repository (project) and the refs whose workflows may deploy."""
@@ -125,60 +135,73 @@ class CiRepository:
 @dataclass(frozen=True, kw_only=True)
 class CiOidcSettings:
     """A CI system's deployer role in the trusted account: the ``github_oidc`` / ``gitlab_oidc`` settings,
-    and the props of :class:`~cross_account.oidc.CiOidcDeployer`."""
+    and the props of :class:`~cross_account.oidc.CiOidcDeployer`.
 
+    The fields with a rule of their own are declared with :func:`~cross_account.declaration.setting`; the
+    repositories, the provider ARN and the workflows are checked against the provider in :meth:`validated`.
+    """
+
+    #: The CI system (an entry of ``CI_PROVIDERS``). Required.
     provider: CiProvider
+    #: The repositories (projects) and refs whose workflows may deploy. Required, at least one.
     repositories: tuple[CiRepository, ...]
     #: An existing IAM OIDC provider for the issuer (an account holds one per URL). Default: create one.
     provider_arn: str | None = None
     #: The role's name. Default: the provider's ``default_role_name``.
-    role_name: str
-    max_session_duration_seconds: int = 3600
+    role_name: str = declaration.setting(rules.validate_role_name)
+    #: The role's maximum session, 3600-43200 seconds. Default: 3600.
+    max_session_duration_seconds: int = declaration.setting(rules.validate_max_session_duration, default=3600)
     #: Accept ``OWNER/*``: every repository of the owner, present and future. Default: false.
-    allow_any_repository_of_owner: bool = False
+    allow_any_repository_of_owner: bool = declaration.setting(rules.validate_bool, default=False)
     #: Accept ``*`` and ``?`` in branch, tag and environment names (``release/*``). Default: false.
-    allow_ref_wildcards: bool = False
+    allow_ref_wildcards: bool = declaration.setting(rules.validate_bool, default=False)
     #: Where the system says whether a ref is protected (GitLab's ``ref_protected``), accept pipelines of
     #: unprotected branches and tags too: anyone who can push such a ref gets the role. Default: false.
-    allow_unprotected_refs: bool = False
+    allow_unprotected_refs: bool = declaration.setting(rules.validate_bool, default=False)
     #: The ``aud`` claim the trust requires. Default: the provider's.
-    audience: str
+    audience: str = declaration.setting(_audience)
     #: With role tiers: the tier whose grant the CI role gets. Default: the only role.
-    tier: str | None = None
+    tier: str | None = declaration.setting(declaration.optional(rules.validate_role_name), default=None)
     #: Only these workflow files may get the role (GitHub's ``job_workflow_ref``, e.g.
     #: ``octo/app/.github/workflows/deploy.yml@refs/heads/main``): a ``pull_request_target`` or
     #: ``workflow_run`` workflow runs with the branch's ``sub`` but is another file. Default: any.
     workflows: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, provider: CiProvider, **values: Any) -> CiOidcSettings:
+        """The settings of `provider` from `values` (the setting's keys), its defaults filling the rest; unknown
+        keys are refused naming the known."""
+        _check_keys(provider.setting, values)
+        defaults = {"role_name": provider.default_role_name, "audience": provider.audience}
+        return cls(provider=provider, **{**defaults, **values})
+
     def validated(self, *, unresolved: Callable[[Any], bool] = declaration.never) -> CiOidcSettings:
         """A copy with every value checked, named as the setting's keys (``github_oidc.role_name``). A value only
         known at deploy time (``unresolved``: a CDK token, given to the construct) passes as it is."""
         key, provider, known = self.provider.setting, self.provider, _known(unresolved)
-        allow_owner, allow_wildcards, allow_unprotected = (
-            rules.validate_bool(f"{key}.{name}", getattr(self, name))
-            for name in ("allow_any_repository_of_owner", "allow_ref_wildcards", "allow_unprotected_refs")
-        )
+        declared = {
+            f.name: declaration.rule_of(f).apply(f"{key}.{f.name}", getattr(self, f.name), unresolved=unresolved)
+            for f in fields(self)
+            if "rule" in f.metadata
+        }
         check(
             f"{key}.allow_unprotected_refs",
-            allow_unprotected,
-            not allow_unprotected or provider.protected_ref_claim is not None,
+            declared["allow_unprotected_refs"],
+            not declared["allow_unprotected_refs"] or provider.protected_ref_claim is not None,
             f"{provider.label} tokens say nothing about protected refs",
         )
         return replace(
             self,
+            **declared,
             repositories=_repositories(
-                f"{key}.repositories", self.repositories, provider, allow_owner, allow_wildcards, known
+                f"{key}.repositories",
+                self.repositories,
+                provider,
+                declared["allow_any_repository_of_owner"],
+                declared["allow_ref_wildcards"],
+                known,
             ),
             provider_arn=known(lambda k, v: _provider_arn(k, v, provider))(f"{key}.provider_arn", self.provider_arn),
-            role_name=known(rules.validate_role_name)(f"{key}.role_name", self.role_name),
-            max_session_duration_seconds=known(rules.validate_max_session_duration)(
-                f"{key}.max_session_duration_seconds", self.max_session_duration_seconds
-            ),
-            allow_any_repository_of_owner=allow_owner,
-            allow_ref_wildcards=allow_wildcards,
-            allow_unprotected_refs=allow_unprotected,
-            audience=known(_audience)(f"{key}.audience", self.audience),
-            tier=declaration.optional(rules.validate_role_name)(f"{key}.tier", self.tier),
             workflows=_workflows(f"{key}.workflows", self.workflows, provider, known),
         )
 
@@ -199,18 +222,13 @@ class CiOidcSettings:
         return [(self.subjects([repo]), repo.repository_id) for repo in self.repositories]
 
 
-_KEYS: Final = (
-    "repositories",
-    "provider_arn",
-    "role_name",
-    "max_session_duration_seconds",
-    "allow_any_repository_of_owner",
-    "allow_ref_wildcards",
-    "allow_unprotected_refs",
-    "audience",
-    "tier",
-    "workflows",
-)
+#: The keys of a CI system's setting: every field but the provider, which the setting's name says.
+KEYS: Final = tuple(f.name for f in fields(CiOidcSettings) if f.name != "provider")
+
+
+def _check_keys(key: str, values: Mapping[str, Any]) -> None:
+    for name in values:
+        check(f"{key}.{name}", values[name], name in KEYS, f"unknown; known: {', '.join(KEYS)}")
 
 
 def parse_ci_oidc(provider: CiProvider) -> declaration.Validator:
@@ -224,13 +242,10 @@ def parse_ci_oidc(provider: CiProvider) -> declaration.Validator:
         value = declaration.parse_json_string(key, value, dict)
         if value is None or value == {}:
             return None
-        check(key, value, isinstance(value, Mapping), f"must be an object of {', '.join(_KEYS)}")
-        for name in value:
-            check(f"{key}.{name}", value[name], name in _KEYS, f"unknown; known: {', '.join(_KEYS)}")
-        given = {name: value[name] for name in _KEYS if name in value}
-        given["repositories"] = _repository_entries(f"{key}.repositories", value.get("repositories"), provider)
-        defaults = {"role_name": provider.default_role_name, "audience": provider.audience}
-        return CiOidcSettings(provider=provider, **{**defaults, **given}).validated()
+        check(key, value, isinstance(value, Mapping), f"must be an object of {', '.join(KEYS)}")
+        _check_keys(key, value)
+        entries = _repository_entries(f"{key}.repositories", value.get("repositories"), provider)
+        return CiOidcSettings.of(provider, **{**value, "repositories": entries}).validated()
 
     return parse
 
@@ -292,16 +307,6 @@ def _provider_arn(key: str, value: Any, provider: CiProvider) -> str | None:
             f"must be an IAM OIDC provider ARN arn:<partition>:iam::<account>:oidc-provider/{provider.issuer}",
         )
     return None if value is None else str(value)
-
-
-def _audience(key: str, value: Any) -> str:
-    check(
-        key,
-        value,
-        isinstance(value, str) and 1 <= len(value) <= 255 and not any(c in value for c in "*?"),
-        "must be the exact aud claim, 1-255 characters, no wildcard",
-    )
-    return str(value)
 
 
 def _repository_entries(key: str, value: Any, provider: CiProvider) -> Any:

@@ -10,9 +10,9 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cross_account import quotas, tokens
-from cross_account.ci import CI_PROVIDERS, CiOidcSettings, CiRepository
-from cross_account.declaration import SettingsError
-from cross_account.private.construct import construct_label, set_max_session_duration
+from cross_account.ci import CI_PROVIDERS, CiOidcSettings, CiProvider, CiRepository
+from cross_account.declaration import SettingsError, check
+from cross_account.private.construct import construct_label, props_of, set_max_session_duration
 from cross_account.private.policy_size import iam_length, trust_size_error
 
 
@@ -27,17 +27,25 @@ class CiOidcDeployer(Construct):
     repository-wide or owner-wide trust is refused unless asked for. The role gets no permission here:
     give it a grant, for example ``CrossAccountAssumers.grant_assume(deployer.role)``.
 
+    The props come whole (a :class:`~cross_account.ci.CiOidcSettings`) or as keyword arguments of the same
+    names, ``provider`` (an entry of ``CI_PROVIDERS``) and ``repositories`` required; ``role_name`` and
+    ``audience`` default to the provider's.
+
     Exposes ``role``, ``role_arn`` and ``provider`` (an ``IOidcProvider``).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, props: CiOidcSettings) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, props: CiOidcSettings | None = None, /, **options: Any
+    ) -> None:
         label = construct_label(scope, construct_id, type(self).__name__)
         try:
+            props = props_of(CiOidcSettings, type(self).__name__, props, options, required=_REQUIRED, build=_build)
             # The same rules as the settings, on the props themselves.
             checked = props.validated(unresolved=tokens.unresolved)
         except SettingsError as error:
             # Named as the construct's props, not as the cdk.json setting they share rules with.
-            prop = error.key.removeprefix(f"{props.provider.setting}.")
+            setting, _, prop = error.key.partition(".")
+            prop = prop if setting in CI_PROVIDERS else error.key
             raise SettingsError(prop, error.value, error.rule, where=label) from None
         super().__init__(scope, construct_id)
         issuer = props.provider.issuer
@@ -89,6 +97,22 @@ class CiOidcDeployer(Construct):
                 f"{quotas.DEFAULT_TRUST_POLICY_QUOTA}: request an increase (up to {quotas.MAX_TRUST_POLICY_QUOTA}) "
                 f"before deploying, or use fewer {parts}",
             )
+
+
+_REQUIRED = {
+    "provider": f"required: the CI system, one of CI_PROVIDERS ({', '.join(CI_PROVIDERS)})",
+    "repositories": "required: at least one CiRepository",
+}
+
+
+def _build(*, provider: Any, **values: Any) -> CiOidcSettings:
+    check(
+        "provider",
+        provider,
+        isinstance(provider, CiProvider),
+        f"must be one of CI_PROVIDERS ({', '.join(CI_PROVIDERS)})",
+    )
+    return CiOidcSettings.of(provider, **values)
 
 
 class GithubOidcDeployer(CiOidcDeployer):

@@ -127,7 +127,7 @@ class CrossAccountRoleProps:
     def validated(self, *, unresolved: Callable[[Any], bool] = declaration.never, prefix: str = "") -> Self:
         """A copy with every value checked and normalized (lists as tuples, ``""`` as none).
 
-        Raises :class:`~cross_account.rules.SettingsError` naming the first bad prop
+        Raises :class:`~cross_account.declaration.SettingsError` naming the first bad prop
         (``prefix`` + its name). Values for which ``unresolved`` is true pass unchecked.
         """
         values = {

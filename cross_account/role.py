@@ -82,7 +82,7 @@ class CrossAccountRole(Construct):
     names grants with which the session acts with another principal's permissions.
 
     Values may be CDK tokens; what is known at synth is validated, and a bad value raises
-    :class:`~cross_account.rules.SettingsError` naming this construct's path.
+    :class:`~cross_account.declaration.SettingsError` naming this construct's path.
 
     Exposes ``role``, ``role_arn``, ``role_name``, ``tamper_guard`` and ``props`` (the validated options).
     """

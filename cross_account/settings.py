@@ -112,7 +112,6 @@ class Settings:
     stackset_max_concurrent_percentage: int = setting(rules.percentage(1), default=25)
     #: `true` deploys without a bootstrap stack (`BootstraplessSynthesizer`), for the emulator. Default: `false`.
     local: bool = setting(rules.validate_bool, default=False)
-    #: Deploys from CI with OpenID Connect: a role in the trusted account per CI system.
     #: Deploys from CI with OpenID Connect, a role in the trusted account per CI system: one setting per
     #: entry of ``CI_PROVIDERS`` (``github_oidc``, ``gitlab_oidc``), parsed by :func:`parse_ci_oidc`.
     ci_deployers: tuple[CiOidcSettings, ...] = ()
@@ -254,8 +253,8 @@ class Settings:
             spec = self.ci_spec(ci)
             check(
                 f"{key}.tier" if ci.tier else "require_mfa",
-                ci.tier or spec.require_mfa,
-                not spec.require_mfa,
+                ci.tier or spec.caller.mfa,
+                not spec.caller.mfa,
                 f"{key}: a CI session cannot satisfy require_mfa of {spec.role_name}; "
                 "give CI a tier of its own without MFA",
             )

@@ -39,7 +39,7 @@ class TargetStack(Stack):
         CfnOutput(
             self,
             f"{prefix}ExternalId",
-            value=",".join(spec.external_ids) or "none",
+            value=",".join(spec.caller.external_ids) or "none",
             description="External ID(s) the trust requires (an identifier, not a secret)",
         )
         CfnOutput(

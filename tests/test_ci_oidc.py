@@ -11,8 +11,8 @@ import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
 from cross_account import SettingsError
-from cross_account.ci import CiRepository
-from cross_account.oidc import GithubOidcDeployer
+from cross_account.ci import CI_PROVIDERS, CiOidcSettings, CiRepository
+from cross_account.oidc import CiOidcDeployer, GithubOidcDeployer
 from cross_account.settings import Settings
 from harness.synth import synth
 from tests.test_reuse import Tokens
@@ -445,3 +445,32 @@ def test_gitlab_trusts_unprotected_refs_only_when_told() -> None:
     role = deployer_role({"gitlab_oidc": json.dumps({"repositories": repositories, "allow_unprotected_refs": True})})
     for statement in role["AssumeRolePolicyDocument"]["Statement"]:
         assert "gitlab.com:ref_protected" not in statement["Condition"]["StringEquals"]
+
+
+def test_ci_oidc_deployer_takes_its_props_whole_or_as_keywords_like_the_other_constructs() -> None:
+    gitlab = CI_PROVIDERS["gitlab_oidc"]
+    project = CiRepository(repository="group/app", branches=["main"])
+
+    def role_of(build: Callable[[cdk.Stack], CiOidcDeployer]) -> dict[str, Any]:
+        stack = cdk.Stack(cdk.App(builtin_cloud_formation_validation=False), "Tooling")
+        build(stack)
+        (role,) = Template.from_stack(stack).find_resources("AWS::IAM::Role").values()
+        return dict(role)
+
+    whole = role_of(lambda s: CiOidcDeployer(s, "Ci", CiOidcSettings.of(gitlab, repositories=(project,))))
+    keywords = role_of(lambda s: CiOidcDeployer(s, "Ci", provider=gitlab, repositories=[project]))
+    assert keywords == whole
+    assert whole["Properties"]["RoleName"] == gitlab.default_role_name
+
+    refusals = [
+        ({"repositories": [project]}, "invalid provider=null: required: the CI system, one of CI_PROVIDERS"),
+        ({"provider": "gitlab", "repositories": [project]}, 'invalid provider="gitlab": must be one of CI_PROVIDERS'),
+        ({"provider": gitlab}, "invalid repositories=null: required: at least one CiRepository"),
+        ({"provider": gitlab, "repositories": [project], "branch": "main"}, 'invalid branch="main": is not a'),
+        ({"provider": gitlab, "repositories": [project], "role_name": "a b"}, 'invalid role_name="a b"'),
+    ]
+    for i, (options, message) in enumerate(refusals):
+        stack = cdk.Stack(cdk.App(builtin_cloud_formation_validation=False), "Tooling")
+        with pytest.raises(SettingsError) as caught:
+            CiOidcDeployer(stack, f"Ci{i}", **options)
+        assert str(caught.value).startswith(f"Tooling/Ci{i} (CiOidcDeployer): {message}"), str(caught.value)

@@ -13,8 +13,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness.demo import table
+from harness.emulator.errors import FlowError
 from harness.emulator.fixtures import start_emulator
-from harness.emulator.flow import GITHUB_AUDIENCE, GITHUB_ISSUER, Flow, FlowError, Workspace, unsigned_token
+from harness.emulator.flow import GITHUB_AUDIENCE, GITHUB_ISSUER, Flow, Workspace, unsigned_token
 from harness.emulator.server import EMULATOR_PYTHON, Emulator
 from harness.simulate import load_synthesized
 from harness.synth import synth

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any, TypeVar
 
@@ -28,10 +29,17 @@ def set_max_session_duration(role: iam.Role, seconds: float) -> None:
 
 
 def props_of(
-    kind: type[Props], construct: str, props: Props | None, options: dict[str, Any], *, required: dict[str, str]
+    kind: type[Props],
+    construct: str,
+    props: Props | None,
+    options: dict[str, Any],
+    *,
+    required: dict[str, str],
+    build: Callable[..., Props] | None = None,
 ) -> Props:
     """A construct's props: given whole, or as keyword arguments of the same names (unknown ones refused
-    naming the known; ``required``: prop -> what to say when it is missing)."""
+    naming the known; ``required``: prop -> what to say when it is missing; ``build``: makes the props from
+    the keywords, where defaults depend on another prop; default: the props class)."""
     if props is not None and options:
         raise SettingsError("props", sorted(options), f"give a {kind.__name__} or keyword arguments, not both")
     if props is not None:
@@ -43,4 +51,4 @@ def props_of(
     for name, why in required.items():
         if name not in options:
             raise SettingsError(name, None, why)
-    return kind(**options)
+    return (build or kind)(**options)

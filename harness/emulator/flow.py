@@ -38,6 +38,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from harness.emulator.errors import FlowError
 from harness.emulator.lane_flow import LANE_CONTEXT, LaneSteps
 from harness.emulator.server import LOCAL_STATE_ROOT, Emulator, alive, run_emulator
 from harness.node import NODE, NODE_BIN_DIR, NPM_BIN_DIR, PROJECT_ROOT
@@ -59,10 +60,6 @@ GITHUB_ISSUER: Final = "token.actions.githubusercontent.com"
 GITHUB_AUDIENCE: Final = "sts.amazonaws.com"
 CI_REPOSITORY: Final = "octo/app"
 CI_SESSION: Final = "ci"
-
-
-class FlowError(RuntimeError):
-    """A step could not be carried out (not a refused call: those are results)."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.exceptions import ClientError
 
 from cross_account.lane import LANE_TAG_KEY, staging_bucket_name
+from harness.emulator.errors import FlowError
 from harness.node import PROJECT_ROOT
 
 if TYPE_CHECKING:
@@ -227,7 +228,5 @@ def _denied(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def _error(what: str, result: subprocess.CompletedProcess[str]) -> Exception:
-    from harness.emulator.flow import FlowError
-
     lines = [line.strip() for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     return FlowError(f"{what} failed (exit {result.returncode}): {' | '.join(lines[-3:]) or 'no output'}")

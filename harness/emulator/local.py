@@ -67,7 +67,8 @@ def environment_lines(env: Mapping[str, str], *, role_arn: str, external_id: str
 
 def start(root: Path = ROOT) -> int:
     # Imported here: stop needs none of boto3 or the flow.
-    from harness.emulator.flow import Flow, FlowError, Workspace
+    from harness.emulator.errors import FlowError
+    from harness.emulator.flow import Flow, Workspace
     from harness.emulator.lane_flow import LANE_CONTEXT
     from harness.emulator.server import EmulatorError, start_emulator, stop
 
