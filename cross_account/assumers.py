@@ -108,6 +108,9 @@ def _organization_roles(key: str, value: Any) -> OrganizationRoles:
 def _caller(key: str, value: Any) -> CallerRequirements:
     """What the grant mirrors of the target's trust; the MFA age is the one part it writes down."""
     declaration.check(key, value, isinstance(value, CallerRequirements), "must be a CallerRequirements")
+    for flag in ("mfa", "source_identity", "session_tags"):  # they decide what the grant holds, at synth
+        given = getattr(value, flag)
+        declaration.check(f"{key}.{flag}", given, isinstance(given, bool), "must be True or False, known at synth")
     if value.mfa_max_age_seconds is not None and not tokens.unresolved(value.mfa_max_age_seconds):
         rules.validate_mfa_max_age(f"{key}.mfa_max_age_seconds", value.mfa_max_age_seconds)
     rules.check_mfa_max_age(f"{key}.mfa_max_age_seconds", value.mfa_max_age_seconds, require_mfa=value.mfa)

@@ -152,12 +152,12 @@ class CiOidcSettings:
     #: The role's maximum session, 3600-43200 seconds. Default: 3600.
     max_session_duration_seconds: int = declaration.setting(rules.validate_max_session_duration, default=3600)
     #: Accept ``OWNER/*``: every repository of the owner, present and future. Default: false.
-    allow_any_repository_of_owner: bool = declaration.setting(rules.validate_bool, default=False)
+    allow_any_repository_of_owner: bool = declaration.setting(rules.validate_bool, default=False, tokens=False)
     #: Accept ``*`` and ``?`` in branch, tag and environment names (``release/*``). Default: false.
-    allow_ref_wildcards: bool = declaration.setting(rules.validate_bool, default=False)
+    allow_ref_wildcards: bool = declaration.setting(rules.validate_bool, default=False, tokens=False)
     #: Where the system says whether a ref is protected (GitLab's ``ref_protected``), accept pipelines of
     #: unprotected branches and tags too: anyone who can push such a ref gets the role. Default: false.
-    allow_unprotected_refs: bool = declaration.setting(rules.validate_bool, default=False)
+    allow_unprotected_refs: bool = declaration.setting(rules.validate_bool, default=False, tokens=False)
     #: The ``aud`` claim the trust requires. Default: the provider's.
     audience: str = declaration.setting(_audience)
     #: With role tiers: the tier whose grant the CI role gets. Default: the only role.

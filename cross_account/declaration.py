@@ -95,13 +95,18 @@ class Rule:
     shape: Literal["one", "list", "tags"] = "one"
     #: The cdk.json key, where it differs from the field's name.
     setting: str | None = None
+    #: A value only known at deploy time may stand for this one. Not for a value that decides what the
+    #: template holds (a flag): the template would be the same whatever the token turns out to be.
+    tokens: bool = True
 
     def apply(self, key: str, value: Any, *, unresolved: Callable[[Any], bool] = never, context: bool = False) -> Any:
         """The validated value. ``context``: it comes from cdk.json or ``-c`` (lists and objects as JSON text).
 
-        A value only known at deploy time (``unresolved``: a CDK token) passes as it is, as in ``aws-iam``.
+        A value only known at deploy time (``unresolved``: a CDK token) passes as it is, as in ``aws-iam``,
+        unless the rule takes no tokens.
         """
         if unresolved(value):
+            check(key, value, self.tokens, "must be known when the app is synthesized, not a deploy-time value")
             return value
         if self.shape == "list":
             if context:
@@ -127,7 +132,9 @@ def setting(
     default_factory: Callable[[], Any] | Any = MISSING,
     shape: Literal["one", "list", "tags"] = "one",
     name: str | None = None,
+    tokens: bool = True,
 ) -> Any:
-    """A dataclass field with its rule; the one place a setting or prop is declared."""
-    rule = Rule(validate, shape, name)
+    """A dataclass field with its rule; the one place a setting or prop is declared (`tokens`: whether a
+    deploy-time value may stand for it)."""
+    rule = Rule(validate, shape, name, tokens)
     return field(default=default, default_factory=default_factory, metadata={"rule": rule})

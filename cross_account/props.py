@@ -45,7 +45,7 @@ class CrossAccountRoleProps:
     )
     #: Callers must have signed in with MFA: the trust and the group's grant require
     #: `Bool aws:MultiFactorAuthPresent`. Default: `false`.
-    require_mfa: bool = setting(rules.validate_bool, default=False)
+    require_mfa: bool = setting(rules.validate_bool, default=False, tokens=False)
     #: With `require_mfa`: the MFA sign-in is at most this old (`NumericLessThan aws:MultiFactorAuthAge`),
     #: 1–129600 seconds. Default: none.
     mfa_max_age_seconds: int | None = setting(declaration.optional(rules.validate_mfa_max_age), default=None)
@@ -60,11 +60,11 @@ class CrossAccountRoleProps:
     principal_org_id: str | None = setting(declaration.optional(rules.validate_org_id), default=None)
     #: IAM users must set `sts:SourceIdentity` to their user name; the roles named in
     #: `trusted_principal_arns` must set one (other role sessions are refused). Default: `false`.
-    require_source_identity: bool = setting(rules.validate_bool, default=False)
+    require_source_identity: bool = setting(rules.validate_bool, default=False, tokens=False)
     #: Callers may tag their sessions: `sts:TagSession` in the trust (its own statement, with the principal
     #: conditions) and in the group's grant; GitHub's `configure-aws-credentials` tags by default.
     #: Default: `false`.
-    allow_session_tags: bool = setting(rules.validate_bool, default=False)
+    allow_session_tags: bool = setting(rules.validate_bool, default=False, tokens=False)
     #: With `allow_session_tags`: only these tag keys (`ForAllValues:StringEquals aws:TagKeys`). Default:
     #: `[]` (any key).
     allowed_session_tag_keys: Sequence[str] = setting(rules.validate_tag_key, default=(), shape="list")

@@ -111,7 +111,7 @@ class Settings:
     #: 1–100. Default: `25`.
     stackset_max_concurrent_percentage: int = setting(rules.percentage(1), default=25)
     #: `true` deploys without a bootstrap stack (`BootstraplessSynthesizer`), for the emulator. Default: `false`.
-    local: bool = setting(rules.validate_bool, default=False)
+    local: bool = setting(rules.validate_bool, default=False, tokens=False)
     #: Deploys from CI with OpenID Connect, a role in the trusted account per CI system: one setting per
     #: entry of ``CI_PROVIDERS`` (``github_oidc``, ``gitlab_oidc``), parsed by :func:`parse_ci_oidc`.
     ci_deployers: tuple[CiOidcSettings, ...] = ()

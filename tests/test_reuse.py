@@ -24,6 +24,8 @@ from cross_account import (
     target_role_arn,
 )
 from cross_account.caller import CallerRequirements
+from cross_account.ci import CI_PROVIDERS, CiRepository
+from cross_account.oidc import CiOidcDeployer
 from harness.node import PROJECT_ROOT
 from tests.cdk_support import messages
 
@@ -358,6 +360,15 @@ ROLE_TOKEN_CASES: dict[str, tuple[Callable[[Tokens], dict[str, Any]], str]] = {
     "protected_stack_names": (lambda t: {"protected_stack_names": [t.text]}, ':stack/", {"Ref": "Text"}, "/*"'),
     # The quota is a number IAM never sees: a token there skips the size check, and the role builds.
     "trust_policy_quota": (lambda t: {"trust_policy_quota": t.number}, '"sts:ExternalId": ["x-1"]'),
+    "protected_bucket_names": (lambda t: {"protected_bucket_names": [t.text]}, ':s3:::", {"Ref": "Text"}'),
+    "service_role_services": (
+        lambda t: {"service_role_services": [t.text], "service_role_path": "/svc/"},
+        '"iam:PassedToService": [{"Ref": "Text"}]',
+    ),
+    "service_role_path": (
+        lambda t: {"service_role_services": ["lambda.amazonaws.com"], "service_role_path": t.text},
+        ':policy", {"Ref": "Text"}',
+    ),
 }
 
 
@@ -742,3 +753,52 @@ def test_role_arns_in_another_partition_than_the_stack_are_refused() -> None:
     with pytest.raises(SettingsError) as caught:
         CrossAccountAssumers(stack, "Assumers", role_arns=["arn:aws-cn:iam::222222222222:role/R"])
     assert caught.value.key == "role_arns[0]" and "partition aws-cn" in caught.value.rule
+
+
+#: The role's flags: each decides what the template holds, so a deploy-time value cannot stand for it (the
+#: template would be the same whatever the parameter turned out to be).
+ROLE_FLAGS = ("require_mfa", "require_source_identity", "allow_session_tags")
+
+
+def test_every_role_prop_is_either_taken_as_a_token_or_refused_as_one() -> None:
+    taken = {case.split(" ")[0].split("=")[0] for case in ROLE_TOKEN_CASES}
+    assert taken | set(ROLE_FLAGS) == set(CrossAccountRoleProps.prop_names()), (
+        "a new prop needs a row: taken as a token (ROLE_TOKEN_CASES), or refused as one (ROLE_FLAGS)"
+    )
+
+
+@pytest.mark.parametrize("flag", ROLE_FLAGS)
+def test_a_role_flag_given_as_a_token_is_refused_not_taken_as_true(flag: str) -> None:
+    tokens = Tokens()
+    with pytest.raises(SettingsError) as caught:
+        CrossAccountRole(
+            tokens.stack, "Access", trusted_account_id="111111111111", external_ids=["x-1"], **{flag: tokens.text}
+        )
+    assert str(caught.value).startswith(f"Deployments/Access (CrossAccountRole): invalid {flag}=")
+    assert str(caught.value).endswith("must be known when the app is synthesized, not a deploy-time value")
+
+
+@pytest.mark.parametrize("flag", ["allow_any_repository_of_owner", "allow_ref_wildcards", "allow_unprotected_refs"])
+def test_a_ci_flag_given_as_a_token_is_refused_not_taken_as_true(flag: str) -> None:
+    tokens = Tokens()
+    owner_wide = CiRepository(repository="group/*", branches=["main"])
+    with pytest.raises(SettingsError) as caught:
+        CiOidcDeployer(
+            tokens.stack, "Ci", provider=CI_PROVIDERS["gitlab_oidc"], repositories=[owner_wide], **{flag: tokens.text}
+        )
+    assert str(caught.value).startswith(f"Deployments/Ci (CiOidcDeployer): invalid {flag}=")
+    assert "must be known when the app is synthesized" in str(caught.value)
+
+
+@pytest.mark.parametrize("flag", ["mfa", "source_identity", "session_tags"])
+def test_an_assumers_caller_flag_must_be_a_bool(flag: str) -> None:
+    tokens = Tokens()
+    for value in (tokens.text, "false"):
+        with pytest.raises(SettingsError) as caught:
+            CrossAccountAssumers(
+                tokens.stack,
+                f"Assumers{len(value)}",
+                role_arns=["arn:aws:iam::222222222222:role/Access"],
+                caller=CallerRequirements(**{flag: value}),
+            )
+        assert f"invalid caller.{flag}=" in str(caught.value), str(caught.value)
