@@ -161,7 +161,7 @@ class CiOidcSettings:
     #: The ``aud`` claim the trust requires. Default: the provider's.
     audience: str = declaration.setting(_audience)
     #: With role tiers: the tier whose grant the CI role gets. Default: the only role.
-    tier: str | None = declaration.setting(declaration.optional(rules.validate_role_name), default=None)
+    tier: str | None = declaration.setting(declaration.optional(rules.validate_role_name), default=None, tokens=False)
     #: Only these workflow files may get the role (GitHub's ``job_workflow_ref``, e.g.
     #: ``octo/app/.github/workflows/deploy.yml@refs/heads/main``): a ``pull_request_target`` or
     #: ``workflow_run`` workflow runs with the branch's ``sub`` but is another file. Default: any.
@@ -169,23 +169,30 @@ class CiOidcSettings:
 
     @classmethod
     def of(cls, provider: CiProvider, **values: Any) -> CiOidcSettings:
-        """The settings of `provider` from `values` (the setting's keys), its defaults filling the rest; unknown
-        keys are refused naming the known."""
+        """The settings of `provider` from `values` (the setting's keys), its defaults filling the rest (and
+        standing for ``None``); unknown keys are refused naming the known."""
+        _check_provider(provider)
         _check_keys(provider.setting, values)
         defaults = {"role_name": provider.default_role_name, "audience": provider.audience}
-        return cls(provider=provider, **{**defaults, **values})
+        given = {name: value for name, value in values.items() if not (name in defaults and value is None)}
+        return cls(provider=provider, **{**defaults, **given})
 
-    def validated(self, *, unresolved: Callable[[Any], bool] = declaration.never) -> CiOidcSettings:
-        """A copy with every value checked, named as the setting's keys (``github_oidc.role_name``). A value only
-        known at deploy time (``unresolved``: a CDK token, given to the construct) passes as it is."""
-        key, provider, known = self.provider.setting, self.provider, _known(unresolved)
+    def validated(
+        self, *, unresolved: Callable[[Any], bool] = declaration.never, prefix: str | None = None
+    ) -> CiOidcSettings:
+        """A copy with every value checked, named as the setting's keys (``github_oidc.role_name``; ``prefix``
+        instead of ``github_oidc.``). A value only known at deploy time (``unresolved``: a CDK token, given to the
+        construct) passes as it is, but for the flags."""
+        _check_provider(self.provider)
+        provider, known = self.provider, _known(unresolved)
+        key = f"{provider.setting}." if prefix is None else prefix
         declared = {
-            f.name: declaration.rule_of(f).apply(f"{key}.{f.name}", getattr(self, f.name), unresolved=unresolved)
+            f.name: declaration.rule_of(f).apply(f"{key}{f.name}", getattr(self, f.name), unresolved=unresolved)
             for f in fields(self)
             if "rule" in f.metadata
         }
         check(
-            f"{key}.allow_unprotected_refs",
+            f"{key}allow_unprotected_refs",
             declared["allow_unprotected_refs"],
             not declared["allow_unprotected_refs"] or provider.protected_ref_claim is not None,
             f"{provider.label} tokens say nothing about protected refs",
@@ -194,15 +201,15 @@ class CiOidcSettings:
             self,
             **declared,
             repositories=_repositories(
-                f"{key}.repositories",
+                f"{key}repositories",
                 self.repositories,
                 provider,
                 declared["allow_any_repository_of_owner"],
                 declared["allow_ref_wildcards"],
                 known,
             ),
-            provider_arn=known(lambda k, v: _provider_arn(k, v, provider))(f"{key}.provider_arn", self.provider_arn),
-            workflows=_workflows(f"{key}.workflows", self.workflows, provider, known),
+            provider_arn=known(lambda k, v: _provider_arn(k, v, provider))(f"{key}provider_arn", self.provider_arn),
+            workflows=_workflows(f"{key}workflows", self.workflows, provider, known),
         )
 
     def subjects(self, repositories: Sequence[CiRepository] | None = None) -> list[str]:
@@ -224,6 +231,15 @@ class CiOidcSettings:
 
 #: The keys of a CI system's setting: every field but the provider, which the setting's name says.
 KEYS: Final = tuple(f.name for f in fields(CiOidcSettings) if f.name != "provider")
+
+
+def _check_provider(provider: Any) -> None:
+    check(
+        "provider",
+        provider,
+        isinstance(provider, CiProvider),
+        f"must be one of CI_PROVIDERS ({', '.join(CI_PROVIDERS)})",
+    )
 
 
 def _check_keys(key: str, values: Mapping[str, Any]) -> None:

@@ -10,8 +10,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cross_account import quotas, tokens
-from cross_account.ci import CI_PROVIDERS, CiOidcSettings, CiProvider, CiRepository
-from cross_account.declaration import SettingsError, check
+from cross_account.ci import CI_PROVIDERS, CiOidcSettings, CiRepository
+from cross_account.declaration import SettingsError
 from cross_account.private.construct import construct_label, props_of, set_max_session_duration
 from cross_account.private.policy_size import iam_length, trust_size_error
 
@@ -39,14 +39,15 @@ class CiOidcDeployer(Construct):
     ) -> None:
         label = construct_label(scope, construct_id, type(self).__name__)
         try:
-            props = props_of(CiOidcSettings, type(self).__name__, props, options, required=_REQUIRED, build=_build)
-            # The same rules as the settings, on the props themselves.
-            checked = props.validated(unresolved=tokens.unresolved)
+            given = props_of(
+                CiOidcSettings, type(self).__name__, props, options, required=_REQUIRED, build=CiOidcSettings.of
+            )
+            # The same rules as the settings, on the props themselves; the role is built from what they read
+            # (the string "false" is False), never from the raw values.
+            # Errors name the construct's props, not the cdk.json setting they share rules with.
+            props = given.validated(unresolved=tokens.unresolved, prefix="")
         except SettingsError as error:
-            # Named as the construct's props, not as the cdk.json setting they share rules with.
-            setting, _, prop = error.key.partition(".")
-            prop = prop if setting in CI_PROVIDERS else error.key
-            raise SettingsError(prop, error.value, error.rule, where=label) from None
+            raise error.at(label) from None
         super().__init__(scope, construct_id)
         issuer = props.provider.issuer
         self.provider: iam.IOidcProvider = (
@@ -55,7 +56,7 @@ class CiOidcDeployer(Construct):
             else iam.OidcProviderNative(self, "Provider", url=f"https://{issuer}", client_ids=[props.audience])
         )
         federated = self.provider.oidc_provider_arn
-        trusts = [_conditions(props, subjects, repository_id) for subjects, repository_id in checked.trusted()]
+        trusts = [_conditions(props, subjects, repository_id) for subjects, repository_id in props.trusted()]
         self.role = iam.Role(
             self,
             "Role",
@@ -103,16 +104,6 @@ _REQUIRED = {
     "provider": f"required: the CI system, one of CI_PROVIDERS ({', '.join(CI_PROVIDERS)})",
     "repositories": "required: at least one CiRepository",
 }
-
-
-def _build(*, provider: Any, **values: Any) -> CiOidcSettings:
-    check(
-        "provider",
-        provider,
-        isinstance(provider, CiProvider),
-        f"must be one of CI_PROVIDERS ({', '.join(CI_PROVIDERS)})",
-    )
-    return CiOidcSettings.of(provider, **values)
 
 
 class GithubOidcDeployer(CiOidcDeployer):

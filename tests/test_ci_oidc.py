@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -474,3 +475,41 @@ def test_ci_oidc_deployer_takes_its_props_whole_or_as_keywords_like_the_other_co
         with pytest.raises(SettingsError) as caught:
             CiOidcDeployer(stack, f"Ci{i}", **options)
         assert str(caught.value).startswith(f"Tooling/Ci{i} (CiOidcDeployer): {message}"), str(caught.value)
+
+
+def test_the_construct_builds_from_its_checked_props_so_the_string_false_is_false() -> None:
+    """`validate_bool` reads "false" as False (cdk.json's -c sends strings); the role must be built from that
+    reading, not from the raw string, which is truthy: it dropped the protected-refs condition."""
+    gitlab = CI_PROVIDERS["gitlab_oidc"]
+    project = CiRepository(repository="group/app", branches=["main"])
+    for i, build in enumerate(
+        [
+            lambda s: CiOidcDeployer(s, "Ci", provider=gitlab, repositories=[project], allow_unprotected_refs="false"),
+            lambda s: CiOidcDeployer(
+                s, "Ci", CiOidcSettings.of(gitlab, repositories=(project,), allow_unprotected_refs="false")
+            ),
+        ]
+    ):
+        stack = cdk.Stack(cdk.App(builtin_cloud_formation_validation=False), f"Tooling{i}")
+        build(stack)
+        (role,) = Template.from_stack(stack).find_resources("AWS::IAM::Role").values()
+        (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][:1]
+        assert statement["Condition"]["StringEquals"]["gitlab.com:ref_protected"] == "true"
+        assert role["Properties"]["MaxSessionDuration"] == 3600
+
+
+def test_a_ci_provider_of_your_own_is_named_in_errors_as_the_construct_prop() -> None:
+    own = dataclasses.replace(CI_PROVIDERS["github_oidc"], setting="ghe_oidc")
+    stack = cdk.Stack(cdk.App(builtin_cloud_formation_validation=False), "Tooling")
+    with pytest.raises(SettingsError) as caught:
+        CiOidcDeployer(
+            stack, "Ci", provider=own, repositories=[CiRepository(repository="o/r", branches=["main"])], role_name="a b"
+        )
+    assert str(caught.value).startswith('Tooling/Ci (CiOidcDeployer): invalid role_name="a b"'), str(caught.value)
+    with pytest.raises(SettingsError) as caught:
+        CiOidcDeployer(
+            stack, "Whole", CiOidcSettings(provider="github_oidc", repositories=(), role_name="r", audience="a")
+        )  # type: ignore[arg-type]
+    assert str(caught.value).startswith('Tooling/Whole (CiOidcDeployer): invalid provider="github_oidc": must be'), str(
+        caught.value
+    )
