@@ -47,7 +47,7 @@ class DeployStagingBucket(Construct):
                 declaration.check(
                     "object_expiration_days",
                     object_expiration_days,
-                    isinstance(object_expiration_days, int) and 1 <= object_expiration_days <= 3650,
+                    type(object_expiration_days) is int and 1 <= object_expiration_days <= 3650,
                     "must be a whole number of days from 1 to 3650",
                 )
             except SettingsError as error:

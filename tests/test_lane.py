@@ -316,7 +316,7 @@ def test_service_roles_of_an_unnamed_role_need_their_path() -> None:
     )
 
 
-@pytest.mark.parametrize("days", [0, 3651, 1.5, "30"])
+@pytest.mark.parametrize("days", [0, 3651, 1.5, "30", True])
 def test_object_expiration_days_is_a_whole_number_of_days_in_range(days: Any) -> None:
     from aws_cdk import Stack as CdkStack
 
