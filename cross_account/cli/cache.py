@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from cross_account.cli.credentials import Credentials, iso8601, parse_iso8601
-from cross_account.cli.errors import CliError, UsageError
+from cross_account.cli.errors import CliError, UsageError, shown, whole_seconds
 from cross_account.cli.files import home_directory, write_atomically
 from cross_account.cli.keychain import Keychain
 
@@ -77,8 +77,7 @@ def file_cache_opted_in(flag: bool, environ: Mapping[str, str]) -> bool:
         return False
     if text in ("1", "true", "yes", "on"):
         return True
-    shown = text if len(text) <= 20 else text[:17] + "..."
-    raise UsageError(f"invalid {FILE_CACHE_VARIABLE}={shown}: must be 1 (use the file cache) or 0")
+    raise UsageError(f"invalid {FILE_CACHE_VARIABLE}={shown(text)}: must be 1 (use the file cache) or 0")
 
 
 def file_cache_lifetime(environ: Mapping[str, str]) -> timedelta:
@@ -86,13 +85,9 @@ def file_cache_lifetime(environ: Mapping[str, str]) -> timedelta:
     text = environ.get(FILE_CACHE_SECONDS_VARIABLE)
     if not text:
         return timedelta(seconds=DEFAULT_FILE_CACHE_SECONDS)
-    low, high = FILE_CACHE_SECONDS_RANGE
-    if not re.fullmatch(r"\d{1,5}", text, re.ASCII) or not low <= int(text) <= high:
-        shown = text if len(text) <= 20 else text[:17] + "..."
-        raise UsageError(
-            f"invalid {FILE_CACHE_SECONDS_VARIABLE}={shown}: must be a whole number of seconds from {low} to {high}"
-        )
-    return timedelta(seconds=int(text))
+    return timedelta(
+        seconds=whole_seconds(f"{FILE_CACHE_SECONDS_VARIABLE}=", text, *FILE_CACHE_SECONDS_RANGE, digits=5)
+    )
 
 
 def sessions(count: int) -> str:

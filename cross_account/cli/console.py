@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from cross_account.cli.credentials import Credentials
-from cross_account.cli.errors import CallContext, CliError, UsageError, cut
+from cross_account.cli.errors import CallContext, CliError, UsageError, cut, whole_seconds
 from cross_account.cli.sts import within
 from cross_account.rules import MAX_SESSION_SECONDS, MIN_SESSION_SECONDS, ROLE_CHAINING_MAX_SECONDS
 
@@ -64,10 +64,7 @@ def console_duration(text: str | None) -> int:
     """--console-duration: the endpoint's SessionDuration, 900-43200 seconds (default 3600)."""
     if text is None:
         return DEFAULT_CONSOLE_SECONDS
-    if not re.fullmatch(r"\d{1,6}", text, re.ASCII) or not MIN_SESSION_SECONDS <= int(text) <= MAX_SESSION_SECONDS:
-        shown = text if len(text) <= 20 else text[:17] + "..."
-        raise UsageError(f"invalid --console-duration {shown}: must be a whole number of seconds from 900 to 43200")
-    return int(text)
+    return whole_seconds("--console-duration ", text, MIN_SESSION_SECONDS, MAX_SESSION_SECONDS, digits=6)
 
 
 def check_not_chained(seconds: int, *, chained: bool) -> None:
@@ -227,12 +224,7 @@ def page_seconds(environ: Mapping[str, str]) -> int:
     text = environ.get(PAGE_SECONDS_VARIABLE)
     if not text:
         return DEFAULT_PAGE_SECONDS
-    if not re.fullmatch(r"\d{1,3}", text, re.ASCII) or int(text) > MAX_PAGE_SECONDS:
-        shown = text if len(text) <= 20 else text[:17] + "..."
-        raise UsageError(
-            f"invalid {PAGE_SECONDS_VARIABLE}={shown}: must be a whole number of seconds from 0 to {MAX_PAGE_SECONDS}"
-        )
-    return int(text)
+    return whole_seconds(f"{PAGE_SECONDS_VARIABLE}=", text, 0, MAX_PAGE_SECONDS, digits=3)
 
 
 def signin_html(url: str) -> str:

@@ -50,6 +50,20 @@ class UsageError(CliError):
         super().__init__(message, exit_code=EXIT_USAGE)
 
 
+def shown(text: str) -> str:
+    """A value the user gave, as an error line shows it: at most 20 characters."""
+    return text if len(text) <= 20 else text[:17] + "..."
+
+
+def whole_seconds(named: str, text: str, low: int, high: int, *, digits: int) -> int:
+    """`text` as a whole number of seconds from `low` to `high`, else one UsageError (``invalid <named><text>``;
+    `named` ends with its separator). Checked as text first, at most `digits` long: int() of a 5,000-digit
+    string raises its own error."""
+    if not re.fullmatch(rf"\d{{1,{digits}}}", text, re.ASCII) or not low <= int(text) <= high:
+        raise UsageError(f"invalid {named}{shown(text)}: must be a whole number of seconds from {low} to {high}")
+    return int(text)
+
+
 def one_line(text: str) -> str:
     return " ".join(text.split())
 

@@ -19,7 +19,7 @@ from typing import Any, Final, TypeVar
 
 from cross_account import __version__
 from cross_account.cli.credentials import Credentials, credential_problem, iso8601
-from cross_account.cli.errors import CallContext, CliError, UsageError, explain_aws_error, timeout_hint
+from cross_account.cli.errors import CallContext, CliError, explain_aws_error, timeout_hint, whole_seconds
 
 T = TypeVar("T")
 
@@ -34,12 +34,7 @@ def parse_deadline(flag: str | None, environ: Mapping[str, str]) -> int:
     key, text = ("--sts-timeout", flag) if flag is not None else (DEADLINE_VARIABLE, environ.get(DEADLINE_VARIABLE))
     if not text:
         return DEFAULT_DEADLINE
-    low, high = DEADLINE_RANGE
-    # Checked as text first: int() of a 5000-digit string raises its own error.
-    if not re.fullmatch(r"\d{1,4}", text, re.ASCII) or not low <= int(text) <= high:
-        shown = text if len(text) <= 20 else text[:17] + "..."
-        raise UsageError(f"invalid {key}={shown}: must be a whole number of seconds from {low} to {high}")
-    return int(text)
+    return whole_seconds(f"{key}=", text, *DEADLINE_RANGE, digits=4)
 
 
 def within(seconds: float, what: str, work: Callable[[], T], context: CallContext, *, service: str = "STS") -> T:
