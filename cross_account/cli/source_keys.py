@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from cross_account import __version__
 from cross_account.cli.errors import CallContext, CliError, UsageError
 from cross_account.cli.keychain import SERVICE, Keychain
-from cross_account.cli.sts import within
+from cross_account.cli.sts import client_config, within
 
 _ITEM_PREFIX: Final = "source:"
 #: An IAM user's access key ID (AKIA...; ASIA... are temporary keys, which need a session token and expire).
@@ -115,7 +114,6 @@ class Iam:
     def __init__(self, keys: SourceKeys, *, region: str | None, deadline: float) -> None:
         import boto3
         import botocore.session
-        from botocore.config import Config
 
         core = botocore.session.get_session()
         core.set_config_variable("sts_regional_endpoints", "regional")
@@ -125,13 +123,7 @@ class Iam:
             region_name=region or "us-east-1",
             botocore_session=core,
         )
-        each = max(deadline / 3, 1)
-        config = Config(
-            retries={"mode": "standard"},
-            connect_timeout=each,
-            read_timeout=each,
-            user_agent_extra=f"cross-account/{__version__}",
-        )
+        config = client_config(deadline)
         self.keys = keys
         self.deadline = deadline
         self._iam = session.client("iam", config=config)

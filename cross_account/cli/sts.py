@@ -178,21 +178,27 @@ class Sts:
 
     def _sts(self) -> Any:
         if self._client is None:
-            from botocore.config import Config
-
-            each = max(self.deadline / 3, 1)
             self._client = self._boto3_session().client(
                 "sts",
                 # STS needs some region for its regional endpoint; a guess is not exported to anyone.
                 region_name=self.region or "us-east-1",
-                config=Config(
-                    retries={"mode": "standard"},
-                    connect_timeout=each,
-                    read_timeout=each,
-                    user_agent_extra=f"cross-account/{__version__}",
-                ),
+                config=client_config(self.deadline),
             )
         return self._client
+
+
+def client_config(deadline: float) -> Any:
+    """botocore's settings for every client of the client: standard retries, and connect and read timeouts
+    that leave room for them within `deadline` (which :func:`within` enforces)."""
+    from botocore.config import Config
+
+    each = max(deadline / 3, 1)
+    return Config(
+        retries={"mode": "standard"},
+        connect_timeout=each,
+        read_timeout=each,
+        user_agent_extra=f"cross-account/{__version__}",
+    )
 
 
 def fingerprint(access_key_id: str) -> str:
