@@ -122,20 +122,18 @@ class GithubOidcDeployer(CiOidcDeployer):
         allow_ref_wildcards: bool = False,
         workflows: Sequence[str] = (),
     ) -> None:
-        provider = CI_PROVIDERS["github_oidc"]
         super().__init__(
             scope,
             construct_id,
-            CiOidcSettings(
-                provider=provider,
+            CiOidcSettings.of(  # the provider's role name and audience where none is given
+                CI_PROVIDERS["github_oidc"],
                 repositories=tuple(repositories),
                 provider_arn=provider_arn,
-                role_name=role_name or provider.default_role_name,
+                role_name=role_name or None,
                 max_session_duration_seconds=max_session_duration_seconds,
                 allow_any_repository_of_owner=allow_any_repository_of_owner,
                 allow_ref_wildcards=allow_ref_wildcards,
                 workflows=tuple(workflows),
-                audience=provider.audience,
             ),
         )
 
