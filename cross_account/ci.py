@@ -259,9 +259,9 @@ def parse_ci_oidc(provider: CiProvider) -> declaration.Validator:
         if value is None or value == {}:
             return None
         check(key, value, isinstance(value, Mapping), f"must be an object of {', '.join(KEYS)}")
-        _check_keys(key, value)
-        entries = _repository_entries(f"{key}.repositories", value.get("repositories"), provider)
-        return CiOidcSettings.of(provider, **{**value, "repositories": entries}).validated()
+        given = CiOidcSettings.of(provider, **{"repositories": None, **value})  # unknown keys refused first
+        entries = _repository_entries(f"{key}.repositories", given.repositories, provider)
+        return replace(given, repositories=entries).validated()
 
     return parse
 
